@@ -1,0 +1,4 @@
+/** DTL hops functions (see the family's doc page). */
+import { family } from '../spec.js';
+
+export default family('hops', () => {});
