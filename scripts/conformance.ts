@@ -4,12 +4,8 @@
  * when it could not.
  */
 import { writeFileSync, existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { dirname, resolve } from 'node:path';
 import { runAll, type CaseResult } from './conformance/runner.js';
-
-const here = dirname(fileURLToPath(import.meta.url));
-export const DEFAULT_CONFORMANCE_DIR = resolve(here, '../../shared/conformance/dtl');
+import { DEFAULT_CONFORMANCE_DIR } from './conformance/default-dir.js';
 
 function main(argv: string[]): number {
   const dirs: string[] = [];

@@ -116,6 +116,10 @@ export class DtlAnalyzer {
       else call.args.push(a);
     }
     if (!ok) return undefined;
+    if (spec.datasetArg !== undefined) {
+      const lit = literalValue(call.args[spec.datasetArg]);
+      if (lit && typeof lit.value === 'string') this.datasetRefs.push({ dataset: lit.value, loc: argNodes[spec.datasetArg].loc, via: 'lookup-entity', trackDependencies: false });
+    }
     if (spec.check) {
       const errorsBefore = this.bag.items.length;
       spec.check({

@@ -120,21 +120,23 @@ export function getPath(o: Value, keys: readonly string[]): Value {
   return v;
 }
 
-/** `["apply", rule, VALUES]`: the rule applied to each dict in VALUES, with `_P` the calling context. */
+/**
+ * `["apply", rule, VALUES]`: the rule applied to each dict in VALUES as its source entity, with a
+ * fresh target and `_P` the calling context. A list gives the list of emitted targets (filtered,
+ * discarded and non-dict values are left out); a single dict gives its target (or null).
+ */
 export function applyRule(rule: RuleFn, values: Value, S: Value, T: Dict, P: Value, R: Dict, X: DtlContext): Value {
   const parent: Dict = P === null ? { _S: S, _T: T } : { _S: S, _T: T, _P: P };
-  const apply1 = (v: Value): Dict | null => {
-    if (!isDict(v)) return null;
-    const target: Dict = {};
-    return rule(v, target, parent, R, X) === RuleStatus.Emit ? target : null;
-  };
   if (Array.isArray(values)) {
     const out: Value[] = [];
     for (const v of values) {
-      const t = apply1(v);
-      if (t !== null) out.push(t);
+      if (!isDict(v)) continue;
+      const target: Dict = {};
+      if (rule(v, target, parent, R, X) === RuleStatus.Emit) out.push(target);
     }
     return out;
   }
-  return apply1(values);
+  if (!isDict(values)) return null;
+  const target: Dict = {};
+  return rule(values, target, parent, R, X) === RuleStatus.Emit ? target : null;
 }

@@ -26,6 +26,8 @@ export interface CodegenOptions {
   namespaces: { identity: string; property: string } | null;
   /** Fail on targets and created entities without a string `_id` (the dtl transform's `id_required`). */
   idRequired: boolean;
+  /** The pipe's id (the default namespace of `ni` and `apply-ns`). */
+  pipeId?: string;
 }
 
 export interface EmitContext {
@@ -74,8 +76,8 @@ export interface FunctionSpec {
   emit(e: EmitContext): string;
   /** Extra static checks beyond arity and argument kinds. */
   check?(c: CheckContext): void;
-  /** Whether the function can fail at run time on ordinary input (reported with its location). */
-  pure?: boolean;
+  /** Argument that names a dataset (recorded in the dependency graph when it is a literal). */
+  datasetArg?: number;
 }
 
 export interface FunctionSpecInput {
@@ -87,6 +89,7 @@ export interface FunctionSpecInput {
   max?: number;
   emit(e: EmitContext): string;
   check?(c: CheckContext): void;
+  datasetArg?: number;
 }
 
 function makeSpec(kind: FunctionKind, family: string, s: FunctionSpecInput): FunctionSpec {
@@ -94,7 +97,7 @@ function makeSpec(kind: FunctionKind, family: string, s: FunctionSpecInput): Fun
   const min = s.min ?? (fixed ? fixed.length : 0);
   const max = s.max ?? (fixed ? fixed.length : Infinity);
   const argKinds = typeof s.args === 'function' ? s.args : (n: number) => Array.from({ length: n }, (_, i) => fixed?.[Math.min(i, fixed.length - 1)] ?? 'expr');
-  return { name: s.name, kind, family, doc: s.doc, minArgs: min, maxArgs: max, argKinds, emit: s.emit, check: s.check };
+  return { name: s.name, kind, family, doc: s.doc, minArgs: min, maxArgs: max, argKinds, emit: s.emit, check: s.check, datasetArg: s.datasetArg };
 }
 
 /** Declares a family of functions. */

@@ -53,7 +53,9 @@ export function parseJsonLossless(text: string, keepFloatMarks = false): unknown
         ws();
         if (text[i] !== ':') fail("expected ':'");
         i++;
-        o[k] = value();
+        // A "__proto__" key is data, as with JSON.parse, not a prototype change.
+        if (k === '__proto__') Object.defineProperty(o, k, { value: value(), enumerable: true, writable: true, configurable: true });
+        else o[k] = value();
         ws();
         if (text[i] === ',') {
           i++;

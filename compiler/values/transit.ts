@@ -91,6 +91,11 @@ export function encode(v: Value): unknown {
   const t = encodeTyped(v);
   if (t !== undefined) return t;
   const out: Record<string, unknown> = {};
-  for (const k in v as Dict) out[k] = encode((v as Dict)[k]);
+  for (const k in v as Dict) {
+    const x = encode((v as Dict)[k]);
+    // "__proto__" is an ordinary key in entities.
+    if (k === '__proto__') Object.defineProperty(out, k, { value: x, enumerable: true, writable: true, configurable: true });
+    else out[k] = x;
+  }
   return out;
 }

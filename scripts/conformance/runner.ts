@@ -77,7 +77,7 @@ export function runCase(c: ConformanceCase): CaseResult {
   try {
     const bag = new DiagnosticBag();
     const analyzer = new DtlAnalyzer(bag);
-    const opts = { namespaces: namespaces(c), idRequired: false, markFiltered: false };
+    const opts = { namespaces: namespaces(c), idRequired: false, markFiltered: false, pipeId: c.pipe?._id };
     const resolver = new MemoryResolver(decodeInPlace(c.datasets ?? {}) as Record<string, Entity[]>);
     const X = new DtlContext({ hops: resolver });
     let actual: Value;

@@ -1,17 +1,19 @@
-/** Conditional expressions: if, case, case-eq. Only the chosen branch is evaluated. */
+/**
+ * Conditional expressions: if, case, case-eq. Only the chosen branch is evaluated. case-eq compares
+ * with the same equality as `eq` (a single value equals a one-element list).
+ */
 import { family, type ArgKind, type EmitContext } from '../spec.js';
 import { truthy } from '../../values/types.js';
-import { valuesEqual } from '../../values/compare.js';
+import { dtlEq } from './comparisons.js';
 
 function emitChain(e: EmitContext, first: number, test: (c: string) => string): string {
   let code = '';
-  let close = '';
   let i = first;
   for (; i + 1 < e.count; i += 2) {
     code += `${test(e.arg(i))} ? ${e.arg(i + 1)} : `;
   }
   code += i < e.count ? e.arg(i) : 'null';
-  return `(${code}${close})`;
+  return `(${code})`;
 }
 
 export default family('conditionals', (def) => {
@@ -34,7 +36,7 @@ export default family('conditionals', (def) => {
     args: (n: number): ArgKind[] => Array(n).fill('expr'),
     min: 3,
     emit: (e) => {
-      const eq = e.use(valuesEqual);
+      const eq = e.use(dtlEq);
       const v = e.temp('v');
       // An arrow function binds VALUE once without needing statement context.
       return `((${v}) => ${emitChain(e, 1, (c) => `${eq}(${v}, ${c})`)})(${e.arg(0)})`;

@@ -2,6 +2,8 @@
  * Namespace-aware property names and wildcard patterns, shared by the transforms that the docs
  * call namespace aware (add, add-if, default, copy, remove, rename, make-ni) and by `path`.
  */
+import { isDict, type Dict, type Value } from '../../values/types.js';
+import type { CodegenOptions } from '../spec.js';
 
 export interface Namespaces {
   identity: string;
@@ -66,4 +68,95 @@ export function propertyMatcher(pattern: string, ns: Namespaces | null): (name: 
     const [n, id] = splitNamespace(name);
     return n !== null && nsRe.test(n) && idRe.test(id);
   };
+}
+
+/**
+ * A matcher for a literal property name (no wildcards: rename, make-ni, path). Without namespaces
+ * the name must match exactly. With them, `::x` means exactly `x`, `:x` means `x` in the current
+ * property namespace, a name with a colon is fully qualified (exact match), and a bare identifier
+ * matches that identifier in every namespace as well as the unqualified name.
+ */
+export function nameMatcher(name: string, ns: Namespaces | null): (key: string) => boolean {
+  const exact = exactName(name, ns);
+  if (exact !== null) return (key) => key === exact;
+  return (key) => identifierIs(key, name);
+}
+
+/** The single property a literal name refers to, or null when it matches the identifier in every namespace. */
+export function exactName(name: string, ns: Namespaces | null): string | null {
+  if (!ns) return name;
+  if (name.startsWith('::')) return name.slice(2);
+  if (name.startsWith(':')) return ns.property + name;
+  return name.includes(':') ? name : null;
+}
+
+/** Adds the values of a property to a union list, flattening list values and dropping nulls. */
+function pushUnion(out: Value[], v: Value): void {
+  if (v === null || v === undefined) return;
+  if (Array.isArray(v)) {
+    for (const x of v) if (x !== null && x !== undefined) out.push(x);
+  } else out.push(v);
+}
+
+/**
+ * One step of a namespace-aware path: on a dict, the value of the one matching property as it is,
+ * or the union (flattened) of the values of several; over a list, the flattened values of its dicts.
+ */
+export function getPropNs(o: Value, name: string, ns: Namespaces): Value {
+  if (o === null || typeof o !== 'object') return null;
+  const exact = exactName(name, ns);
+  const hasOwn = Object.prototype.hasOwnProperty;
+  if (Array.isArray(o)) {
+    const out: Value[] = [];
+    for (const item of o) {
+      if (!isDict(item)) continue;
+      if (exact !== null) {
+        if (hasOwn.call(item, exact)) pushUnion(out, item[exact]);
+      } else {
+        for (const k in item) if (identifierIs(k, name)) pushUnion(out, item[k]);
+      }
+    }
+    return out;
+  }
+  if (!isDict(o)) return null;
+  if (exact !== null) return hasOwn.call(o, exact) ? o[exact] : null;
+  let first: Value | undefined;
+  let union: Value[] | undefined;
+  for (const k in o) {
+    if (!identifierIs(k, name)) continue;
+    if (first === undefined) first = o[k];
+    else {
+      if (!union) {
+        union = [];
+        pushUnion(union, first);
+      }
+      pushUnion(union, o[k]);
+    }
+  }
+  return union ?? (first === undefined ? null : first);
+}
+
+function identifierIs(key: string, id: string): boolean {
+  const i = key.lastIndexOf(':');
+  return i < 0 ? key === id : key.length - i - 1 === id.length && key.endsWith(id);
+}
+
+export function getPathNs(o: Value, keys: readonly string[], ns: Namespaces): Value {
+  let v = o;
+  for (let i = 0; i < keys.length; i++) {
+    v = getPropNs(v, keys[i], ns);
+    if (v === null) return null;
+  }
+  return v;
+}
+
+/** The pipe id, when the code generator was given one (used for generated namespaces and defaults). */
+export function pipeIdOf(options: CodegenOptions): string | undefined {
+  return options.pipeId;
+}
+
+/** Sets a property as an own data property, even for the name `__proto__`. */
+export function putProp(T: Dict, key: string, value: Value): void {
+  if (key === '__proto__') Object.defineProperty(T, key, { value, writable: true, enumerable: true, configurable: true });
+  else T[key] = value;
 }

@@ -4,9 +4,10 @@
  */
 import { family, type ArgKind, type EmitContext } from '../spec.js';
 import { DtlRuntimeError, type DtlContext } from '../runtime.js';
-import { isDict, NI, toList, truthy, type Dict, type Value } from '../../values/types.js';
+import { Decimal, DtlFloat, isDict, NI, toList, truthy, type Dict, type Value } from '../../values/types.js';
 import { valuesEqual } from '../../values/compare.js';
-import { propertyMatcher, qualifyIdentity, qualifyProperty, splitNamespace, type Namespaces } from './ns-util.js';
+import { dtlEq } from './comparisons.js';
+import { exactName, nameMatcher, propertyMatcher, putProp, qualifyIdentity, qualifyProperty, splitNamespace, type Namespaces } from './ns-util.js';
 
 function propertyNames(v: Value): string[] {
   const out: string[] = [];
@@ -21,15 +22,18 @@ function qualifiedValue(name: string, value: Value, ns: Namespaces | null): Valu
   return value;
 }
 
+const hasOwn = Object.prototype.hasOwnProperty;
+
+/** add / add-if / default: PROPERTY may be one name or a list of names (non-strings are ignored). */
 export function addProperty(T: Dict, names: Value, value: Value, ns: Namespaces | null, onlyIfMissing: boolean): void {
   if (typeof names === 'string' && !ns) {
-    if (!onlyIfMissing || !(names in T)) T[names] = value;
+    if (!onlyIfMissing || !hasOwn.call(T, names)) putProp(T, names, value);
     return;
   }
   for (const raw of propertyNames(names)) {
     const name = qualifyProperty(raw, ns);
-    if (onlyIfMissing && Object.prototype.hasOwnProperty.call(T, name)) continue;
-    T[name] = qualifiedValue(name, value, ns);
+    if (onlyIfMissing && hasOwn.call(T, name)) continue;
+    putProp(T, name, qualifiedValue(name, value, ns));
   }
 }
 
@@ -40,73 +44,99 @@ function patterns(v: Value): string[] {
 export function copyProperties(S: Value, T: Dict, include: Value, exclude: Value, ns: Namespaces | null): void {
   if (!isDict(S)) return;
   const inc = patterns(include).map((p) => propertyMatcher(p, ns));
+  if (inc.length === 0) return;
   const exc = patterns(exclude).map((p) => propertyMatcher(p, ns));
   for (const k in S) {
-    if (inc.some((m) => m(k)) && !exc.some((m) => m(k))) T[k] = S[k];
+    if (inc.some((m) => m(k)) && !exc.some((m) => m(k))) putProp(T, k, S[k]);
   }
 }
 
 export function removeProperties(T: Dict, pattern: Value, ns: Namespaces | null): void {
   const ms = patterns(pattern).map((p) => propertyMatcher(p, ns));
+  if (ms.length === 0) return;
   for (const k of Object.keys(T)) if (ms.some((m) => m(k))) delete T[k];
 }
 
+/** Flattens several values into one list (list values contribute their elements). */
+function collect(values: Value[]): Value {
+  if (values.length === 1) return values[0];
+  const out: Value[] = [];
+  for (const v of values) {
+    if (Array.isArray(v)) out.push(...v);
+    else out.push(v);
+  }
+  return out;
+}
+
+/**
+ * rename: without namespaces a plain copy under a new name. With them, an unqualified source name
+ * matches in every namespace; an unqualified target keeps each source property's namespace, while
+ * a qualified (or `::`-escaped) target collects all matched values into that one property.
+ */
 export function renameProperty(S: Value, T: Dict, from: Value, to: Value, ns: Namespaces | null): void {
   if (!isDict(S) || typeof from !== 'string' || typeof to !== 'string') return;
   if (!ns) {
-    if (Object.prototype.hasOwnProperty.call(S, from)) T[to] = S[from];
+    if (hasOwn.call(S, from)) putProp(T, to, S[from]);
     return;
   }
-  const match = propertyMatcher(from, ns);
-  const toQualified = to.startsWith('::') ? to.slice(2) : to.startsWith(':') ? ns.property + to : to;
-  const [toNs, toId] = splitNamespace(toQualified);
+  const match = nameMatcher(from, ns);
+  const target = exactName(to, ns);
   const collected: Value[] = [];
   for (const k in S) {
     if (!match(k)) continue;
-    if (toNs === null) {
+    if (target === null) {
       const [kNs] = splitNamespace(k);
-      T[kNs === null ? toId : `${kNs}:${toId}`] = S[k];
+      putProp(T, kNs === null ? to : `${kNs}:${to}`, S[k]);
     } else collected.push(S[k]);
   }
-  if (toNs !== null && collected.length) T[toQualified] = collected.length === 1 ? collected[0] : collected;
+  if (target !== null && collected.length) putProp(T, target, collect(collected));
 }
 
 function toNi(namespace: string, v: Value): Value | undefined {
   if (typeof v === 'string') return new NI(`${namespace}:${v}`);
   if (Array.isArray(v)) {
-    const out = v.filter((x): x is string => typeof x === 'string').map((x) => new NI(`${namespace}:${x}`));
+    const out: Value[] = [];
+    for (const x of v) if (typeof x === 'string') out.push(new NI(`${namespace}:${x}`));
     return out.length ? out : undefined;
   }
   return undefined;
 }
 
+/**
+ * make-ni: string values of FROM_PROPERTY become NIs in NAMESPACE under TO_PROPERTY (default
+ * FROM_PROPERTY-ni). With namespaces, an unqualified FROM matches in every namespace; an
+ * unqualified TO keeps the matched property's namespace, a qualified one collects (like rename).
+ */
 export function makeNi(S: Value, T: Dict, namespace: Value, from: Value, to: Value, ns: Namespaces | null): void {
   if (!isDict(S) || typeof namespace !== 'string' || typeof from !== 'string') return;
+  const toName = typeof to === 'string' ? to : null;
   if (!ns) {
-    const v = Object.prototype.hasOwnProperty.call(S, from) ? toNi(namespace, S[from]) : undefined;
-    if (v !== undefined) T[typeof to === 'string' ? to : `${from}-ni`] = v;
+    const v = hasOwn.call(S, from) ? toNi(namespace, S[from]) : undefined;
+    if (v !== undefined) putProp(T, toName ?? `${from}-ni`, v);
     return;
   }
-  const match = propertyMatcher(from, ns);
-  const toName = typeof to === 'string' ? (to.startsWith('::') ? to.slice(2) : to) : null;
+  const match = nameMatcher(from, ns);
+  const exactTo = toName === null ? null : exactName(toName, ns);
+  const collected: Value[] = [];
   for (const k in S) {
     if (!match(k)) continue;
     const v = toNi(namespace, S[k]);
     if (v === undefined) continue;
-    const [kNs, kId] = splitNamespace(k);
-    let target: string;
-    if (toName === null) target = `${k}-ni`;
-    else if (toName.includes(':')) target = toName;
-    else target = kNs === null ? toName : `${kNs}:${toName}`;
-    void kId;
-    T[target] = v;
+    if (toName === null) putProp(T, `${k}-ni`, v);
+    else if (exactTo !== null) collected.push(v);
+    else {
+      const [kNs] = splitNamespace(k);
+      putProp(T, kNs === null ? toName : `${kNs}:${toName}`, v);
+    }
   }
+  if (exactTo !== null && collected.length) putProp(T, exactTo, collect(collected));
 }
 
+/** create / create-child take dicts (other values are ignored); a dict without a string `_id` fails only when ids are required. */
 function checkEntity(v: Value, what: string, idRequired: boolean): v is Dict {
-  if (isDict(v) && typeof v._id === 'string') return true;
-  if (idRequired) throw new DtlRuntimeError(`${what} needs entities with a string "_id"; got ${describe(v)}`);
-  return false;
+  if (!isDict(v)) return false;
+  if (typeof v._id === 'string' || !idRequired) return true;
+  throw new DtlRuntimeError(`${what} needs entities with a string "_id"; got ${describe(v)}`);
 }
 
 function describe(v: Value): string {
@@ -131,7 +161,7 @@ export function createChildren(T: Dict, values: Value, idRequired: boolean): voi
 export function mergeInto(T: Dict, values: Value): void {
   for (const v of toList(values)) {
     if (!isDict(v)) continue;
-    for (const k in v) if (k.charCodeAt(0) !== 95 /* _ */) T[k] = v[k];
+    for (const k in v) if (k.charCodeAt(0) !== 95 /* _ */) putProp(T, k, v[k]);
   }
 }
 
@@ -140,8 +170,8 @@ export function mergeUnionInto(T: Dict, values: Value): void {
     if (!isDict(v)) continue;
     for (const k in v) {
       if (k.charCodeAt(0) === 95) continue;
-      if (!Object.prototype.hasOwnProperty.call(T, k)) {
-        T[k] = v[k];
+      if (!hasOwn.call(T, k)) {
+        putProp(T, k, v[k]);
         continue;
       }
       const merged: Value[] = [];
@@ -156,7 +186,10 @@ export function fail(message: Value, trip: boolean): never {
 }
 
 export function sleepSeconds(seconds: Value): void {
-  const s = typeof seconds === 'number' ? seconds : 0;
+  let s = 0;
+  if (typeof seconds === 'number' || typeof seconds === 'bigint') s = Number(seconds);
+  else if (seconds instanceof DtlFloat) s = seconds.value;
+  else if (seconds instanceof Decimal) s = seconds.toNumber();
   if (s > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.min(s, 3600) * 1000);
 }
 
@@ -190,7 +223,7 @@ export default family('transforms', (def) => {
     args: ['expr', 'expr'],
     emit: (e) => {
       const prop = e.literal(0);
-      if (prop && typeof prop.value === 'string' && !e.options.namespaces && !prop.value.startsWith(':')) {
+      if (prop && typeof prop.value === 'string' && !e.options.namespaces && !prop.value.startsWith(':') && prop.value !== '__proto__') {
         return `T[${JSON.stringify(prop.value)}] = ${e.arg(1)};`;
       }
       return `${e.use(addProperty)}(T, ${e.arg(0)}, ${e.arg(1)}, ${nsArg(e)}, false);`;
@@ -221,7 +254,7 @@ export default family('transforms', (def) => {
     min: 1,
     emit: (e) => {
       const lit = e.literal(0);
-      if (e.count === 1 && lit && typeof lit.value === 'string' && !/[*?]/.test(lit.value) && !e.options.namespaces) {
+      if (e.count === 1 && lit && typeof lit.value === 'string' && !/[*?]/.test(lit.value) && !e.options.namespaces && lit.value !== '__proto__') {
         const k = JSON.stringify(lit.value);
         return `if (S !== null && typeof S === 'object' && Object.prototype.hasOwnProperty.call(S, ${k})) T[${k}] = S[${k}];`;
       }
@@ -310,7 +343,7 @@ export default family('transforms', (def) => {
     min: 3,
     emit: (e) => {
       const v = e.temp('v');
-      return `const ${v} = ${e.arg(0)};\n${emitCase(e, 1, (c) => `${e.use(valuesEqual)}(${v}, ${c})`)}`;
+      return `const ${v} = ${e.arg(0)};\n${emitCase(e, 1, (c) => `${e.use(dtlEq)}(${v}, ${c})`)}`;
     },
   });
   def.transform({
@@ -318,6 +351,7 @@ export default family('transforms', (def) => {
     doc: 'Does nothing; holds comments or disabled transforms, which are not evaluated.',
     args: ['raw'],
     min: 0,
+    max: Infinity,
     emit: () => '',
   });
   def.transform({

@@ -1,0 +1,117 @@
+/**
+ * `$ENV(name)`, `$SECRET(name)` and `$conditional_properties`, resolved on the positioned tree so
+ * that later diagnostics still point into the user's file.
+ *
+ * A string that is exactly `$ENV(x)` takes the variable's value with its JSON type; a string that
+ * mixes text and references becomes a string. Secrets are checked (they must exist when a secret
+ * source is given) but stay as `$SECRET(x)` references in the plan: the runtime substitutes them
+ * when it builds a component, so secret values never enter plans, ConfigMaps or the API.
+ */
+import { DiagnosticBag, suggestion } from '../diagnostics.js';
+import { fromPlain, type Loc, type PNode, type PObject } from '../parse/tree.js';
+
+export type EnvValues = Record<string, unknown>;
+
+export interface ReferenceSources {
+  env: EnvValues;
+  /** Names of the secrets that exist; undefined means "not known here" (no check). */
+  secrets?: ReadonlySet<string>;
+}
+
+const REF = /\$(ENV|SECRET)\(([^()$]*)\)/g;
+const WHOLE_ENV = /^\$ENV\(([^()$]*)\)$/;
+
+export function resolveReferences(node: PNode, sources: ReferenceSources, bag: DiagnosticBag, opts: { conditionals?: boolean } = {}): PNode {
+  const conditionals = opts.conditionals ?? true;
+  const visit = (n: PNode): PNode => {
+    switch (n.kind) {
+      case 'string':
+        return resolveString(n.value, n.loc, sources, bag);
+      case 'array':
+        return { ...n, items: n.items.map(visit) };
+      case 'object': {
+        const obj: PObject = { ...n, entries: n.entries.map((e) => ({ ...e, value: visit(e.value) })) };
+        return conditionals ? applyConditional(obj, bag) : obj;
+      }
+      default:
+        return n;
+    }
+  };
+  return visit(node);
+}
+
+function resolveString(s: string, loc: Loc, sources: ReferenceSources, bag: DiagnosticBag): PNode {
+  if (s.indexOf('$') < 0) return { kind: 'string', loc, value: s };
+  const whole = WHOLE_ENV.exec(s);
+  if (whole) {
+    const name = whole[1];
+    if (!(name in sources.env)) {
+      bag.error('CONFIG_ENV_UNRESOLVED', loc, `environment variable "${name}" is not set${suggestion(name, Object.keys(sources.env))}`);
+      return { kind: 'string', loc, value: s };
+    }
+    return fromPlain(sources.env[name], loc);
+  }
+  const value = s.replace(REF, (ref, kind: string, name: string) => {
+    if (kind === 'SECRET') {
+      if (sources.secrets && !sources.secrets.has(name)) {
+        bag.error('CONFIG_SECRET_UNRESOLVED', loc, `secret "${name}" is not set${suggestion(name, sources.secrets)}`);
+      }
+      return ref;
+    }
+    if (!(name in sources.env)) {
+      bag.error('CONFIG_ENV_UNRESOLVED', loc, `environment variable "${name}" is not set${suggestion(name, Object.keys(sources.env))}`);
+      return ref;
+    }
+    const v = sources.env[name];
+    return typeof v === 'string' ? v : JSON.stringify(v);
+  });
+  return { kind: 'string', loc, value };
+}
+
+/** Replaces properties at this level with the alternative the condition selects. */
+function applyConditional(obj: PObject, bag: DiagnosticBag): PObject {
+  const idx = obj.entries.findIndex((e) => e.key === '$conditional_properties');
+  if (idx < 0) return obj;
+  const block = obj.entries[idx].value;
+  const rest = obj.entries.filter((_, i) => i !== idx);
+  if (block.kind !== 'object') {
+    bag.error('CONFIG_SCHEMA', block.loc, '"$conditional_properties" must be an object with "condition" and "alternatives"');
+    return { ...obj, entries: rest };
+  }
+  const condition = block.entries.find((e) => e.key === 'condition')?.value;
+  const alternatives = block.entries.find((e) => e.key === 'alternatives')?.value;
+  if (!condition || !alternatives || alternatives.kind !== 'object') {
+    bag.error('CONFIG_SCHEMA', block.loc, '"$conditional_properties" needs a "condition" and an "alternatives" object');
+    return { ...obj, entries: rest };
+  }
+  const key = condition.kind === 'string' ? condition.value : condition.kind === 'number' ? condition.text : condition.kind === 'boolean' ? String(condition.value) : 'null';
+  const chosen = alternatives.entries.find((e) => e.key === key)?.value;
+  if (!chosen) return { ...obj, entries: rest };
+  if (chosen.kind !== 'object') {
+    bag.error('CONFIG_SCHEMA', chosen.loc, `alternative "${key}" of "$conditional_properties" must be an object`);
+    return { ...obj, entries: rest };
+  }
+  const replaced = new Set(chosen.entries.map((e) => e.key));
+  for (const k of ['_id', 'type']) {
+    const e = chosen.entries.find((x) => x.key === k);
+    if (e) bag.error('CONFIG_SCHEMA', e.keyLoc, `"${k}" cannot be set by "$conditional_properties"`);
+  }
+  return { ...obj, entries: [...rest.filter((e) => !replaced.has(e.key)), ...chosen.entries.filter((e) => e.key !== '_id' && e.key !== 'type')] };
+}
+
+/** Names of all `$SECRET(...)` references in a plain value. */
+export function secretReferences(value: unknown, out = new Set<string>()): Set<string> {
+  if (typeof value === 'string') {
+    for (const m of value.matchAll(REF)) if (m[1] === 'SECRET') out.add(m[2]);
+  } else if (Array.isArray(value)) value.forEach((v) => secretReferences(v, out));
+  else if (value && typeof value === 'object') Object.values(value).forEach((v) => secretReferences(v, out));
+  return out;
+}
+
+/** Substitutes `$SECRET(name)` in a plain value (the runtime does this when it builds components). */
+export function substituteSecrets<T>(value: T, secrets: Record<string, string>): T {
+  if (typeof value === 'string') return value.replace(REF, (ref, kind: string, name: string) => (kind === 'SECRET' && name in secrets ? secrets[name] : ref)) as T;
+  if (Array.isArray(value)) return value.map((v) => substituteSecrets(v, secrets)) as T;
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteSecrets(v, secrets)])) as T;
+  return value;
+}

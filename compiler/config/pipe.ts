@@ -1,0 +1,118 @@
+/** Compiling one pipe entity: validation, DTL, normalisation into its plan form. */
+import { DiagnosticBag } from '../diagnostics.js';
+import { DtlAnalyzer } from '../dtl/analyze.js';
+import { entry, toPlain, type PNode, type PObject } from '../parse/tree.js';
+import type { PlanComponent, PlanPipe } from '../plan/types.js';
+import { contentHash } from '../plan/hash.js';
+import type { SchemaSet } from '../validate/schemas.js';
+import { checkComponent, type CheckedComponent } from './components.js';
+import type { RawEntity } from './entities.js';
+
+export interface PipeContext {
+  schemas: SchemaSet;
+  bag: DiagnosticBag;
+  /** Node metadata (effective) for global defaults. */
+  metadata: Record<string, unknown>;
+}
+
+/**
+ * A compiled pipe (absent when the pipe has errors) plus the positions of its references, which
+ * are collected even from a broken pipe so that cross-entity checks still report everything.
+ */
+export interface CompiledPipe {
+  id: string;
+  plan?: PlanPipe;
+  writes: string | null;
+  datasetRefs: { dataset: string; mode: 'read' | 'write' | 'hops'; node: { loc: PNode['loc'] } }[];
+  systemRefs: { system: string; node: PNode }[];
+}
+
+export function compilePipe(raw: RawEntity, resolved: PObject, ctx: PipeContext): CompiledPipe {
+  const { schemas, bag } = ctx;
+  const plain = toPlain(resolved) as Record<string, unknown>;
+  const base = schemas.validate('pipe', plain, resolved, bag, `pipe "${raw.id}"`);
+  let ok = base.ok;
+  const effective = base.value as Record<string, unknown>;
+
+  const sourceNode = entry(resolved, 'source')?.value;
+  const source = sourceNode ? checkComponent('source', sourceNode, schemas, bag, `source of pipe "${raw.id}"`) : undefined;
+  if (!source) ok = false;
+
+  const transformEntry = entry(resolved, 'transform');
+  const transformNodes = transformEntry ? (transformEntry.value.kind === 'array' ? transformEntry.value.items : [transformEntry.value]) : [];
+  const transforms: { checked: CheckedComponent; dtl?: ReturnType<DtlAnalyzer['analyzeRules']> }[] = [];
+  const hopsRefs: CompiledPipe['datasetRefs'] = [];
+  const hops: PlanPipe['hops'] = [];
+  transformNodes.forEach((tn, i) => {
+    const what = transformNodes.length > 1 ? `transform ${i + 1} of pipe "${raw.id}"` : `transform of pipe "${raw.id}"`;
+    const checked = checkComponent('transform', tn, schemas, bag, what);
+    if (!checked) {
+      ok = false;
+      return;
+    }
+    let dtl: ReturnType<DtlAnalyzer['analyzeRules']>;
+    if (checked.type === 'dtl') {
+      const rules = entry(checked.node as PObject, 'rules')?.value;
+      if (rules) {
+        const before = bag.items.length;
+        dtl = new DtlAnalyzer(bag).analyzeRules(rules);
+        if (bag.items.slice(before).some((d) => d.severity === 'error') || !dtl) ok = false;
+        for (const r of dtl?.datasetRefs ?? []) {
+          hopsRefs.push({ dataset: r.dataset, mode: 'hops', node: { loc: r.loc } });
+          if (!hops.some((h) => h.dataset === r.dataset && h.via === r.via)) hops.push({ dataset: r.dataset, track_dependencies: r.trackDependencies, via: r.via });
+        }
+      }
+    }
+    transforms.push({ checked, dtl });
+  });
+
+  const sinkNode = entry(resolved, 'sink')?.value;
+  const sink = sinkNode
+    ? checkComponent('sink', sinkNode, schemas, bag, `sink of pipe "${raw.id}"`)
+    : checkComponent('sink', { kind: 'object', loc: resolved.loc, entries: [{ key: 'type', keyLoc: resolved.loc, value: { kind: 'string', loc: resolved.loc, value: 'dataset' } }, { key: 'dataset', keyLoc: resolved.loc, value: { kind: 'string', loc: resolved.loc, value: raw.id } }] }, schemas, bag, `implicit sink of pipe "${raw.id}"`);
+  if (!sink) ok = false;
+
+  const pumpNode = entry(resolved, 'pump')?.value ?? { kind: 'object' as const, loc: resolved.loc, entries: [] };
+  const pump = schemas.validate('pump', toPlain(pumpNode), pumpNode, bag, `pump of pipe "${raw.id}"`);
+  if (!pump.ok) ok = false;
+  const systemRefs = [source, ...transforms.map((t) => t.checked), sink].flatMap((c) => c?.systems ?? []);
+  const datasetRefs: CompiledPipe['datasetRefs'] = [...(source?.datasets ?? []).map((d) => ({ dataset: d.dataset, mode: d.mode, node: d.node })), ...hopsRefs];
+  const writes = sink?.datasets.find((d) => d.mode === 'write')?.dataset ?? null;
+  if (!ok || !source || !sink) return { id: raw.id, writes, datasetRefs, systemRefs };
+
+  const nsEnabled = (effective.namespaced_identifiers ?? ctx.metadata.namespaced_identifiers ?? false) === true;
+  const nsConfig = (effective.namespaces ?? {}) as { identity?: string; property?: string };
+  const namespaces = nsEnabled ? { identity: nsConfig.identity ?? raw.id, property: nsConfig.property ?? raw.id } : null;
+  const sourceSchema = schemas.schema(`source/${source.type}`);
+  const sinkSchema = schemas.schema(`sink/${sink.type}`);
+  const addNamespaces = (effective.add_namespaces as boolean | undefined) ?? (nsEnabled && sourceSchema?.['x-namespaces-default'] === true);
+  const removeNamespaces = (effective.remove_namespaces as boolean | undefined) ?? (nsEnabled && sinkSchema?.['x-namespaces-default'] === true);
+
+  effective.source = source.config;
+  if (transformEntry) effective.transform = transformEntry.value.kind === 'array' ? transforms.map((t) => t.checked.config) : transforms[0]?.checked.config;
+  effective.sink = sink.config;
+  effective.pump = pump.value;
+
+  const component = (c: CheckedComponent, dtl?: ReturnType<DtlAnalyzer['analyzeRules']>): PlanComponent => (dtl ? { type: c.type, config: c.config, dtl: dtl.program } : { type: c.type, config: c.config });
+  const reads = source.datasets.filter((d) => d.mode === 'read').map((d) => d.dataset);
+  const plan: PlanPipe = {
+    id: raw.id,
+    source_file: raw.file,
+    location: raw.node.loc,
+    original: toPlain(raw.node) as Record<string, unknown>,
+    effective,
+    hash: contentHash(effective),
+    source: component(source),
+    transforms: transforms.map((t) => component(t.checked, t.dtl)),
+    sink: component(sink),
+    pump: pump.value as Record<string, unknown>,
+    namespaces,
+    add_namespaces: addNamespaces,
+    remove_namespaces: removeNamespaces,
+    reads,
+    writes,
+    hops,
+    systems: [...new Set(systemRefs.map((s) => s.system))],
+  };
+  return { id: raw.id, plan, writes, datasetRefs, systemRefs };
+}

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Debian packages the build and tests need. Idempotent; skips apt when everything is present.
+set -euo pipefail
+packages=(build-essential python3 git)
+missing=()
+for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi

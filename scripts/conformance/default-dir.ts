@@ -1,0 +1,5 @@
+import { fileURLToPath } from 'node:url';
+import { dirname, resolve } from 'node:path';
+
+/** The public vectors sit beside the checkout: ../shared/conformance/dtl from the repository root. */
+export const DEFAULT_CONFORMANCE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../shared/conformance/dtl');
