@@ -97,18 +97,29 @@ function flattenInto(out: Value[], v: Value): void {
   } else out.push(v);
 }
 
+/**
+ * A dict's own property, or null. Entities never hold functions, so a function value, or the
+ * `__proto__` accessor, can only come from Object.prototype: only then is ownership checked.
+ */
+function ownValue(o: Dict, key: string): Value {
+  const v = o[key];
+  if (v === undefined) return null;
+  if (typeof v === 'function' || key === '__proto__') return hasOwn.call(o, key) ? v : null;
+  return v;
+}
+
 /** `_S.key`: a dict's property (null when missing); over a list, the flattened properties of its dicts. */
 export function getProp(o: Value, key: string): Value {
   if (o === null || typeof o !== 'object') return null;
   if (Array.isArray(o)) {
     const out: Value[] = [];
-    for (const item of o) {
-      if (isDict(item) && hasOwn.call(item, key)) flattenInto(out, item[key]);
+    for (let i = 0; i < o.length; i++) {
+      const item = o[i];
+      if (isDict(item)) flattenInto(out, ownValue(item, key));
     }
     return out;
   }
-  if (!isDict(o)) return null;
-  return hasOwn.call(o, key) ? (o as Dict)[key] : null;
+  return isDict(o) ? ownValue(o, key) : null;
 }
 
 export function getPath(o: Value, keys: readonly string[]): Value {

@@ -85,41 +85,46 @@ class PositionedJsonParser extends EmbeddedActionsParser {
     return { kind: 'array', loc: this.loc(open), items };
   });
 
+  // The alternatives are built once and reused (Chevrotain's performance advice for embedded actions).
+  private valueAlternatives?: { ALT: () => PNode }[];
+
   private value = this.RULE('value', (): PNode =>
-    this.OR([
-      {
-        ALT: () => {
-          const t = this.CONSUME(StringLiteral);
-          return { kind: 'string', loc: this.loc(t), value: this.ACTION(() => unquote(t.image)) } as PNode;
+    this.OR(
+      (this.valueAlternatives ??= [
+        {
+          ALT: () => {
+            const t = this.CONSUME(StringLiteral);
+            return { kind: 'string', loc: this.loc(t), value: this.ACTION(() => unquote(t.image)) } as PNode;
+          },
         },
-      },
-      {
-        ALT: () => {
-          const t = this.CONSUME(NumberLiteral);
-          return { kind: 'number', loc: this.loc(t), text: t.image } as PNode;
+        {
+          ALT: () => {
+            const t = this.CONSUME(NumberLiteral);
+            return { kind: 'number', loc: this.loc(t), text: t.image } as PNode;
+          },
         },
-      },
-      { ALT: () => this.SUBRULE(this.object) },
-      { ALT: () => this.SUBRULE(this.array) },
-      {
-        ALT: () => {
-          const t = this.CONSUME(True);
-          return { kind: 'boolean', loc: this.loc(t), value: true } as PNode;
+        { ALT: () => this.SUBRULE(this.object) },
+        { ALT: () => this.SUBRULE(this.array) },
+        {
+          ALT: () => {
+            const t = this.CONSUME(True);
+            return { kind: 'boolean', loc: this.loc(t), value: true } as PNode;
+          },
         },
-      },
-      {
-        ALT: () => {
-          const t = this.CONSUME(False);
-          return { kind: 'boolean', loc: this.loc(t), value: false } as PNode;
+        {
+          ALT: () => {
+            const t = this.CONSUME(False);
+            return { kind: 'boolean', loc: this.loc(t), value: false } as PNode;
+          },
         },
-      },
-      {
-        ALT: () => {
-          const t = this.CONSUME(Null);
-          return { kind: 'null', loc: this.loc(t) } as PNode;
+        {
+          ALT: () => {
+            const t = this.CONSUME(Null);
+            return { kind: 'null', loc: this.loc(t) } as PNode;
+          },
         },
-      },
-    ]),
+      ]),
+    ),
   );
 }
 
@@ -128,6 +133,39 @@ let parserInstance: PositionedJsonParser | undefined;
 export interface ParseResult {
   node?: PNode;
   diagnostics: Diagnostic[];
+}
+
+function describeToken(t: IToken): string {
+  switch (t.tokenType) {
+    case StringLiteral:
+      return `string ${t.image}`;
+    case NumberLiteral:
+      return `number ${t.image}`;
+    default:
+      return `'${t.image}'`;
+  }
+}
+
+/** What the grammar wanted where it stopped, from the rule it was in. */
+function expectedAfter(ruleStack: string[], errorName: string, message: string, previous?: string): string {
+  const rule = ruleStack[ruleStack.length - 1];
+  if (errorName === 'NotAllInputParsedException') return 'end of file';
+  // Chevrotain names the one token it wanted, by label, for a mismatched token.
+  const label = /^Expecting --> (.*?) <--/.exec(message)?.[1];
+  // A closing bracket is never the only option: a separator or a first item would fit too.
+  if (label === "'}'") return previous === '{' ? "a string key or '}'" : "',' or '}'";
+  if (label === "']'") return previous === '[' ? "a value or ']'" : "',' or ']'";
+  if (label) return label === 'a string' && (rule === 'objectItem' || rule === 'object') ? 'a string key' : label;
+  switch (rule) {
+    case 'object':
+      return "',' or '}'";
+    case 'objectItem':
+      return "':' and a value";
+    case 'array':
+      return "',' or ']'";
+    default:
+      return 'a value (string, number, object, list, true, false or null)';
+  }
 }
 
 function lineColAt(text: string, offset: number): { line: number; column: number } {
@@ -163,9 +201,9 @@ export function parseJsonWithPositions(text: string, file: string): ParseResult 
     const t = e.token;
     const atEnd = t.tokenType.name === 'EOF';
     const pos = atEnd ? lineColAt(text, text.length) : { line: t.startLine ?? 1, column: t.startColumn ?? 1 };
-    const found = atEnd ? 'end of file' : JSON.stringify(t.image);
-    const expected = /Expecting[^:]*?(?:one of these possible Token sequences|token of type)[:\s-]*([\s\S]*?)(?:but found|$)/.exec(e.message)?.[1];
-    const want = expected ? expected.replace(/\s+/g, ' ').replace(/-->|<--/g, '').trim() : '';
+    const found = atEnd ? 'end of file' : describeToken(t);
+    const previous = (e as { previousToken?: IToken }).previousToken?.image;
+    const want = expectedAfter(e.context.ruleStack, e.name, e.message, previous);
     return {
       diagnostics: [{ file, ...pos, severity: 'error', code: 'CONFIG_SYNTAX', message: `invalid JSON: unexpected ${found}${want ? `, expected ${want}` : ''}` }],
     };

@@ -1,15 +1,39 @@
 import { createHash } from 'node:crypto';
 
+function write(value: unknown, out: string[]): void {
+  if (value === null || typeof value !== 'object') {
+    out.push(typeof value === 'bigint' ? value.toString() : (JSON.stringify(value) ?? 'null'));
+    return;
+  }
+  if (Array.isArray(value)) {
+    out.push('[');
+    for (let i = 0; i < value.length; i++) {
+      if (i) out.push(',');
+      write(value[i], out);
+    }
+    out.push(']');
+    return;
+  }
+  const o = value as Record<string, unknown>;
+  const keys = Object.keys(o).sort();
+  out.push('{');
+  let first = true;
+  for (const k of keys) {
+    const v = o[k];
+    if (v === undefined) continue;
+    if (!first) out.push(',');
+    first = false;
+    out.push(JSON.stringify(k), ':');
+    write(v, out);
+  }
+  out.push('}');
+}
+
 /** JSON with sorted keys: equal content gives equal text regardless of key order. */
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const o = value as Record<string, unknown>;
-  return `{${Object.keys(o)
-    .filter((k) => o[k] !== undefined)
-    .sort()
-    .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
-    .join(',')}}`;
+  const out: string[] = [];
+  write(value, out);
+  return out.join('');
 }
 
 export function contentHash(value: unknown): string {

@@ -19,9 +19,10 @@
  * field width. Deviation: `%Y` is always at least four digits (`0001`).
  */
 import { DateTime } from '../../values/types.js';
-import { civilFromDays, daysFromCivil, daysInMonth, isLeapYear, MAX_NS, MIN_NS, NS_PER_SECOND } from '../../values/datetime.js';
+import { civilFromDays, daysFromCivil, isLeapYear, MAX_NS, MIN_NS, NS_PER_SECOND } from '../../values/datetime.js';
 import type { TimeZone } from './datetime-zones.js';
 
+const MONTH_DAYS = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
 const WEEKDAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
 
@@ -425,13 +426,91 @@ function readOffset(s: string, pos: number, f: Fields): number {
 
 const NS_PER_MS = 1_000_000n;
 
+/** Whether a token reads a variable number of characters (so a later failure may call for backtracking). */
+function variableWidth(op: P): boolean {
+  return !(op === P.Lit || op === P.Year4 || op === P.Year2 || op === P.IsoYear || op === P.WeekdaySun0 || op === P.WeekdayMon1 || op === P.AmPm || op === P.TzName);
+}
+
+type Greedy = (s: string, f: Fields) => number;
+
+/**
+ * Generates straight-line JavaScript for the greedy reading of a format: literal characters and
+ * the common numeric fields are inlined, the rest call `readToken`. Returns the position after the
+ * last token, or -1.
+ */
+function compileGreedy(tokens: PTok[]): Greedy {
+  const lines: string[] = [];
+  const digit = (v: string) => `${v} >= 0 && ${v} <= 9`;
+  const generic = (k: number) => lines.push(`p = rt(T[${k}], s, p, f); if (p < 0) return -1;`);
+  const twoOrOne = (k: number, field: string, lo2: number, hi2: number, lo1: number, hi1: number, extra = '') => {
+    lines.push(`a = s.charCodeAt(p) - 48; b = s.charCodeAt(p + 1) - 48;`);
+    lines.push(`if (${digit('a')} && ${digit('b')} && (v = a * 10 + b) >= ${lo2} && v <= ${hi2}) p += 2;`);
+    lines.push(`else if (a >= ${lo1} && a <= ${hi1}) { v = a; p += 1; }`);
+    // Day of month: Python also accepts a space-padded single digit (space - 48 = -16).
+    if (tokens[k].op === P.Day) lines.push(`else if (a === -16 && b >= 1 && b <= 9) { v = b; p += 2; }`);
+    lines.push(`else return -1;`);
+    lines.push(`f.${field} = v;${extra}`);
+  };
+  tokens.forEach((t, k) => {
+    switch (t.op) {
+      case P.Lit: {
+        if (/[^\x00-\x7f]/.test(t.lit)) return generic(k);
+        for (let i = 0; i < t.lit.length; i++) {
+          const c = t.lit.charCodeAt(i);
+          if (c >= 97 && c <= 122) lines.push(`if ((s.charCodeAt(p + ${i}) | 32) !== ${c}) return -1;`);
+          else lines.push(`if (s.charCodeAt(p + ${i}) !== ${c}) return -1;`);
+        }
+        lines.push(`p += ${t.lit.length};`);
+        return;
+      }
+      case P.Year4:
+      case P.IsoYear:
+      case P.Year2: {
+        const n = t.op === P.Year2 ? 2 : 4;
+        const vars = ['a', 'b', 'c', 'v'].slice(0, n);
+        lines.push(vars.map((v, i) => `${v} = s.charCodeAt(p + ${i}) - 48;`).join(' '));
+        lines.push(`if (!(${vars.map(digit).join(' && ')})) return -1;`);
+        if (n === 4) lines.push(`${t.op === P.IsoYear ? 'f.isoYear' : 'f.year'} = a * 1000 + b * 100 + c * 10 + v; p += 4;`);
+        else lines.push(`v = a * 10 + b; f.year = v < 69 ? 2000 + v : 1900 + v; p += 2;`);
+        return;
+      }
+      case P.Month:
+        return twoOrOne(k, 'month', 1, 12, 1, 9);
+      case P.Day:
+        return twoOrOne(k, 'day', 1, 31, 1, 9);
+      case P.Hour24:
+        return twoOrOne(k, 'hour', 0, 23, 0, 9, ' f.useHour12 = false;');
+      case P.Hour12:
+        return twoOrOne(k, 'hour12', 1, 12, 1, 9, ' f.useHour12 = true;');
+      case P.Minute:
+        return twoOrOne(k, 'minute', 0, 59, 0, 9);
+      case P.Second:
+        return twoOrOne(k, 'second', 0, 61, 0, 9);
+      case P.Frac:
+      case P.Nanos:
+        lines.push(`v = 0; c = p;`);
+        lines.push(`while (p - c < 9) { a = s.charCodeAt(p) - 48; if (!(${digit('a')})) break; v = v * 10 + a; p++; }`);
+        lines.push(`if (p === c) return -1;`);
+        lines.push(`for (a = p - c; a < 9; a++) v *= 10;`);
+        lines.push(`f.nanos = v;`);
+        return;
+      default:
+        return generic(k);
+    }
+  });
+  const src = `return function greedy(s, f) {\nlet p = 0, a = 0, b = 0, c = 0, v = 0;\n${lines.join('\n')}\nreturn p;\n};`;
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  return new Function('rt', 'T', src)(readToken, tokens) as Greedy;
+}
+
 /** A compiled strptime-style format. */
 export class ParseFormat {
   /** Set when the format cannot be used (stray or unknown directive); it then matches nothing. */
   readonly error: string | null;
   private readonly tokens: PTok[];
   private readonly fields = new Fields();
-  /** Whether a greedy failure may still match with backtracking (two adjacent fields). */
+  private readonly greedy: Greedy;
+  /** Whether a greedy failure may still match with backtracking. */
   private readonly mayBacktrack: boolean;
   private fallback: { re: RegExp; groups: number[] } | null = null;
 
@@ -439,15 +518,17 @@ export class ParseFormat {
     const { tokens, error } = tokenizeParse(format);
     this.tokens = tokens;
     this.error = error;
-    let adjacent = false;
+    this.greedy = compileGreedy(tokens);
+    // Backtracking can only help when a variable-width field is followed by something that could
+    // also have started inside it: another field, or literal text starting with a digit, sign,
+    // colon, period or space.
+    let backtrack = false;
     for (let i = 1; i < tokens.length; i++) {
-      const prev = tokens[i - 1].op;
-      const cur = tokens[i].op;
-      if (prev !== P.Lit && cur !== P.Lit) adjacent = true;
-      // A whitespace run followed by %d may give up a space to the day's " 5" form.
-      if (prev === P.Ws && cur === P.Day) adjacent = true;
+      if (!variableWidth(tokens[i - 1].op)) continue;
+      const next = tokens[i];
+      if (next.op !== P.Lit || /^[\d\s:.+-]/.test(next.lit)) backtrack = true;
     }
-    this.mayBacktrack = adjacent;
+    this.mayBacktrack = backtrack;
   }
 
   /** Parses `s` as a wall-clock time in `zone` (null: UTC) unless it carries an offset; null when it does not match. */
@@ -455,14 +536,8 @@ export class ParseFormat {
     if (this.error !== null) return null;
     const f = this.fields;
     f.reset();
-    const toks = this.tokens;
-    let pos = 0;
-    let i = 0;
-    for (; i < toks.length; i++) {
-      pos = readToken(toks[i], s, pos, f);
-      if (pos < 0) break;
-    }
-    if (i < toks.length) {
+    const pos = this.greedy(s, f);
+    if (pos < 0) {
       if (!this.mayBacktrack || !this.readWithRegex(s, f)) return null;
     } else if (pos !== s.length) return null;
     return finish(f, zone);
@@ -530,7 +605,7 @@ function finish(f: Fields, zone: TimeZone | null): DateTime | null {
     month = c.month;
     day = c.day;
   } else {
-    if (day > daysInMonth(year, month)) return null;
+    if (day > (month === 2 && isLeapYear(year) ? 29 : MONTH_DAYS[month])) return null;
     days = daysFromCivil(year, month, day);
   }
   if (year < 1 || year > 9999) return null;
@@ -746,6 +821,11 @@ function pad(n: number, width: number, flag: string, dflt: '0' | ' '): string {
   return sign + (s.length >= width ? s : ch.repeat(width - s.length) + s);
 }
 
+/** Zero-padded to two digits (the most common case, kept cheap). */
+function two(n: number): string {
+  return n >= 0 && n < 10 ? '0' + n : '' + n;
+}
+
 function weekdayMon0(b: Broken): number {
   return mod(b.days + 3, 7);
 }
@@ -777,6 +857,7 @@ function offsetText(offset: number | null, colon: boolean): string {
 function directive(d: string, flag: string, width: number): Emit | undefined {
   const num = (w: number, get: (b: Broken) => number, dflt: '0' | ' ' = '0'): Emit => {
     const ww = Math.max(w, width);
+    if (flag === '' && dflt === '0' && ww === 2) return (b) => two(get(b));
     return (b) => pad(get(b), ww, flag, dflt);
   };
   const text = (get: (b: Broken) => string): Emit => {
@@ -881,7 +962,22 @@ function directive(d: string, flag: string, width: number): Emit | undefined {
   return undefined;
 }
 
-type FTok = string | Emit;
+/** Common directives without flags or width are numbered and formatted inline by `runFormat`. */
+const enum Fast {
+  Year = 0,
+  Month,
+  Day,
+  Hour,
+  Minute,
+  Second,
+  Micro,
+}
+const FAST: Record<string, Fast> = { Y: Fast.Year, m: Fast.Month, d: Fast.Day, H: Fast.Hour, M: Fast.Minute, S: Fast.Second, f: Fast.Micro };
+
+type FTok = string | Emit | Fast;
+
+/** '00' to '99'. */
+const TWO_DIGITS = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'));
 
 function compileFormatTokens(format: string): FTok[] {
   const out: FTok[] = [];
@@ -908,6 +1004,13 @@ function compileFormatTokens(format: string): FTok[] {
       lit += format.slice(start);
       break;
     }
+    if (flag === '' && width === 0 && FAST[d] !== undefined && format[j - 1] === '%') {
+      i = j;
+      if (lit) out.push(lit);
+      lit = '';
+      out.push(FAST[d]);
+      continue;
+    }
     let emit = directive(d, flag === '^' || flag === '#' ? '' : flag, width);
     if (emit && flag === '^') {
       const inner = emit;
@@ -930,7 +1033,32 @@ function runFormat(tokens: FTok[], b: Broken): string {
   let s = '';
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i];
-    s += typeof t === 'string' ? t : t(b);
+    if (typeof t === 'string') s += t;
+    else if (typeof t === 'number') {
+      switch (t) {
+        case Fast.Year:
+          s += b.year >= 1000 ? '' + b.year : pad(b.year, 4, '', '0');
+          break;
+        case Fast.Month:
+          s += TWO_DIGITS[b.month];
+          break;
+        case Fast.Day:
+          s += TWO_DIGITS[b.day];
+          break;
+        case Fast.Hour:
+          s += TWO_DIGITS[b.hour];
+          break;
+        case Fast.Minute:
+          s += TWO_DIGITS[b.minute];
+          break;
+        case Fast.Second:
+          s += TWO_DIGITS[b.second];
+          break;
+        case Fast.Micro:
+          s += pad(Math.floor(b.nanos / 1000), 6, '', '0');
+          break;
+      }
+    } else s += t(b);
   }
   return s;
 }
@@ -945,16 +1073,18 @@ export class FormatFormat {
 
   /** Formats a datetime in `zone` (null: UTC). Dates are formatted as their calendar day, without a zone. */
   format(dt: DateTime, zone: TimeZone | null): string {
+    splitMillis(dt.ns);
+    const ms = splitMs;
+    const subMs = splitSubMs;
     let offset: number | null = 0;
-    let wall = dt.ns;
+    let wallMs = ms;
     if (dt.dateOnly) offset = null;
     else if (zone !== null && !zone.isUtc) {
-      offset = zone.offsetAt(Number(floorDiv(dt.ns, NS_PER_MS)));
-      wall += BigInt(offset) * NS_PER_SECOND;
+      offset = zone.offsetAt(ms);
+      wallMs += offset * 1000;
     }
-    const secs = floorDiv(wall, NS_PER_SECOND);
-    const nanos = Number(wall - secs * NS_PER_SECOND);
-    const s = Number(secs);
+    const s = Math.floor(wallMs / 1000);
+    const nanos = (wallMs - s * 1000) * 1_000_000 + subMs;
     const days = Math.floor(s / 86400);
     const sod = s - days * 86400;
     const c = civilFromDays(days);
@@ -973,6 +1103,33 @@ export class FormatFormat {
     };
     return runFormat(this.tokens, b);
   }
+}
+
+// Splitting nanoseconds into milliseconds and the rest without BigInt division when the value fits
+// in 64 bits (1677-2262): the bits are read as two 32-bit halves and divided exactly in doubles.
+const I64 = new BigInt64Array(1);
+const U32 = new Uint32Array(I64.buffer);
+const I32 = new Int32Array(I64.buffer);
+const INT64_MIN = -(1n << 63n);
+const INT64_MAX = (1n << 63n) - 1n;
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+let splitMs = 0;
+let splitSubMs = 0;
+
+function splitMillis(ns: bigint): void {
+  if (LITTLE_ENDIAN && ns >= INT64_MIN && ns <= INT64_MAX) {
+    I64[0] = ns;
+    const hi = I32[1];
+    // ns = hi * 2^32 + lo = hi * 4294 * 10^6 + (hi * 967296 + lo)
+    const r = hi * 967296 + U32[0];
+    const q = Math.floor(r / 1e6);
+    splitMs = hi * 4294 + q;
+    splitSubMs = r - q * 1e6;
+    return;
+  }
+  const msBig = floorDiv(ns, NS_PER_MS);
+  splitMs = Number(msBig);
+  splitSubMs = Number(ns - msBig * NS_PER_MS);
 }
 
 export function floorDiv(a: bigint, b: bigint): bigint {

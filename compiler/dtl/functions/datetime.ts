@@ -10,7 +10,7 @@
 import { family, optionalFnThenValues, type CheckContext, type EmitContext } from '../spec.js';
 import { DtlRuntimeError } from '../runtime.js';
 import { DateTime, Decimal, DtlFloat, normaliseInteger, type Value } from '../../values/types.js';
-import { civilFromDays, daysFromCivil, daysInMonth, MAX_NS, MIN_NS, NS_PER_DAY, NS_PER_SECOND } from '../../values/datetime.js';
+import { civilFromDays, daysFromCivil, MAX_NS, MIN_NS, NS_PER_DAY, NS_PER_SECOND } from '../../values/datetime.js';
 import { firstValue, mapEach, SKIP, testFirst, type Converted } from './util.js';
 import { FormatFormat, ParseFormat, floorDiv, formatFormat, parseFormat } from './datetime-formats.js';
 import { getTimeZone, type TimeZone } from './datetime-zones.js';
@@ -38,7 +38,7 @@ function describe(v: Value): string {
   return typeof v === 'object' ? v.constructor.name : typeof v;
 }
 
-/** Emits the code of a string argument: its literal value precompiled with `prepare`, or a run-time call. */
+/** The value of argument i when it is a literal string, else undefined. */
 function literalString(e: EmitContext, i: number): string | undefined {
   const lit = e.literal(i);
   return lit && typeof lit.value === 'string' ? lit.value : undefined;
@@ -61,36 +61,87 @@ function checkParseFormat(c: CheckContext, i: number): void {
     c.diagnostics.error('DTL_ARGUMENT', c.argNodes[i].loc, `"${c.call.fn}": the format must be a string`);
     return;
   }
+  // A warning only: like Python's strptime, such a format simply never matches (every value is dropped).
   const err = new ParseFormat(lit.value).error;
-  if (err) c.diagnostics.error('DTL_ARGUMENT', c.argNodes[i].loc, `"${c.call.fn}": ${err} in the format string`);
+  if (err) c.diagnostics.warning('DTL_ARGUMENT', c.argNodes[i].loc, `"${c.call.fn}": ${err} in the format string; no value will match it`);
 }
 
 // ---------------------------------------------------------------------------------------------
 // datetime
 
-const ISO_LIKE = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(?:([Zz])|([+-])(\d{2}):?(\d{2}))?)?$/;
+const MONTH_DAYS = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
-/** An ISO 8601 date or datetime string (offset optional, UTC when absent) as a datetime. */
-export function datetimeFromString(s: string): DateTime | null {
-  const m = ISO_LIKE.exec(s);
-  if (!m) return null;
-  const year = +m[1];
-  const month = +m[2];
-  const day = +m[3];
-  if (year < 1 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return null;
-  const hour = m[4] === undefined ? 0 : +m[4];
-  const minute = m[5] === undefined ? 0 : +m[5];
-  const second = m[6] === undefined ? 0 : +m[6];
-  if (hour > 23 || minute > 59 || second > 59) return null;
-  let ns = BigInt(daysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second) * NS_PER_SECOND;
-  if (m[7] !== undefined) ns += BigInt(m[7].padEnd(9, '0'));
-  if (m[9] !== undefined) {
-    const oh = +m[10];
-    const om = +m[11];
-    if (oh > 23 || om > 59) return null;
-    const off = BigInt((oh * 60 + om) * 60) * NS_PER_SECOND;
-    ns = m[9] === '-' ? ns + off : ns - off;
+function monthLength(year: number, month: number): number {
+  return month === 2 && (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)) ? 29 : MONTH_DAYS[month];
+}
+
+function digits(s: string, pos: number, n: number): number {
+  let v = 0;
+  for (let i = 0; i < n; i++) {
+    const d = s.charCodeAt(pos + i) - 48;
+    if (!(d >= 0 && d <= 9)) return -1;
+    v = v * 10 + d;
   }
+  return v;
+}
+
+/**
+ * An ISO 8601 string as a datetime: `YYYY-MM-DD`, optionally followed by `T` (or a space) and
+ * `HH:MM[:SS[.fraction]]` and an optional `Z` or `±HH[:]MM` offset (UTC when there is none).
+ */
+export function datetimeFromString(s: string): DateTime | null {
+  const n = s.length;
+  if (n < 10 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45) return null;
+  const year = digits(s, 0, 4);
+  const month = digits(s, 5, 2);
+  const day = digits(s, 8, 2);
+  if (year < 1 || month < 1 || month > 12 || day < 1 || day > monthLength(year, month)) return null;
+  let secs = daysFromCivil(year, month, day) * 86400;
+  let nanos = 0;
+  let offset = 0;
+  if (n > 10) {
+    const sep = s.charCodeAt(10);
+    if ((sep | 32) !== 116 /* T */ && sep !== 32) return null;
+    const hour = digits(s, 11, 2);
+    const minute = s.charCodeAt(13) === 58 ? digits(s, 14, 2) : -1;
+    if (hour < 0 || hour > 23 || minute < 0 || minute > 59) return null;
+    let p = 16;
+    let second = 0;
+    if (s.charCodeAt(p) === 58) {
+      second = digits(s, p + 1, 2);
+      if (second < 0 || second > 59) return null;
+      p += 3;
+      const c = s.charCodeAt(p);
+      if (c === 46 || c === 44) {
+        const start = ++p;
+        while (p - start < 9) {
+          const d = s.charCodeAt(p) - 48;
+          if (!(d >= 0 && d <= 9)) break;
+          nanos = nanos * 10 + d;
+          p++;
+        }
+        if (p === start) return null;
+        for (let k = p - start; k < 9; k++) nanos *= 10;
+      }
+    }
+    secs += hour * 3600 + minute * 60 + second;
+    if (p < n) {
+      const c = s.charCodeAt(p);
+      if ((c | 32) === 122 /* Z */) p++;
+      else if (c === 43 || c === 45) {
+        const oh = digits(s, p + 1, 2);
+        p += 3;
+        if (s.charCodeAt(p) === 58) p++;
+        const om = digits(s, p, 2);
+        p += 2;
+        if (oh < 0 || oh > 23 || om < 0 || om > 59) return null;
+        offset = (oh * 60 + om) * 60 * (c === 45 ? -1 : 1);
+      } else return null;
+      if (p !== n) return null;
+    }
+  }
+  let ns = BigInt(secs - offset) * NS_PER_SECOND;
+  if (nanos) ns += BigInt(nanos);
   return inRange(ns) ? new DateTime(ns) : null;
 }
 
@@ -108,7 +159,10 @@ export function toDatetime(x: Value): Converted {
 }
 
 export function datetimeValues(v: Value, dflt?: (x: Value) => Value): Value {
-  if (v instanceof DateTime && !v.dateOnly) return v;
+  if (dflt === undefined) {
+    if (typeof v === 'string') return datetimeFromString(v);
+    if (v instanceof DateTime && !v.dateOnly) return v;
+  }
   return mapEach(v, toDatetime, dflt);
 }
 
@@ -131,8 +185,13 @@ export function parseValues(fmt: ParseFormat, zone: TimeZone | null, v: Value): 
   return null;
 }
 
-export function parseDynamic(zoneName: Value, format: Value, v: Value): Value {
-  const zone = zoneName === undefined ? null : zoneOrThrow(zoneName);
+/** A computed time zone argument of datetime-parse/-format; absent or null means the default, UTC. */
+function optionalZone(zoneName: Value | undefined): TimeZone | null {
+  return zoneName === undefined || zoneName === null ? null : zoneOrThrow(zoneName);
+}
+
+export function parseDynamic(zoneName: Value | undefined, format: Value, v: Value): Value {
+  const zone = optionalZone(zoneName);
   if (typeof format !== 'string') return Array.isArray(v) ? [] : null;
   return parseValues(parseFormat(format), zone, v);
 }
@@ -151,14 +210,14 @@ export function formatValues(fmt: FormatFormat, zone: TimeZone | null, v: Value)
   return null;
 }
 
-export function formatDynamic(zoneName: Value, format: Value, v: Value): Value {
-  const zone = zoneName === undefined ? null : zoneOrThrow(zoneName);
+export function formatDynamic(zoneName: Value | undefined, format: Value, v: Value): Value {
+  const zone = optionalZone(zoneName);
   if (typeof format !== 'string') return Array.isArray(v) ? [] : null;
   return formatValues(formatFormat(format), zone, v);
 }
 
 /** Emits datetime-parse / datetime-format: `[TIMEZONE], FORMAT, VALUES`. */
-function emitFormatted(e: EmitContext, compile: (f: string) => ParseFormat | FormatFormat, apply: (f: never, z: TimeZone | null, v: Value) => Value, dynamic: (z: Value, f: Value, v: Value) => Value): string {
+function emitFormatted(e: EmitContext, compile: (f: string) => ParseFormat | FormatFormat, apply: (f: never, z: TimeZone | null, v: Value) => Value, dynamic: (z: Value | undefined, f: Value, v: Value) => Value): string {
   const hasZone = e.count === 3;
   const fi = hasZone ? 1 : 0;
   const values = e.arg(fi + 1);
@@ -222,7 +281,7 @@ function addMonths(c: Civil, months: number): bigint {
   const total = c.year * 12 + (c.month - 1) + months;
   const year = Math.floor(total / 12);
   const month = total - year * 12 + 1;
-  const day = Math.min(c.day, daysInMonth(year, month));
+  const day = Math.min(c.day, monthLength(year, month));
   return BigInt(daysFromCivil(year, month, day)) * NS_PER_DAY + c.time;
 }
 

@@ -33,6 +33,24 @@ export function splitNamespace(name: string): [string | null, string] {
 
 const regexCache = new Map<string, RegExp>();
 
+/** A string predicate for a wildcard pattern; the common shapes (`*`, `abc*`, `*abc`) avoid regexes. */
+export function wildcardMatcher(pattern: string): (name: string) => boolean {
+  if (!hasWildcard(pattern)) return (name) => name === pattern;
+  if (pattern === '*') return () => true;
+  const star = pattern.indexOf('*');
+  const simple = pattern.indexOf('?') < 0 && star === pattern.lastIndexOf('*');
+  if (simple && star === pattern.length - 1) {
+    const prefix = pattern.slice(0, -1);
+    return (name) => name.startsWith(prefix);
+  }
+  if (simple && star === 0) {
+    const suffix = pattern.slice(1);
+    return (name) => name.endsWith(suffix);
+  }
+  const re = wildcardRegex(pattern);
+  return (name) => re.test(name);
+}
+
 export function wildcardRegex(pattern: string): RegExp {
   let re = regexCache.get(pattern);
   if (!re) {
@@ -53,11 +71,7 @@ export function hasWildcard(pattern: string): boolean {
  * without a colon matches the identifier in every namespace (and names without one).
  */
 export function propertyMatcher(pattern: string, ns: Namespaces | null): (name: string) => boolean {
-  if (!ns) {
-    if (!hasWildcard(pattern)) return (name) => name === pattern;
-    const re = wildcardRegex(pattern);
-    return (name) => re.test(name);
-  }
+  if (!ns) return wildcardMatcher(pattern);
   const escaped = pattern.startsWith('::') ? pattern.slice(2) : null;
   if (escaped !== null) return propertyMatcher(escaped, null);
   const [nsPattern, idPattern] = splitNamespace(pattern.startsWith(':') ? ns.property + pattern : pattern);

@@ -41,14 +41,24 @@ function patterns(v: Value): string[] {
   return propertyNames(v);
 }
 
-export function copyProperties(S: Value, T: Dict, include: Value, exclude: Value, ns: Namespaces | null): void {
-  if (!isDict(S)) return;
+/** The property filter of `copy`: matches INCLUDE patterns but no EXCLUDE pattern. */
+export function copyFilter(include: Value, exclude: Value, ns: Namespaces | null): ((k: string) => boolean) | null {
   const inc = patterns(include).map((p) => propertyMatcher(p, ns));
-  if (inc.length === 0) return;
+  if (inc.length === 0) return null;
   const exc = patterns(exclude).map((p) => propertyMatcher(p, ns));
-  for (const k in S) {
-    if (inc.some((m) => m(k)) && !exc.some((m) => m(k))) putProp(T, k, S[k]);
-  }
+  const included = inc.length === 1 ? inc[0] : (k: string) => inc.some((m) => m(k));
+  if (exc.length === 0) return included;
+  const excluded = exc.length === 1 ? exc[0] : (k: string) => exc.some((m) => m(k));
+  return (k) => included(k) && !excluded(k);
+}
+
+export function copyFiltered(S: Value, T: Dict, filter: ((k: string) => boolean) | null): void {
+  if (filter === null || !isDict(S)) return;
+  for (const k in S) if (filter(k)) putProp(T, k, S[k]);
+}
+
+export function copyProperties(S: Value, T: Dict, include: Value, exclude: Value, ns: Namespaces | null): void {
+  copyFiltered(S, T, copyFilter(include, exclude, ns));
 }
 
 export function removeProperties(T: Dict, pattern: Value, ns: Namespaces | null): void {
@@ -257,6 +267,12 @@ export default family('transforms', (def) => {
       if (e.count === 1 && lit && typeof lit.value === 'string' && !/[*?]/.test(lit.value) && !e.options.namespaces && lit.value !== '__proto__') {
         const k = JSON.stringify(lit.value);
         return `if (S !== null && typeof S === 'object' && Object.prototype.hasOwnProperty.call(S, ${k})) T[${k}] = S[${k}];`;
+      }
+      const exclude = e.count > 1 ? e.literal(1) : { value: null };
+      if (lit && exclude) {
+        // Literal patterns (the usual case) are compiled into one filter when the rule is linked.
+        const filter = copyFilter(lit.value, exclude.value, e.options.namespaces);
+        return `${e.use(copyFiltered)}(S, T, ${e.use(filter)});`;
       }
       return `${e.use(copyProperties)}(S, T, ${e.arg(0)}, ${e.count > 1 ? e.arg(1) : 'null'}, ${nsArg(e)});`;
     },
