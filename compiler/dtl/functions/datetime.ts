@@ -7,6 +7,7 @@
  * names that are literals are compiled once when the DTL is compiled; computed ones are
  * compiled on first use and cached.
  */
+import { stringifyValue } from '../../values/json.js';
 import { family, optionalFnThenValues, type CheckContext, type EmitContext } from '../spec.js';
 import { DtlRuntimeError } from '../runtime.js';
 import { DateTime, Decimal, DtlFloat, normaliseInteger, type Value } from '../../values/types.js';
@@ -50,7 +51,7 @@ function checkZone(c: CheckContext, i: number): void {
   if (!lit) return;
   const v = lit.value;
   if (typeof v !== 'string' || getTimeZone(v) === null) {
-    c.diagnostics.error('DTL_ARGUMENT', c.argNodes[i].loc, `"${c.call.fn}": ${JSON.stringify(v)} is not a known time zone name (use an IANA name such as "Europe/Oslo" or "UTC")`);
+    c.diagnostics.error('DTL_ARGUMENT', c.argNodes[i].loc, `"${c.call.fn}": ${stringifyValue(v)} is not a known time zone name (use an IANA name such as "Europe/Oslo" or "UTC")`);
   }
 }
 
