@@ -8,6 +8,7 @@ import { collectEntities, type RawEntity } from './config/entities.js';
 import { resolveReferences, secretReferences, type EnvValues } from './config/env.js';
 import { compilePipe, type CompiledPipe } from './config/pipe.js';
 import { checkComponent } from './config/components.js';
+import { applyGlobalDefaults } from './config/global-defaults.js';
 import { toPlain, type PObject } from './parse/tree.js';
 import { SchemaSet } from './validate/schemas.js';
 import { buildGraph } from './plan/graph.js';
@@ -64,7 +65,7 @@ export function compile(files: SourceFile[], options: CompileOptions = {}): Comp
 
   const systems: PlanSystem[] = [];
   for (const raw of unique.filter((e) => e.kind === 'system')) {
-    const resolved = resolveReferences(raw.node, sources, bag) as PObject;
+    const resolved = applyGlobalDefaults('system', resolveReferences(raw.node, sources, bag), `system/${raw.type.replace(/^system:/, '')}`, schemas, metadataEffective);
     const checked = checkComponent('system', resolved, schemas, bag, `system "${raw.id}"`);
     if (!checked) continue;
     systems.push({

@@ -6,6 +6,7 @@ import type { PlanComponent, PlanPipe } from '../plan/types.js';
 import { contentHash } from '../plan/hash.js';
 import type { SchemaSet } from '../validate/schemas.js';
 import { checkComponent, type CheckedComponent } from './components.js';
+import { applyGlobalDefaults, typeOfComponent } from './global-defaults.js';
 import type { RawEntity } from './entities.js';
 
 export interface PipeContext {
@@ -27,14 +28,16 @@ export interface CompiledPipe {
   systemRefs: { system: string; node: PNode }[];
 }
 
-export function compilePipe(raw: RawEntity, resolved: PObject, ctx: PipeContext): CompiledPipe {
+export function compilePipe(raw: RawEntity, resolvedNode: PObject, ctx: PipeContext): CompiledPipe {
   const { schemas, bag } = ctx;
+  const resolved = applyGlobalDefaults('pipe', resolvedNode, 'pipe', schemas, ctx.metadata) as PObject;
   const plain = toPlain(resolved) as Record<string, unknown>;
   const base = schemas.validate('pipe', plain, resolved, bag, `pipe "${raw.id}"`);
   let ok = base.ok;
   const effective = base.value as Record<string, unknown>;
 
-  const sourceNode = entry(resolved, 'source')?.value;
+  const sourceEntry = entry(resolved, 'source')?.value;
+  const sourceNode = sourceEntry && applyGlobalDefaults('source', sourceEntry, `source/${typeOfComponent(sourceEntry)}`, schemas, ctx.metadata);
   const source = sourceNode ? checkComponent('source', sourceNode, schemas, bag, `source of pipe "${raw.id}"`) : undefined;
   if (!source) ok = false;
 
@@ -66,15 +69,22 @@ export function compilePipe(raw: RawEntity, resolved: PObject, ctx: PipeContext)
     transforms.push({ checked, dtl });
   });
 
-  const sinkNode = entry(resolved, 'sink')?.value;
+  const sinkEntry = entry(resolved, 'sink')?.value;
+  const sinkNode = sinkEntry && applyGlobalDefaults('sink', sinkEntry, `sink/${typeOfComponent(sinkEntry)}`, schemas, ctx.metadata);
   const sink = sinkNode
     ? checkComponent('sink', sinkNode, schemas, bag, `sink of pipe "${raw.id}"`)
     : checkComponent('sink', { kind: 'object', loc: resolved.loc, entries: [{ key: 'type', keyLoc: resolved.loc, value: { kind: 'string', loc: resolved.loc, value: 'dataset' } }, { key: 'dataset', keyLoc: resolved.loc, value: { kind: 'string', loc: resolved.loc, value: raw.id } }] }, schemas, bag, `implicit sink of pipe "${raw.id}"`);
   if (!sink) ok = false;
 
-  const pumpNode = entry(resolved, 'pump')?.value ?? { kind: 'object' as const, loc: resolved.loc, entries: [] };
+  const pumpNode = applyGlobalDefaults('pump', entry(resolved, 'pump')?.value ?? { kind: 'object' as const, loc: resolved.loc, entries: [] }, 'pump', schemas, ctx.metadata);
   const pump = schemas.validate('pump', toPlain(pumpNode), pumpNode, bag, `pump of pipe "${raw.id}"`);
   if (!pump.ok) ok = false;
+  const pumpConfig = pump.value as Record<string, unknown>;
+  if (pumpConfig.schedule_interval === undefined && pumpConfig.cron_expression === undefined) {
+    // The documented default: 30 s for dataset-to-dataset pipes, 900 s for everything else.
+    pumpConfig.schedule_interval = source?.type === 'dataset' && sink?.type === 'dataset' ? 30 : 900;
+  }
+  if (effective.batch_size === undefined) effective.batch_size = 100;
   const systemRefs = [source, ...transforms.map((t) => t.checked), sink].flatMap((c) => c?.systems ?? []);
   const datasetRefs: CompiledPipe['datasetRefs'] = [...(source?.datasets ?? []).map((d) => ({ dataset: d.dataset, mode: d.mode, node: d.node })), ...hopsRefs];
   const writes = sink?.datasets.find((d) => d.mode === 'write')?.dataset ?? null;
