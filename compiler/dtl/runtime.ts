@@ -23,11 +23,14 @@ export class DtlRuntimeError extends Error {
   fn?: string;
   /** `trip!`: the pump should also trip the sink's circuit breaker. */
   trip = false;
-  constructor(message: string, opts: { at?: string; fn?: string; trip?: boolean; cause?: unknown } = {}) {
+  /** `fail!` and `trip!`: the whole run fails, not just this entity. */
+  fatal = false;
+  constructor(message: string, opts: { at?: string; fn?: string; trip?: boolean; fatal?: boolean; cause?: unknown } = {}) {
     super(message, opts.cause !== undefined ? { cause: opts.cause } : undefined);
     this.at = opts.at;
     this.fn = opts.fn;
     this.trip = opts.trip ?? false;
+    this.fatal = opts.fatal ?? this.trip;
   }
   override toString(): string {
     return `${this.at ? this.at + ' ' : ''}DTL_RUNTIME ${this.fn ? `"${this.fn}": ` : ''}${this.message}`;

@@ -192,7 +192,7 @@ export function mergeUnionInto(T: Dict, values: Value): void {
 }
 
 export function fail(message: Value, trip: boolean): never {
-  throw new DtlRuntimeError(typeof message === 'string' ? message : 'the pipe was stopped by "fail!"', { trip });
+  throw new DtlRuntimeError(typeof message === 'string' ? message : 'the pipe was stopped by "fail!"', { trip, fatal: true });
 }
 
 export function sleepSeconds(seconds: Value): void {

@@ -1,0 +1,42 @@
+/**
+ * The one list of runtime components. A new source, sink or transform is a module plus a line
+ * here (and its schema file); nothing in the executor or the pump changes.
+ */
+import type { ComponentContext, Sink, SinkSpec, Source, SourceSpec, Transform, TransformSpec } from './types.js';
+import type { PlanComponent } from '../../compiler/plan/types.js';
+import { datasetSource } from './sources/dataset.js';
+import { embeddedSource } from './sources/embedded.js';
+import { emptySource } from './sources/empty.js';
+import { datasetSink } from './sinks/dataset.js';
+import { nullSink } from './sinks/null.js';
+import { dtlTransform } from './transforms/dtl.js';
+
+const sources: SourceSpec[] = [datasetSource, embeddedSource, emptySource];
+const sinks: SinkSpec[] = [datasetSink, nullSink];
+const transforms: TransformSpec[] = [dtlTransform];
+
+export class UnsupportedComponentError extends Error {
+  readonly code = 'COMPONENT_UNSUPPORTED';
+}
+
+function find<T extends { type: string }>(list: T[], kind: string, type: string): T {
+  const spec = list.find((s) => s.type === type);
+  if (!spec) throw new UnsupportedComponentError(`${kind} type "${type}" is validated by the compiler but not yet runnable by this runtime (runnable: ${list.map((s) => s.type).join(', ')})`);
+  return spec;
+}
+
+export const components = {
+  sources,
+  sinks,
+  transforms,
+  createSource: (c: PlanComponent, ctx: ComponentContext): Source => find(sources, 'source', c.type).create(c, ctx),
+  createSink: (c: PlanComponent, ctx: ComponentContext): Sink => find(sinks, 'sink', c.type).create(c, ctx),
+  createTransform: (c: PlanComponent, ctx: ComponentContext): Transform => find(transforms, 'transform', c.type).create(c, ctx),
+  /** Registers extra components (tests, plugins). */
+  register(spec: SourceSpec | SinkSpec | TransformSpec): void {
+    const list = (spec.kind === 'source' ? sources : spec.kind === 'sink' ? sinks : transforms) as { type: string }[];
+    const i = list.findIndex((s) => s.type === spec.type);
+    if (i >= 0) list.splice(i, 1);
+    list.push(spec);
+  },
+};

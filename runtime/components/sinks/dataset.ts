@@ -1,0 +1,99 @@
+import schema from '../../../schemas/sinks/dataset.schema.json' with { type: 'json' };
+import { entityContent, EntityError } from '../../datasets/content.js';
+import type { Entity } from '../../../compiler/values/types.js';
+import type { EntityFailure, SinkResult, SinkSpec } from '../types.js';
+import type { PipeCheckpoint } from '../../store/contract.js';
+
+export const datasetSink: SinkSpec = {
+  kind: 'sink',
+  type: 'dataset',
+  doc: 'Writes entities to a dataset, storing a new version only when an entity changed, deleting entities a transform filtered out, and tracking deletions after full runs.',
+  schema,
+  create(component, ctx) {
+    const config = component.config;
+    const dataset = config.dataset as string;
+    const maxBytes = (config.max_entity_bytes_size as number | undefined) ?? 104_857_600;
+    const tracksDeletions = config.deletion_tracking !== false;
+    const mark = config.mark_deletion_tracked === true ? { $deletion_tracked: true } : undefined;
+    const preventVersions = config.prevent_multiple_versions as boolean | 'ignore' | undefined;
+    const compaction = (ctx.pipe.effective.compaction ?? {}) as { sink?: boolean; keep_versions?: number; time_threshold_hours?: number | null };
+
+    /** Filtered entities become deletions of existing ones; invalid ones become failures. */
+    async function prepare(entities: Entity[]): Promise<{ ok: Entity[]; failures: EntityFailure[] }> {
+      const ok: Entity[] = [];
+      const failures: EntityFailure[] = [];
+      const filtered: Entity[] = [];
+      for (const e of entities) {
+        try {
+          const content = entityContent(e);
+          if (content.body.length > maxBytes) throw new EntityError(`entity "${content.id}" is ${content.body.length} bytes, over the sink's max_entity_bytes_size of ${maxBytes}`, content.id);
+          if (e._filtered === true) filtered.push(e);
+          else ok.push(e);
+        } catch (err) {
+          failures.push({ entity: e, error: err as Error });
+        }
+      }
+      if (filtered.length) {
+        const existing = await ctx.store.getMany(dataset, filtered.map((e) => e._id as string));
+        for (const e of filtered) {
+          const prev = existing.get(e._id as string);
+          if (prev && prev._deleted !== true) ok.push({ ...prev, _deleted: true });
+        }
+      }
+      if (preventVersions) {
+        const existing = await ctx.store.getMany(dataset, ok.map((e) => e._id as string));
+        const kept: Entity[] = [];
+        for (const e of ok) {
+          const prev = existing.get(e._id as string);
+          if (prev && prev._hash !== entityContent(e).hash) {
+            if (preventVersions === 'ignore') continue;
+            failures.push({ entity: e, error: new EntityError(`entity "${e._id as string}" already has a version in "${dataset}" and prevent_multiple_versions is set`, e._id) });
+            continue;
+          }
+          kept.push(e);
+        }
+        return { ok: kept, failures };
+      }
+      return { ok, failures };
+    }
+
+    return {
+      dataset,
+      atomicCheckpoint: true,
+      tracksDeletions,
+      async beginRun() {
+        await ctx.store.ensureDataset(dataset);
+      },
+      async write(entities, run, checkpoint): Promise<SinkResult> {
+        const { ok, failures } = await prepare(entities);
+        const r = await ctx.store.write(dataset, ok, { seenRun: run.full ? run.id : undefined, checkpoint });
+        return { written: r.written, unchanged: r.unchanged, deleted: r.deleted, failures, changed: r.written ? [dataset] : [] };
+      },
+      async endRun(run, checkpoint: PipeCheckpoint): Promise<SinkResult> {
+        let written = 0;
+        let deleted = 0;
+        if (run.full && tracksDeletions) {
+          const r = await ctx.store.deleteUnseen(dataset, run.id, { checkpoint, mark });
+          written = r.written;
+          deleted = r.deleted;
+        } else {
+          await ctx.store.setPipeState(checkpoint.pipeId, checkpoint.state);
+        }
+        await ctx.store.markPopulated(dataset);
+        if (compaction.sink !== false) {
+          const keepVersions = compaction.keep_versions ?? 2;
+          const hours = compaction.time_threshold_hours;
+          const limit = (ctx.services.compactionLimit as ((d: string) => number | undefined) | undefined)?.(dataset);
+          if (keepVersions > 0) {
+            await ctx.store.compact(dataset, {
+              keepVersions,
+              upTo: limit,
+              olderThanMicros: typeof hours === 'number' ? Date.now() * 1000 - hours * 3_600_000_000 : undefined,
+            });
+          }
+        }
+        return { written, unchanged: 0, deleted, failures: [], changed: written ? [dataset] : [] };
+      },
+    };
+  },
+};

@@ -1,0 +1,54 @@
+/**
+ * What a dataset stores of an entity, and its content hash. Root-level reserved fields (`_...`)
+ * are dropped except `_id` and a true `_deleted`; the remaining entity is serialised with sorted
+ * keys, which is both the stored body and the hashed text, so equal content gives equal bodies.
+ */
+import { hash } from 'node:crypto';
+import { stringifyValue } from '../../compiler/values/json.js';
+import type { Entity, Value } from '../../compiler/values/types.js';
+
+export class EntityError extends Error {
+  readonly code = 'ENTITY_INVALID';
+  constructor(
+    message: string,
+    readonly entityId?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+export interface EntityContent {
+  id: string;
+  deleted: boolean;
+  /** Canonical JSON (sorted keys, transit encoding). */
+  body: string;
+  hash: string;
+}
+
+export function entityContent(e: Entity): EntityContent {
+  const id = e._id;
+  if (typeof id !== 'string') throw new EntityError(`an entity needs a string "_id"; got ${id === undefined ? 'none' : JSON.stringify(stringifyValue(id as Value))}`, id);
+  const deleted = e._deleted === true;
+  const keys = Object.keys(e).sort();
+  let body = '{';
+  let first = true;
+  for (const k of keys) {
+    if (k.charCodeAt(0) === 95 /* _ */ && k !== '_id' && !(k === '_deleted' && deleted)) continue;
+    const v = e[k];
+    if (v === undefined) continue;
+    if (!first) body += ',';
+    first = false;
+    body += JSON.stringify(k) + ':' + stringifyValue(v, true);
+  }
+  body += '}';
+  return { id, deleted, body, hash: hash('md5', body) };
+}
+
+/** Adds the dataset's bookkeeping fields to a stored body without parsing it. */
+export function withReservedFields(body: string, offset: number, ts: number, contentHash: string, previous: number | null): string {
+  return `${body.slice(0, -1)},"_updated":${offset},"_ts":${ts},"_hash":"${contentHash}","_previous":${previous === null ? 'null' : previous}}`;
+}
+
+export function nowMicros(): number {
+  return Date.now() * 1000;
+}

@@ -1,0 +1,280 @@
+/**
+ * The runtime service: owns the store, the current execution plan, the pumps and the scheduler,
+ * and the service-level settings (env vars, secrets, config files). The HTTP API is a thin layer
+ * over this class; `sluice run` and the operator's runtime pods both start one.
+ */
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import { compile } from '../../compiler/compile.js';
+import type { Diagnostic } from '../../compiler/diagnostics.js';
+import { formatDiagnostic } from '../../compiler/diagnostics.js';
+import type { SourceFile } from '../../compiler/load/files.js';
+import { diffPlans } from '../../compiler/plan/diff.js';
+import type { ExecutionPlan, PlanPipe, PlanSystem } from '../../compiler/plan/types.js';
+import { substituteSecrets } from '../../compiler/config/env.js';
+import { hopsResolverFor } from '../datasets/hops-resolver.js';
+import { buildPipeInstance } from '../executor/pipe-instance.js';
+import type { RunOutcome } from '../executor/run.js';
+import { ExecutionLog } from '../pump/execution-log.js';
+import { Pump } from '../pump/pump.js';
+import { Scheduler } from '../pump/scheduler.js';
+import type { Store } from '../store/contract.js';
+import { entitiesOf, type ConfigEntity } from './config-files.js';
+
+export interface RuntimeOptions {
+  store: Store;
+  logger: Logger;
+  /** `status.developer_mode` in the API (Sesam's client requires it for most commands). */
+  developerMode?: boolean;
+  /** Run pumps on their schedules (tests and the pipe runner may drive runs themselves). */
+  schedule?: boolean;
+  maxConcurrent?: number;
+  nodeId?: string;
+}
+
+export interface ConfigResult {
+  ok: boolean;
+  diagnostics: Diagnostic[];
+  /** Entities left out of the running config because of errors (force uploads). */
+  rejected: string[];
+}
+
+/** A config entity that is in the config but not running, with why. */
+export interface InvalidComponent {
+  id: string;
+  kind: 'pipe' | 'system';
+  original: ConfigEntity;
+  errors: Diagnostic[];
+}
+
+const META_FILES = 'config:files';
+const META_ENV = 'env';
+const META_SECRETS = 'secrets';
+
+export class SluiceRuntime extends EventEmitter {
+  readonly store: Store;
+  readonly logger: Logger;
+  readonly log: ExecutionLog;
+  readonly scheduler: Scheduler;
+  readonly developerMode: boolean;
+  readonly nodeId: string;
+  startedAt = new Date();
+  plan: ExecutionPlan | null = null;
+  files: SourceFile[] = [];
+  env: Record<string, unknown> = {};
+  private secrets: Record<string, string> = {};
+  /** Diagnostics of the last config that was refused (hot reload keeps the running plan). */
+  pendingDiagnostics: Diagnostic[] = [];
+  invalid = new Map<string, InvalidComponent>();
+  /** Pipes that compiled but could not be instantiated (e.g. a component this runtime cannot run). */
+  instantiationErrors = new Map<string, string>();
+  private closed = false;
+
+  private constructor(options: RuntimeOptions) {
+    super();
+    this.store = options.store;
+    this.logger = options.logger;
+    this.developerMode = options.developerMode ?? true;
+    this.nodeId = options.nodeId ?? 'sluice';
+    this.log = new ExecutionLog(this.store);
+    this.scheduler = new Scheduler({ logger: this.logger, maxConcurrent: options.maxConcurrent });
+    this.setMaxListeners(100);
+  }
+
+  /** Opens the runtime on a store and restores the config it last ran. */
+  static async open(options: RuntimeOptions): Promise<SluiceRuntime> {
+    const rt = new SluiceRuntime(options);
+    rt.env = (await rt.store.getMeta<Record<string, unknown>>(META_ENV)) ?? {};
+    rt.secrets = (await rt.store.getMeta<Record<string, string>>(META_SECRETS)) ?? {};
+    const files = (await rt.store.getMeta<SourceFile[]>(META_FILES)) ?? [];
+    if (files.length) await rt.setConfigFiles(files, { force: true, persist: false });
+    if (options.schedule !== false) rt.scheduler.start();
+    return rt;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.scheduler.stop();
+    await this.scheduler.stopAll();
+    await this.store.close();
+  }
+
+  // ---------------------------------------------------------------- config
+
+  /**
+   * Replaces the whole config. Without `force`, a config with errors is refused and the running
+   * plan stays; with `force`, entities with errors are left out (and shown as invalid).
+   */
+  async setConfigFiles(files: SourceFile[], opts: { force?: boolean; persist?: boolean } = {}): Promise<ConfigResult> {
+    const options = { env: this.env, secrets: Object.keys(this.secrets) };
+    let result = compile(files, options);
+    const rejected: string[] = [];
+    const invalid = new Map<string, InvalidComponent>();
+    if (!result.plan) {
+      if (!opts.force) {
+        this.pendingDiagnostics = result.diagnostics;
+        return { ok: false, diagnostics: result.diagnostics, rejected };
+      }
+      // Best effort: drop the files with errors until the rest compiles.
+      let remaining = files;
+      const allDiagnostics = result.diagnostics;
+      for (let i = 0; i < 5 && !result.plan; i++) {
+        const bad = new Set(result.diagnostics.filter((d) => d.severity === 'error').map((d) => d.file));
+        const entities = entitiesOf(remaining.filter((f) => bad.has(f.path)));
+        for (const { entity, file } of entities) {
+          rejected.push(entity._id);
+          invalid.set(entity._id, {
+            id: entity._id,
+            kind: String(entity.type).startsWith('system:') ? 'system' : 'pipe',
+            original: entity,
+            errors: allDiagnostics.filter((d) => d.file === file),
+          });
+        }
+        remaining = remaining.filter((f) => !bad.has(f.path));
+        result = compile(remaining, options);
+      }
+      if (!result.plan) {
+        this.pendingDiagnostics = result.diagnostics;
+        return { ok: false, diagnostics: allDiagnostics, rejected };
+      }
+      result = { plan: result.plan, diagnostics: allDiagnostics };
+    }
+    this.files = files;
+    this.invalid = invalid;
+    this.pendingDiagnostics = [];
+    if (opts.persist !== false) await this.store.setMeta(META_FILES, files);
+    await this.applyPlan(result.plan!);
+    return { ok: rejected.length === 0, diagnostics: result.diagnostics, rejected };
+  }
+
+  /** Recompiles the current files (after env vars or secrets changed). */
+  async recompile(): Promise<ConfigResult> {
+    return this.setConfigFiles(this.files, { force: true });
+  }
+
+  configEntities(): ConfigEntity[] {
+    return entitiesOf(this.files).map((e) => e.entity);
+  }
+
+  private systemsFor(plan: ExecutionPlan): Map<string, PlanSystem & { config: Record<string, unknown> }> {
+    return new Map(plan.systems.map((s) => [s.id, { ...s, config: substituteSecrets(s.effective, this.secrets) }]));
+  }
+
+  /** Moves the running pumps to a new plan: only added and changed pipes are rebuilt. */
+  async applyPlan(plan: ExecutionPlan): Promise<void> {
+    const diff = diffPlans(this.plan, plan);
+    const changedSystems = new Set([...diff.systems.changed, ...diff.systems.added, ...diff.systems.removed]);
+    const systems = this.systemsFor(plan);
+    const rebuild = new Set([...diff.added, ...diff.changed]);
+    for (const p of plan.pipes) if (p.systems.some((s) => changedSystems.has(s)) || this.instantiationErrors.has(p.id)) rebuild.add(p.id);
+    for (const id of [...diff.removed, ...rebuild]) {
+      const pump = this.scheduler.pumps.get(id);
+      if (pump) {
+        await pump.stop();
+        this.scheduler.pumps.delete(id);
+      }
+    }
+    for (const id of diff.removed) this.instantiationErrors.delete(id);
+    this.plan = plan;
+    this.scheduler.paused = this.automaticRunsOff(plan);
+    for (const pipe of plan.pipes) {
+      if (!rebuild.has(pipe.id) && this.scheduler.pumps.has(pipe.id)) continue;
+      try {
+        const inst = buildPipeInstance(pipe, plan, {
+          store: this.store,
+          logger: this.logger,
+          systems,
+          hopsResolver: () => hopsResolverFor(this.store),
+          services: { runtime: this },
+        });
+        if (diff.changed.includes(pipe.id) && pipe.effective.rescan_when_config_changes === true) {
+          const state = await this.store.getPipeState(pipe.id);
+          if (state) await this.store.setPipeState(pipe.id, { ...state, last_seen: null, run: null });
+        }
+        const pump = new Pump(inst, {
+          store: this.store,
+          log: this.log,
+          logger: this.logger,
+          onDatasetChanged: (d) => this.datasetChanged(d),
+          onRunFinished: (p, outcome) => this.emit('run-finished', p.id, outcome),
+        });
+        await pump.init();
+        this.scheduler.pumps.set(pipe.id, pump);
+        this.instantiationErrors.delete(pipe.id);
+      } catch (err) {
+        this.instantiationErrors.set(pipe.id, (err as Error).message);
+        this.logger.error({ pipe: pipe.id, err: (err as Error).message }, 'pipe cannot run');
+      }
+    }
+    this.logger.info({ plan: plan.hash.slice(0, 12), pipes: plan.pipes.length, added: diff.added.length, changed: diff.changed.length, removed: diff.removed.length }, 'plan applied');
+    this.emit('plan-applied', plan, diff);
+  }
+
+  private automaticRunsOff(plan: ExecutionPlan): boolean {
+    const tm = (plan.metadata.effective.task_manager ?? {}) as Record<string, unknown>;
+    return tm.disable_user_pipes === true || tm.disable_pump_scheduler === true;
+  }
+
+  private datasetChanged(dataset: string): void {
+    this.scheduler.signal(dataset);
+    this.emit('dataset-changed', dataset);
+  }
+
+  // ---------------------------------------------------------------- env and secrets
+
+  async setEnv(values: Record<string, unknown>, replace: boolean): Promise<ConfigResult> {
+    this.env = replace ? { ...values } : { ...this.env, ...values };
+    await this.store.setMeta(META_ENV, this.env);
+    return this.recompile();
+  }
+
+  async deleteEnv(name: string): Promise<ConfigResult | null> {
+    if (!(name in this.env)) return null;
+    const { [name]: _removed, ...rest } = this.env;
+    this.env = rest;
+    await this.store.setMeta(META_ENV, this.env);
+    return this.recompile();
+  }
+
+  secretNames(): string[] {
+    return Object.keys(this.secrets).sort();
+  }
+
+  async setSecrets(values: Record<string, string>, replace: boolean): Promise<ConfigResult> {
+    this.secrets = replace ? { ...values } : { ...this.secrets, ...values };
+    await this.store.setMeta(META_SECRETS, this.secrets);
+    return this.recompile();
+  }
+
+  async deleteSecret(name: string): Promise<boolean> {
+    if (!(name in this.secrets)) return false;
+    const { [name]: _removed, ...rest } = this.secrets;
+    this.secrets = rest;
+    await this.store.setMeta(META_SECRETS, this.secrets);
+    await this.recompile();
+    return true;
+  }
+
+  // ---------------------------------------------------------------- pipes and runs
+
+  pipe(id: string): PlanPipe | undefined {
+    return this.plan?.pipes.find((p) => p.id === id);
+  }
+
+  pump(id: string): Pump | undefined {
+    return this.scheduler.pumps.get(id);
+  }
+
+  /** Runs a pipe now and waits for the outcome (tests, the pipe runner, `sluice test`). */
+  async runPipe(id: string, opts: { full?: boolean } = {}): Promise<RunOutcome> {
+    const pump = this.pump(id);
+    if (!pump) throw new Error(`pipe "${id}" is not running in this runtime${this.instantiationErrors.has(id) ? `: ${this.instantiationErrors.get(id)}` : ''}`);
+    if (pump.active) await pump.active.promise;
+    return pump.start({ reason: 'runner', full: opts.full });
+  }
+
+  describeErrors(ds: Diagnostic[]): string {
+    return ds.map(formatDiagnostic).join('\n');
+  }
+}

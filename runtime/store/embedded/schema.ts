@@ -1,0 +1,56 @@
+/** SQLite schema of the embedded store (one database file per service data directory). */
+export const SCHEMA_VERSION = 1;
+
+export const SCHEMA_SQL = `
+CREATE TABLE IF NOT EXISTS datasets (
+  ds INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  last_off INTEGER NOT NULL DEFAULT 0,
+  created INTEGER NOT NULL,
+  updated INTEGER NOT NULL,
+  populated INTEGER NOT NULL DEFAULT 0,
+  entity_count INTEGER NOT NULL DEFAULT 0,
+  deleted_count INTEGER NOT NULL DEFAULT 0,
+  version_count INTEGER NOT NULL DEFAULT 0
+);
+-- The entity log: one row per version, ordered by offset. latest=1 marks each entity's newest version.
+CREATE TABLE IF NOT EXISTS log (
+  ds INTEGER NOT NULL,
+  off INTEGER NOT NULL,
+  id TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  deleted INTEGER NOT NULL,
+  ts INTEGER NOT NULL,
+  prev INTEGER,
+  latest INTEGER NOT NULL,
+  body TEXT NOT NULL,
+  PRIMARY KEY (ds, off)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS log_by_id ON log (ds, id, off);
+-- The latest version of every entity, and the full run that last saw it (deletion tracking).
+CREATE TABLE IF NOT EXISTS cur (
+  ds INTEGER NOT NULL,
+  id TEXT NOT NULL,
+  off INTEGER NOT NULL,
+  hash TEXT NOT NULL,
+  deleted INTEGER NOT NULL,
+  seen TEXT,
+  PRIMARY KEY (ds, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS idx_def (
+  ds INTEGER NOT NULL,
+  path TEXT NOT NULL,
+  PRIMARY KEY (ds, path)
+) WITHOUT ROWID;
+-- Secondary index entries of latest, non-deleted versions: (path, value key) -> entity id.
+CREATE TABLE IF NOT EXISTS idx (
+  ds INTEGER NOT NULL,
+  path TEXT NOT NULL,
+  key TEXT NOT NULL,
+  id TEXT NOT NULL,
+  PRIMARY KEY (ds, path, key, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_by_id ON idx (ds, id);
+CREATE TABLE IF NOT EXISTS pipe_state (pipe TEXT PRIMARY KEY, state TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+`;

@@ -1,0 +1,397 @@
+/**
+ * The embedded store: SQLite (better-sqlite3, WAL) in one file per data directory. Writes of a
+ * batch and the pipe's checkpoint commit in one transaction, so a crash never separates them.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseEntityJson } from '../../../compiler/values/json.js';
+import type { Entity, Value } from '../../../compiler/values/types.js';
+import { getPath } from '../../../compiler/dtl/runtime.js';
+import { entityContent, nowMicros, withReservedFields } from '../../datasets/content.js';
+import { indexKeys } from '../../datasets/index-key.js';
+import type { DatasetInfo, DeleteUnseenOptions, PipeCheckpoint, PipeState, ScanOptions, Store, StoredEntity, WriteOptions, WriteResult } from '../contract.js';
+import { SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
+
+interface DatasetRow {
+  ds: number;
+  name: string;
+  last_off: number;
+  created: number;
+  updated: number;
+  populated: number;
+  entity_count: number;
+  deleted_count: number;
+  version_count: number;
+}
+
+interface LogRow {
+  off: number;
+  id: string;
+  hash: string;
+  deleted: number;
+  ts: number;
+  prev: number | null;
+  body: string;
+}
+
+const PAGE = 1000;
+
+export interface EmbeddedStoreOptions {
+  /** Data directory; the database is `<dir>/sluice.db`. `:memory:` for a throwaway store. */
+  dataDir: string;
+}
+
+export class EmbeddedStore implements Store {
+  readonly kind = 'embedded' as const;
+  private readonly db: Database.Database;
+  private readonly datasets = new Map<string, DatasetRow>();
+  private readonly indexes = new Map<number, string[][]>();
+  private readonly s;
+
+  constructor(options: EmbeddedStoreOptions) {
+    let file = ':memory:';
+    if (options.dataDir !== ':memory:') {
+      mkdirSync(options.dataDir, { recursive: true });
+      file = join(options.dataDir, 'sluice.db');
+    }
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA_SQL);
+    const version = this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
+    if (!version) this.db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(JSON.stringify(SCHEMA_VERSION));
+    const db = this.db;
+    this.s = {
+      dataset: db.prepare<[string], DatasetRow>('SELECT * FROM datasets WHERE name = ?'),
+      allDatasets: db.prepare<[], DatasetRow>('SELECT * FROM datasets ORDER BY name'),
+      insertDataset: db.prepare('INSERT INTO datasets (name, created, updated) VALUES (?, ?, ?)'),
+      updateDataset: db.prepare('UPDATE datasets SET last_off = ?, updated = ?, entity_count = ?, deleted_count = ?, version_count = ? WHERE ds = ?'),
+      populate: db.prepare('UPDATE datasets SET populated = 1 WHERE ds = ?'),
+      cur: db.prepare<[number, string], { off: number; hash: string; deleted: number; seen: string | null }>('SELECT off, hash, deleted, seen FROM cur WHERE ds = ? AND id = ?'),
+      upsertCur: db.prepare('INSERT INTO cur (ds, id, off, hash, deleted, seen) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (ds, id) DO UPDATE SET off = excluded.off, hash = excluded.hash, deleted = excluded.deleted, seen = excluded.seen'),
+      touchCur: db.prepare('UPDATE cur SET seen = ? WHERE ds = ? AND id = ?'),
+      insertLog: db.prepare('INSERT INTO log (ds, off, id, hash, deleted, ts, prev, latest, body) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)'),
+      unlatest: db.prepare('UPDATE log SET latest = 0 WHERE ds = ? AND off = ?'),
+      logAt: db.prepare<[number, number], LogRow>('SELECT off, id, hash, deleted, ts, prev, body FROM log WHERE ds = ? AND off = ?'),
+      history: db.prepare<[number, string], LogRow>('SELECT off, id, hash, deleted, ts, prev, body FROM log WHERE ds = ? AND id = ? ORDER BY off'),
+      unseen: db.prepare<[number, string], { id: string; off: number }>('SELECT id, off FROM cur WHERE ds = ? AND deleted = 0 AND (seen IS NULL OR seen <> ?)'),
+      idxDefs: db.prepare<[number], { path: string }>('SELECT path FROM idx_def WHERE ds = ?'),
+      addIdxDef: db.prepare('INSERT OR IGNORE INTO idx_def (ds, path) VALUES (?, ?)'),
+      idxInsert: db.prepare('INSERT OR IGNORE INTO idx (ds, path, key, id) VALUES (?, ?, ?, ?)'),
+      idxDeleteId: db.prepare('DELETE FROM idx WHERE ds = ? AND id = ?'),
+      idxLookup: db.prepare<[number, string, string], { id: string }>('SELECT id FROM idx WHERE ds = ? AND path = ? AND key = ?'),
+      latestRows: db.prepare<[number, number], LogRow>('SELECT off, id, hash, deleted, ts, prev, body FROM log WHERE ds = ? AND off > ? AND latest = 1 AND deleted = 0 ORDER BY off LIMIT 1000'),
+      pipeState: db.prepare<[string], { state: string }>('SELECT state FROM pipe_state WHERE pipe = ?'),
+      setPipeState: db.prepare('INSERT INTO pipe_state (pipe, state) VALUES (?, ?) ON CONFLICT (pipe) DO UPDATE SET state = excluded.state'),
+      deletePipeState: db.prepare('DELETE FROM pipe_state WHERE pipe = ?'),
+      meta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
+      setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+      deleteMeta: db.prepare('DELETE FROM meta WHERE key = ?'),
+    };
+    for (const row of this.s.allDatasets.all()) this.datasets.set(row.name, row);
+    for (const row of this.datasets.values()) this.indexes.set(row.ds, this.s.idxDefs.all(row.ds).map((r) => JSON.parse(r.path) as string[]));
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  private row(name: string): DatasetRow | undefined {
+    return this.datasets.get(name);
+  }
+
+  private ensureRow(name: string): DatasetRow {
+    let row = this.datasets.get(name);
+    if (!row) {
+      const now = nowMicros();
+      this.s.insertDataset.run(name, now, now);
+      row = this.s.dataset.get(name)!;
+      this.datasets.set(name, row);
+      this.indexes.set(row.ds, []);
+    }
+    return row;
+  }
+
+  private info(row: DatasetRow): DatasetInfo {
+    return {
+      id: row.name,
+      lastOffset: row.last_off,
+      entityCount: row.entity_count,
+      deletedCount: row.deleted_count,
+      versionCount: row.version_count,
+      createdAt: row.created,
+      updatedAt: row.updated,
+      populated: row.populated === 1,
+      indexes: this.indexes.get(row.ds) ?? [],
+    };
+  }
+
+  async listDatasets(): Promise<DatasetInfo[]> {
+    return [...this.datasets.values()].sort((a, b) => a.name.localeCompare(b.name)).map((r) => this.info(r));
+  }
+
+  async datasetInfo(id: string): Promise<DatasetInfo | null> {
+    const row = this.row(id);
+    return row ? this.info(row) : null;
+  }
+
+  async ensureDataset(id: string): Promise<void> {
+    this.db.transaction(() => this.ensureRow(id))();
+  }
+
+  async deleteDataset(id: string): Promise<boolean> {
+    const row = this.row(id);
+    if (!row) return false;
+    this.db.transaction(() => {
+      for (const table of ['log', 'cur', 'idx', 'idx_def']) this.db.prepare(`DELETE FROM ${table} WHERE ds = ?`).run(row.ds);
+      this.db.prepare('DELETE FROM datasets WHERE ds = ?').run(row.ds);
+    })();
+    this.datasets.delete(id);
+    this.indexes.delete(row.ds);
+    return true;
+  }
+
+  async markPopulated(id: string): Promise<void> {
+    const row = this.ensureRow(id);
+    if (!row.populated) {
+      this.s.populate.run(row.ds);
+      row.populated = 1;
+    }
+  }
+
+  private saveCheckpoint(c: PipeCheckpoint | undefined): void {
+    if (c) this.s.setPipeState.run(c.pipeId, JSON.stringify(c.state));
+  }
+
+  private updateIndexes(row: DatasetRow, id: string, entity: Entity | null): void {
+    const paths = this.indexes.get(row.ds);
+    if (!paths || paths.length === 0) return;
+    this.s.idxDeleteId.run(row.ds, id);
+    if (entity === null) return;
+    for (const path of paths) {
+      const p = JSON.stringify(path);
+      for (const key of indexKeys(getPath(entity, path))) this.s.idxInsert.run(row.ds, p, key, id);
+    }
+  }
+
+  async write(dataset: string, entities: Entity[], options: WriteOptions = {}): Promise<WriteResult> {
+    return this.db.transaction(() => this.writeSync(dataset, entities, options))();
+  }
+
+  private writeSync(dataset: string, entities: Entity[], options: WriteOptions): WriteResult {
+    const row = this.ensureRow(dataset);
+    const ts = options.now ?? nowMicros();
+    const seen = options.seenRun ?? null;
+    const hasIndexes = (this.indexes.get(row.ds)?.length ?? 0) > 0;
+    const result: WriteResult = { written: 0, unchanged: 0, deleted: 0, lastOffset: row.last_off, changedIds: [] };
+    let { last_off: last, entity_count: live, deleted_count: dead, version_count: versions } = row;
+    for (const e of entities) {
+      const c = entityContent(e);
+      const cur = this.s.cur.get(row.ds, c.id);
+      if (cur && cur.hash === c.hash && !options.force) {
+        result.unchanged++;
+        if (seen !== null && cur.seen !== seen) this.s.touchCur.run(seen, row.ds, c.id);
+        continue;
+      }
+      const off = ++last;
+      this.s.insertLog.run(row.ds, off, c.id, c.hash, c.deleted ? 1 : 0, ts, cur ? cur.off : null, c.body);
+      if (cur) this.s.unlatest.run(row.ds, cur.off);
+      this.s.upsertCur.run(row.ds, c.id, off, c.hash, c.deleted ? 1 : 0, seen);
+      versions++;
+      if (cur) {
+        if (cur.deleted) dead--;
+        else live--;
+      }
+      if (c.deleted) dead++;
+      else live++;
+      if (hasIndexes) this.updateIndexes(row, c.id, c.deleted ? null : e);
+      result.written++;
+      if (c.deleted) result.deleted++;
+      result.changedIds.push(c.id);
+    }
+    if (result.written) {
+      this.s.updateDataset.run(last, ts, live, dead, versions, row.ds);
+      Object.assign(row, { last_off: last, updated: ts, entity_count: live, deleted_count: dead, version_count: versions });
+    }
+    result.lastOffset = last;
+    this.saveCheckpoint(options.checkpoint);
+    return result;
+  }
+
+  async deleteUnseen(dataset: string, seenRun: string, options: DeleteUnseenOptions = {}): Promise<WriteResult> {
+    return this.db.transaction(() => {
+      const row = this.row(dataset);
+      if (!row) {
+        this.saveCheckpoint(options.checkpoint);
+        return { written: 0, unchanged: 0, deleted: 0, lastOffset: 0, changedIds: [] };
+      }
+      const deletions: Entity[] = [];
+      for (const { off } of this.s.unseen.all(row.ds, seenRun)) {
+        const latest = this.s.logAt.get(row.ds, off)!;
+        const entity = parseEntityJson(latest.body) as Record<string, unknown>;
+        Object.assign(entity, options.mark);
+        entity._deleted = true;
+        deletions.push(entity as Entity);
+      }
+      return this.writeSync(dataset, deletions, { seenRun, checkpoint: options.checkpoint, now: options.now });
+    })();
+  }
+
+  private toEntity(r: LogRow): StoredEntity {
+    return parseEntityJson(withReservedFields(r.body, r.off, r.ts, r.hash, r.prev)) as StoredEntity;
+  }
+
+  async get(dataset: string, id: string): Promise<StoredEntity | null> {
+    const row = this.row(dataset);
+    if (!row) return null;
+    const cur = this.s.cur.get(row.ds, id);
+    return cur ? this.toEntity(this.s.logAt.get(row.ds, cur.off)!) : null;
+  }
+
+  async getMany(dataset: string, ids: string[]): Promise<Map<string, StoredEntity>> {
+    const out = new Map<string, StoredEntity>();
+    const row = this.row(dataset);
+    if (!row) return out;
+    for (const id of ids) {
+      const cur = this.s.cur.get(row.ds, id);
+      if (cur) out.set(id, this.toEntity(this.s.logAt.get(row.ds, cur.off)!));
+    }
+    return out;
+  }
+
+  /** Synchronous read of one latest entity (hops resolver fast path). */
+  getSync(dataset: string, id: string): StoredEntity | null {
+    const row = this.row(dataset);
+    if (!row) return null;
+    const cur = this.s.cur.get(row.ds, id);
+    return cur ? this.toEntity(this.s.logAt.get(row.ds, cur.off)!) : null;
+  }
+
+  private *pages(dataset: string, options: ScanOptions): Generator<LogRow[]> {
+    const row = this.row(dataset);
+    if (!row) return;
+    const where = [`ds = ?`];
+    if (!options.history) where.push('latest = 1');
+    if (options.deleted === false) where.push('deleted = 0');
+    const order = options.reverse ? 'DESC' : 'ASC';
+    const cmp = options.reverse ? '<' : '>';
+    const stmt = this.db.prepare<[number, number, number], LogRow>(
+      `SELECT off, id, hash, deleted, ts, prev, body FROM log WHERE ${where.join(' AND ')} AND off ${cmp} ? ORDER BY off ${order} LIMIT ?`,
+    );
+    let cursor = options.since ?? (options.reverse ? Number.MAX_SAFE_INTEGER : 0);
+    let remaining = options.limit ?? Infinity;
+    while (remaining > 0) {
+      const rows = stmt.all(row.ds, cursor, Math.min(PAGE, remaining));
+      if (rows.length === 0) return;
+      yield rows;
+      remaining -= rows.length;
+      cursor = rows[rows.length - 1].off;
+      if (rows.length < PAGE) return;
+    }
+  }
+
+  async *scan(dataset: string, options: ScanOptions = {}): AsyncIterable<StoredEntity> {
+    for (const rows of this.pages(dataset, options)) {
+      for (const r of rows) yield this.toEntity(r);
+    }
+  }
+
+  async *scanJson(dataset: string, options: ScanOptions = {}): AsyncIterable<string> {
+    for (const rows of this.pages(dataset, options)) {
+      for (const r of rows) yield withReservedFields(r.body, r.off, r.ts, r.hash, r.prev);
+    }
+  }
+
+  /** Pages of stored versions (the pipe's dataset source reads in batches). */
+  *scanPages(dataset: string, options: ScanOptions = {}): Generator<StoredEntity[]> {
+    for (const rows of this.pages(dataset, options)) yield rows.map((r) => this.toEntity(r));
+  }
+
+  async history(dataset: string, id: string): Promise<StoredEntity[]> {
+    const row = this.row(dataset);
+    if (!row) return [];
+    return this.s.history.all(row.ds, id).map((r) => this.toEntity(r));
+  }
+
+  async compact(dataset: string, options: { keepVersions: number; upTo?: number; olderThanMicros?: number }): Promise<number> {
+    const row = this.row(dataset);
+    if (!row) return 0;
+    const keep = Math.max(1, options.keepVersions);
+    return this.db.transaction(() => {
+      const info = this.db
+        .prepare(
+          `DELETE FROM log WHERE ds = @ds AND latest = 0 AND off <= @upTo AND ts <= @older AND off IN (
+             SELECT off FROM (SELECT off, ROW_NUMBER() OVER (PARTITION BY id ORDER BY off DESC) AS rn FROM log WHERE ds = @ds) WHERE rn > @keep)`,
+        )
+        .run({ ds: row.ds, upTo: options.upTo ?? Number.MAX_SAFE_INTEGER, older: options.olderThanMicros ?? Number.MAX_SAFE_INTEGER, keep });
+      if (info.changes) {
+        row.version_count -= info.changes;
+        this.db.prepare('UPDATE datasets SET version_count = ? WHERE ds = ?').run(row.version_count, row.ds);
+      }
+      return info.changes;
+    })();
+  }
+
+  async ensureIndex(dataset: string, path: string[]): Promise<void> {
+    const row = this.ensureRow(dataset);
+    const paths = this.indexes.get(row.ds)!;
+    const p = JSON.stringify(path);
+    if (paths.some((x) => JSON.stringify(x) === p)) return;
+    this.db.transaction(() => {
+      this.s.addIdxDef.run(row.ds, p);
+      let after = 0;
+      for (;;) {
+        const rows = this.s.latestRows.all(row.ds, after);
+        if (rows.length === 0) break;
+        for (const r of rows) for (const key of indexKeys(getPath(parseEntityJson(r.body), path))) this.s.idxInsert.run(row.ds, p, key, r.id);
+        after = rows[rows.length - 1].off;
+      }
+    })();
+    paths.push(path);
+  }
+
+  /** Synchronous index lookup (hops resolver fast path); ensures the index exists. */
+  lookupSync(dataset: string, path: string[], values: Value[]): StoredEntity[] {
+    const row = this.row(dataset);
+    if (!row) return [];
+    const p = JSON.stringify(path);
+    if (!this.indexes.get(row.ds)!.some((x) => JSON.stringify(x) === p)) {
+      // Building an index is a one-off write; do it synchronously so the join stays synchronous.
+      void this.ensureIndex(dataset, path);
+    }
+    const ids = new Set<string>();
+    for (const v of values) for (const key of indexKeys(v)) for (const r of this.s.idxLookup.all(row.ds, p, key)) ids.add(r.id);
+    const out: StoredEntity[] = [];
+    for (const id of ids) {
+      const e = this.getSync(dataset, id);
+      if (e && !e._deleted) out.push(e);
+    }
+    return out;
+  }
+
+  async lookup(dataset: string, path: string[], values: Value[]): Promise<StoredEntity[]> {
+    return this.lookupSync(dataset, path, values);
+  }
+
+  async getPipeState(pipeId: string): Promise<PipeState | null> {
+    const r = this.s.pipeState.get(pipeId);
+    return r ? (JSON.parse(r.state) as PipeState) : null;
+  }
+
+  async setPipeState(pipeId: string, state: PipeState | null): Promise<void> {
+    if (state === null) this.s.deletePipeState.run(pipeId);
+    else this.s.setPipeState.run(pipeId, JSON.stringify(state));
+  }
+
+  async getMeta<T = unknown>(key: string): Promise<T | null> {
+    const r = this.s.meta.get(key);
+    return r ? (JSON.parse(r.value) as T) : null;
+  }
+
+  async setMeta(key: string, value: unknown): Promise<void> {
+    if (value === null || value === undefined) this.s.deleteMeta.run(key);
+    else this.s.setMeta.run(key, JSON.stringify(value));
+  }
+}

@@ -1,0 +1,4 @@
+import { EmbeddedStore } from '../../runtime/store/embedded/store.js';
+import { defineStoreContract } from './contract.js';
+
+defineStoreContract('embedded', async (dir) => new EmbeddedStore({ dataDir: dir }));

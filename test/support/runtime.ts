@@ -1,0 +1,31 @@
+/** Test helpers for the runtime: a runtime on a fresh embedded store, with a quiet logger. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { EmbeddedStore } from '../../runtime/store/embedded/store.js';
+import { SluiceRuntime } from '../../runtime/service/runtime.js';
+import { entitiesToFiles, type ConfigEntity } from '../../runtime/service/config-files.js';
+import type { Store } from '../../runtime/store/contract.js';
+
+export const quietLogger = pino({ level: process.env.SLUICE_TEST_LOG ?? 'silent' });
+
+export function tempDir(prefix = 'sluice-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export async function openRuntime(opts: { store?: Store; dataDir?: string; schedule?: boolean } = {}): Promise<SluiceRuntime> {
+  const store = opts.store ?? new EmbeddedStore({ dataDir: opts.dataDir ?? tempDir() });
+  return SluiceRuntime.open({ store, logger: quietLogger, schedule: opts.schedule ?? false });
+}
+
+export async function configure(rt: SluiceRuntime, entities: ConfigEntity[]): Promise<void> {
+  const r = await rt.setConfigFiles(entitiesToFiles(entities));
+  if (!r.ok) throw new Error(rt.describeErrors(r.diagnostics));
+}
+
+export async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
