@@ -5,6 +5,7 @@
 const benches: Record<string, () => Promise<{ run(args: string[]): Promise<Record<string, unknown>> }>> = {
   dtl: () => import('./dtl.js'),
   compile: () => import('./compile.js'),
+  pipe: () => import('./pipe.js'),
 };
 
 export function registerBench(name: string, loader: () => Promise<{ run(args: string[]): Promise<Record<string, unknown>> }>): void {

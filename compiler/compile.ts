@@ -114,7 +114,8 @@ export function compile(files: SourceFile[], options: CompileOptions = {}): Comp
     for (const r of c.datasetRefs) {
       if (r.mode === 'write' || isSystemDataset(r.dataset) || writers.has(r.dataset)) continue;
       const what = r.mode === 'hops' ? 'joins (hops) to' : 'reads';
-      bag.error('PIPE_UNKNOWN_DATASET', r.node.loc, `pipe "${c.id}" ${what} dataset "${r.dataset}", which no pipe produces${suggestion(r.dataset, writers.keys())}`);
+      // A warning: datasets can also be filled through the API or by another service sharing the store.
+      bag.warning('PIPE_UNKNOWN_DATASET', r.node.loc, `pipe "${c.id}" ${what} dataset "${r.dataset}", which no pipe produces${suggestion(r.dataset, writers.keys())}`);
     }
   }
 

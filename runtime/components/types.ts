@@ -68,6 +68,11 @@ export interface Sink {
   readonly tracksDeletions: boolean;
   beginRun?(run: RunInfo): Promise<void>;
   write(entities: Entity[], run: RunInfo, checkpoint?: PipeCheckpoint): Promise<SinkResult>;
+  /**
+   * Commits anything the sink holds back (a sink may gather several batches into one commit, always
+   * together with the newest checkpoint it was given). Called before a stopped run saves its state.
+   */
+  flush?(run: RunInfo): Promise<SinkResult>;
   /** After a completed run (deletion tracking, compaction); saves the final checkpoint. */
   endRun?(run: RunInfo, checkpoint: PipeCheckpoint): Promise<SinkResult>;
 }

@@ -4,7 +4,7 @@
  * keys, which is both the stored body and the hashed text, so equal content gives equal bodies.
  */
 import { hash } from 'node:crypto';
-import { stringifyValue } from '../../compiler/values/json.js';
+import { quoteKey, resetBigIntFlag, serialisedBigInt, sortedKeys, stringifyValue } from '../../compiler/values/json.js';
 import type { Entity, Value } from '../../compiler/values/types.js';
 
 export class EntityError extends Error {
@@ -20,16 +20,27 @@ export class EntityError extends Error {
 export interface EntityContent {
   id: string;
   deleted: boolean;
+  /** The body holds integers beyond 2^53 (reading it back needs the lossless parser). */
+  bigIntegers: boolean;
   /** Canonical JSON (sorted keys, transit encoding). */
   body: string;
   hash: string;
 }
 
+/** Computed once per entity object (the sink checks sizes with it, the store writes it), kept under a symbol. */
+const CONTENT = Symbol('sluice.content');
+
 export function entityContent(e: Entity): EntityContent {
+  const holder = e as unknown as { [CONTENT]?: EntityContent };
+  return (holder[CONTENT] ??= computeContent(e));
+}
+
+function computeContent(e: Entity): EntityContent {
   const id = e._id;
   if (typeof id !== 'string') throw new EntityError(`an entity needs a string "_id"; got ${id === undefined ? 'none' : JSON.stringify(stringifyValue(id as Value))}`, id);
   const deleted = e._deleted === true;
-  const keys = Object.keys(e).sort();
+  resetBigIntFlag();
+  const keys = sortedKeys(e);
   let body = '{';
   let first = true;
   for (const k of keys) {
@@ -38,10 +49,10 @@ export function entityContent(e: Entity): EntityContent {
     if (v === undefined) continue;
     if (!first) body += ',';
     first = false;
-    body += JSON.stringify(k) + ':' + stringifyValue(v, true);
+    body += quoteKey(k) + ':' + stringifyValue(v, true);
   }
   body += '}';
-  return { id, deleted, body, hash: hash('md5', body) };
+  return { id, deleted, body, hash: hash('md5', body), bigIntegers: serialisedBigInt() };
 }
 
 /** Adds the dataset's bookkeeping fields to a stored body without parsing it. */

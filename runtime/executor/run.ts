@@ -228,6 +228,13 @@ export async function runPipe(inst: PipeInstance, deps: RunDeps, request: RunReq
     const ended = Date.now();
     if (outcome.status === 'stopped') {
       // Keep the run open: the next run resumes it from the last checkpoint.
+      if (inst.sink.flush) {
+        const flushed = await inst.sink.flush(run);
+        changed(flushed);
+        outcome.written += flushed.written;
+        outcome.unchanged += flushed.unchanged;
+        outcome.deleted += flushed.deleted;
+      }
       await store.setPipeState(pipe.id, { ...committed, last_seen: lastSince, retries });
     } else {
       const last_run = { started, ended, status: 'completed' as const };

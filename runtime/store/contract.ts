@@ -131,6 +131,8 @@ export interface Store {
   getMany(dataset: string, ids: string[]): Promise<Map<string, StoredEntity>>;
   /** Versions in offset order. */
   scan(dataset: string, options?: ScanOptions): AsyncIterable<StoredEntity>;
+  /** Versions in offset order, a page at a time (pipes read in batches). */
+  scanBatches(dataset: string, options: ScanOptions & { batchSize: number }): AsyncIterable<StoredEntity[]>;
   /** Raw JSON text of versions in offset order, for streaming APIs without re-serialising. */
   scanJson(dataset: string, options?: ScanOptions): AsyncIterable<string>;
   /** All stored versions of one entity, oldest first. */

@@ -59,6 +59,15 @@ export function defineStoreContract(name: string, open: StoreOpener): void {
       expect(versions[1]._previous).toBe(versions[0]._updated);
     });
 
+    it('keeps every version when one batch holds an entity twice', async () => {
+      await store.write(ds, [e('a', { v: 0 })]);
+      const r = await store.write(ds, [e('a', { v: 1 }), e('b'), e('a', { v: 2 }), e('a', { v: 2 })]);
+      expect(r).toMatchObject({ written: 3, unchanged: 1 });
+      expect((await store.history(ds, 'a')).map((x) => x.v)).toEqual([0, 1, 2]);
+      expect((await all(store.scan(ds))).map((x) => [x._id, x.v])).toEqual([['b', undefined], ['a', 2]]);
+      expect((await store.datasetInfo(ds))!).toMatchObject({ entityCount: 2, versionCount: 4 });
+    });
+
     it('treats key order as irrelevant and a true _deleted as a change', async () => {
       await store.write(ds, [e('a', { x: 1, y: 2 })]);
       expect((await store.write(ds, [e('a', { y: 2, x: 1 })])).written).toBe(0);

@@ -57,25 +57,49 @@ export const datasetSink: SinkSpec = {
       return { ok, failures };
     }
 
+    // Small pipe batches are gathered into larger commits: each commit carries the newest checkpoint,
+    // so entities and pipe offset still always land together.
+    let pending: Entity[] = [];
+    let pendingCheckpoint: PipeCheckpoint | undefined;
+    const flushAt = Math.max(1000, (ctx.pipe.effective.batch_size as number | undefined) ?? 0);
+    const commit = async (run: { full: boolean; id: string }): Promise<SinkResult> => {
+      const entities = pending;
+      const checkpoint = pendingCheckpoint;
+      pending = [];
+      pendingCheckpoint = undefined;
+      if (!entities.length && !checkpoint) return { written: 0, unchanged: 0, deleted: 0, failures: [] };
+      const r = await ctx.store.write(dataset, entities, { seenRun: run.full ? run.id : undefined, checkpoint });
+      return { written: r.written, unchanged: r.unchanged, deleted: r.deleted, failures: [], changed: r.written ? [dataset] : [] };
+    };
+
     return {
       dataset,
       atomicCheckpoint: true,
       tracksDeletions,
       async beginRun() {
+        pending = [];
+        pendingCheckpoint = undefined;
         await ctx.store.ensureDataset(dataset);
       },
       async write(entities, run, checkpoint): Promise<SinkResult> {
         const { ok, failures } = await prepare(entities);
-        const r = await ctx.store.write(dataset, ok, { seenRun: run.full ? run.id : undefined, checkpoint });
-        return { written: r.written, unchanged: r.unchanged, deleted: r.deleted, failures, changed: r.written ? [dataset] : [] };
+        for (const e of ok) pending.push(e);
+        if (checkpoint) pendingCheckpoint = checkpoint;
+        if (pending.length < flushAt) return { written: 0, unchanged: 0, deleted: 0, failures };
+        const r = await commit(run);
+        return { ...r, failures };
+      },
+      flush(run) {
+        return commit(run);
       },
       async endRun(run, checkpoint: PipeCheckpoint): Promise<SinkResult> {
-        let written = 0;
-        let deleted = 0;
+        const flushed = await commit(run);
+        let written = flushed.written;
+        let deleted = flushed.deleted;
         if (run.full && tracksDeletions) {
           const r = await ctx.store.deleteUnseen(dataset, run.id, { checkpoint, mark });
-          written = r.written;
-          deleted = r.deleted;
+          written += r.written;
+          deleted += r.deleted;
         } else {
           await ctx.store.setPipeState(checkpoint.pipeId, checkpoint.state);
         }
@@ -92,7 +116,7 @@ export const datasetSink: SinkSpec = {
             });
           }
         }
-        return { written, unchanged: 0, deleted, failures: [], changed: written ? [dataset] : [] };
+        return { written, unchanged: flushed.unchanged, deleted, failures: [], changed: written ? [dataset] : [] };
       },
     };
   },

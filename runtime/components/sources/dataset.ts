@@ -1,7 +1,5 @@
 import schema from '../../../schemas/sources/dataset.schema.json' with { type: 'json' };
 import type { SourceSpec } from '../types.js';
-import { inBatches } from '../batching.js';
-import type { StoredEntity } from '../../store/contract.js';
 
 export const datasetSource: SourceSpec = {
   kind: 'source',
@@ -14,9 +12,12 @@ export const datasetSource: SourceSpec = {
     return {
       supportsSince: true,
       datasets: [dataset],
-      read({ since, batchSize, run }) {
+      async *read({ since, batchSize, run }) {
         const from = typeof since === 'number' ? since : since === null ? 0 : Number(since) || 0;
-        return inBatches(ctx.store.scan(dataset, { since: from, history }), batchSize, (e: StoredEntity) => e._updated, since, run.signal);
+        for await (const page of ctx.store.scanBatches(dataset, { since: from, history, batchSize })) {
+          yield { entities: page, since: page[page.length - 1]._updated };
+          if (run.signal.aborted) return;
+        }
       },
       async isPopulated() {
         return (await ctx.store.datasetInfo(dataset))?.populated ?? false;

@@ -1,5 +1,5 @@
 /** SQLite schema of the embedded store (one database file per service data directory). */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS datasets (
@@ -23,10 +23,13 @@ CREATE TABLE IF NOT EXISTS log (
   ts INTEGER NOT NULL,
   prev INTEGER,
   latest INTEGER NOT NULL,
+  -- 1 for an entity's first version, 2 for the next, ... (compaction keeps the highest ones)
+  seq INTEGER NOT NULL,
+  -- 1 when the body holds integers beyond 2^53, which JSON.parse would round
+  big INTEGER NOT NULL,
   body TEXT NOT NULL,
   PRIMARY KEY (ds, off)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS log_by_id ON log (ds, id, off);
 -- The latest version of every entity, and the full run that last saw it (deletion tracking).
 CREATE TABLE IF NOT EXISTS cur (
   ds INTEGER NOT NULL,
@@ -34,6 +37,7 @@ CREATE TABLE IF NOT EXISTS cur (
   off INTEGER NOT NULL,
   hash TEXT NOT NULL,
   deleted INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
   seen TEXT,
   PRIMARY KEY (ds, id)
 ) WITHOUT ROWID;

@@ -25,7 +25,20 @@ interface DatasetRow {
   version_count: number;
 }
 
+interface CurRow {
+  id: string;
+  off: number;
+  hash: string;
+  deleted: number;
+  seq: number;
+  seen: string | null;
+}
+
+/** off, ts, hash, prev, big, body */
+type RawRow = [number, number, string, number | null, number, string];
+
 interface LogRow {
+  big: number;
   off: number;
   id: string;
   hash: string;
@@ -59,6 +72,10 @@ export class EmbeddedStore implements Store {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('cache_size = -65536');
+    this.db.pragma('temp_store = memory');
+    this.db.pragma('wal_autocheckpoint = 10000');
+    this.db.pragma('mmap_size = 268435456');
     this.db.exec(SCHEMA_SQL);
     const version = this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
     if (!version) this.db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(JSON.stringify(SCHEMA_VERSION));
@@ -69,20 +86,18 @@ export class EmbeddedStore implements Store {
       insertDataset: db.prepare('INSERT INTO datasets (name, created, updated) VALUES (?, ?, ?)'),
       updateDataset: db.prepare('UPDATE datasets SET last_off = ?, updated = ?, entity_count = ?, deleted_count = ?, version_count = ? WHERE ds = ?'),
       populate: db.prepare('UPDATE datasets SET populated = 1 WHERE ds = ?'),
-      cur: db.prepare<[number, string], { off: number; hash: string; deleted: number; seen: string | null }>('SELECT off, hash, deleted, seen FROM cur WHERE ds = ? AND id = ?'),
-      upsertCur: db.prepare('INSERT INTO cur (ds, id, off, hash, deleted, seen) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (ds, id) DO UPDATE SET off = excluded.off, hash = excluded.hash, deleted = excluded.deleted, seen = excluded.seen'),
+      cur: db.prepare<[number, string], CurRow>('SELECT id, off, hash, deleted, seq, seen FROM cur WHERE ds = ? AND id = ?'),
+      curMany: db.prepare<[number, string], CurRow>('SELECT id, off, hash, deleted, seq, seen FROM cur WHERE ds = ? AND id IN (SELECT value FROM json_each(?))'),
       touchCur: db.prepare('UPDATE cur SET seen = ? WHERE ds = ? AND id = ?'),
-      insertLog: db.prepare('INSERT INTO log (ds, off, id, hash, deleted, ts, prev, latest, body) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)'),
       unlatest: db.prepare('UPDATE log SET latest = 0 WHERE ds = ? AND off = ?'),
-      logAt: db.prepare<[number, number], LogRow>('SELECT off, id, hash, deleted, ts, prev, body FROM log WHERE ds = ? AND off = ?'),
-      history: db.prepare<[number, string], LogRow>('SELECT off, id, hash, deleted, ts, prev, body FROM log WHERE ds = ? AND id = ? ORDER BY off'),
+      logAt: db.prepare<[number, number], LogRow>('SELECT off, id, hash, deleted, ts, prev, big, body FROM log WHERE ds = ? AND off = ?'),
       unseen: db.prepare<[number, string], { id: string; off: number }>('SELECT id, off FROM cur WHERE ds = ? AND deleted = 0 AND (seen IS NULL OR seen <> ?)'),
       idxDefs: db.prepare<[number], { path: string }>('SELECT path FROM idx_def WHERE ds = ?'),
       addIdxDef: db.prepare('INSERT OR IGNORE INTO idx_def (ds, path) VALUES (?, ?)'),
       idxInsert: db.prepare('INSERT OR IGNORE INTO idx (ds, path, key, id) VALUES (?, ?, ?, ?)'),
       idxDeleteId: db.prepare('DELETE FROM idx WHERE ds = ? AND id = ?'),
       idxLookup: db.prepare<[number, string, string], { id: string }>('SELECT id FROM idx WHERE ds = ? AND path = ? AND key = ?'),
-      latestRows: db.prepare<[number, number], LogRow>('SELECT off, id, hash, deleted, ts, prev, body FROM log WHERE ds = ? AND off > ? AND latest = 1 AND deleted = 0 ORDER BY off LIMIT 1000'),
+      latestRows: db.prepare<[number, number], LogRow>('SELECT off, id, hash, deleted, ts, prev, big, body FROM log WHERE ds = ? AND off > ? AND latest = 1 AND deleted = 0 ORDER BY off LIMIT 1000'),
       pipeState: db.prepare<[string], { state: string }>('SELECT state FROM pipe_state WHERE pipe = ?'),
       setPipeState: db.prepare('INSERT INTO pipe_state (pipe, state) VALUES (?, ?) ON CONFLICT (pipe) DO UPDATE SET state = excluded.state'),
       deletePipeState: db.prepare('DELETE FROM pipe_state WHERE pipe = ?'),
@@ -92,6 +107,11 @@ export class EmbeddedStore implements Store {
     };
     for (const row of this.s.allDatasets.all()) this.datasets.set(row.name, row);
     for (const row of this.datasets.values()) this.indexes.set(row.ds, this.s.idxDefs.all(row.ds).map((r) => JSON.parse(r.path) as string[]));
+  }
+
+  /** Moves the write-ahead log into the database file (maintenance; benchmarks start from a clean log). */
+  checkpointWal(): void {
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
 
   async close(): Promise<void> {
@@ -180,6 +200,34 @@ export class EmbeddedStore implements Store {
     return this.db.transaction(() => this.writeSync(dataset, entities, options))();
   }
 
+  /** Multi-row statements, cached by row count: far fewer calls into SQLite per batch. */
+  private multiInsert = new Map<string, Database.Statement>();
+
+  private insertRows(kind: 'log' | 'cur', rows: unknown[][]): void {
+    const CHUNK = 64;
+    const width = kind === 'log' ? 11 : 7;
+    const params: unknown[] = [];
+    for (let i = 0; i < rows.length; i += CHUNK) {
+      const n = Math.min(CHUNK, rows.length - i);
+      const key = `${kind}:${n}`;
+      let stmt = this.multiInsert.get(key);
+      if (!stmt) {
+        const sql =
+          kind === 'log'
+            ? `INSERT INTO log (ds, off, id, hash, deleted, ts, prev, latest, seq, big, body) VALUES ${Array(n).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`
+            : `INSERT INTO cur (ds, id, off, hash, deleted, seq, seen) VALUES ${Array(n).fill('(?, ?, ?, ?, ?, ?, ?)').join(', ')} ON CONFLICT (ds, id) DO UPDATE SET off = excluded.off, hash = excluded.hash, deleted = excluded.deleted, seq = excluded.seq, seen = excluded.seen`;
+        stmt = this.db.prepare(sql);
+        this.multiInsert.set(key, stmt);
+      }
+      params.length = n * width;
+      for (let r = 0; r < n; r++) {
+        const row = rows[i + r];
+        for (let c = 0; c < width; c++) params[r * width + c] = row[c];
+      }
+      stmt.run(params);
+    }
+  }
+
   private writeSync(dataset: string, entities: Entity[], options: WriteOptions): WriteResult {
     const row = this.ensureRow(dataset);
     const ts = options.now ?? nowMicros();
@@ -187,18 +235,41 @@ export class EmbeddedStore implements Store {
     const hasIndexes = (this.indexes.get(row.ds)?.length ?? 0) > 0;
     const result: WriteResult = { written: 0, unchanged: 0, deleted: 0, lastOffset: row.last_off, changedIds: [] };
     let { last_off: last, entity_count: live, deleted_count: dead, version_count: versions } = row;
-    for (const e of entities) {
-      const c = entityContent(e);
-      const cur = this.s.cur.get(row.ds, c.id);
+    const contents = entities.map(entityContent);
+    // One query for the batch's current versions instead of one per entity.
+    const current = new Map<string, CurRow>();
+    if (contents.length > 1) for (const r of this.s.curMany.all(row.ds, JSON.stringify(contents.map((c) => c.id)))) current.set(r.id, r);
+    // New rows are buffered and inserted together; a second version of an id in the same batch
+    // demotes the buffered first one instead of updating a row that is not written yet.
+    const logRows: unknown[][] = [];
+    const pendingLog = new Map<number, unknown[]>();
+    const curRows = new Map<string, unknown[]>();
+    for (let i = 0; i < contents.length; i++) {
+      const e = entities[i];
+      const c = contents[i];
+      const cur = contents.length > 1 ? current.get(c.id) : this.s.cur.get(row.ds, c.id);
       if (cur && cur.hash === c.hash && !options.force) {
         result.unchanged++;
-        if (seen !== null && cur.seen !== seen) this.s.touchCur.run(seen, row.ds, c.id);
+        if (seen !== null && cur.seen !== seen) {
+          const pending = curRows.get(c.id);
+          if (pending) pending[6] = seen;
+          else this.s.touchCur.run(seen, row.ds, c.id);
+          cur.seen = seen;
+        }
         continue;
       }
       const off = ++last;
-      this.s.insertLog.run(row.ds, off, c.id, c.hash, c.deleted ? 1 : 0, ts, cur ? cur.off : null, c.body);
-      if (cur) this.s.unlatest.run(row.ds, cur.off);
-      this.s.upsertCur.run(row.ds, c.id, off, c.hash, c.deleted ? 1 : 0, seen);
+      const seq = cur ? cur.seq + 1 : 1;
+      const logRow = [row.ds, off, c.id, c.hash, c.deleted ? 1 : 0, ts, cur ? cur.off : null, 1, seq, c.bigIntegers ? 1 : 0, c.body];
+      logRows.push(logRow);
+      pendingLog.set(off, logRow);
+      if (cur) {
+        const earlier = pendingLog.get(cur.off);
+        if (earlier) earlier[7] = 0;
+        else this.s.unlatest.run(row.ds, cur.off);
+      }
+      curRows.set(c.id, [row.ds, c.id, off, c.hash, c.deleted ? 1 : 0, seq, seen]);
+      current.set(c.id, { id: c.id, off, hash: c.hash, deleted: c.deleted ? 1 : 0, seq, seen });
       versions++;
       if (cur) {
         if (cur.deleted) dead--;
@@ -211,6 +282,8 @@ export class EmbeddedStore implements Store {
       if (c.deleted) result.deleted++;
       result.changedIds.push(c.id);
     }
+    if (logRows.length) this.insertRows('log', logRows);
+    if (curRows.size) this.insertRows('cur', [...curRows.values()]);
     if (result.written) {
       this.s.updateDataset.run(last, ts, live, dead, versions, row.ds);
       Object.assign(row, { last_off: last, updated: ts, entity_count: live, deleted_count: dead, version_count: versions });
@@ -230,7 +303,7 @@ export class EmbeddedStore implements Store {
       const deletions: Entity[] = [];
       for (const { off } of this.s.unseen.all(row.ds, seenRun)) {
         const latest = this.s.logAt.get(row.ds, off)!;
-        const entity = parseEntityJson(latest.body) as Record<string, unknown>;
+        const entity = parseEntityJson(latest.body, latest.big === 1) as Record<string, unknown>;
         Object.assign(entity, options.mark);
         entity._deleted = true;
         deletions.push(entity as Entity);
@@ -240,7 +313,12 @@ export class EmbeddedStore implements Store {
   }
 
   private toEntity(r: LogRow): StoredEntity {
-    return parseEntityJson(withReservedFields(r.body, r.off, r.ts, r.hash, r.prev)) as StoredEntity;
+    const e = parseEntityJson(r.body, r.big === 1) as StoredEntity;
+    e._updated = r.off;
+    e._ts = r.ts;
+    e._hash = r.hash;
+    e._previous = r.prev;
+    return e;
   }
 
   async get(dataset: string, id: string): Promise<StoredEntity | null> {
@@ -269,7 +347,8 @@ export class EmbeddedStore implements Store {
     return cur ? this.toEntity(this.s.logAt.get(row.ds, cur.off)!) : null;
   }
 
-  private *pages(dataset: string, options: ScanOptions): Generator<LogRow[]> {
+  /** Pages of log rows as arrays (raw mode avoids building an object per row): see RawRow. */
+  private *pages(dataset: string, options: ScanOptions, pageSize = PAGE): Generator<RawRow[]> {
     const row = this.row(dataset);
     if (!row) return;
     const where = [`ds = ?`];
@@ -277,42 +356,68 @@ export class EmbeddedStore implements Store {
     if (options.deleted === false) where.push('deleted = 0');
     const order = options.reverse ? 'DESC' : 'ASC';
     const cmp = options.reverse ? '<' : '>';
-    const stmt = this.db.prepare<[number, number, number], LogRow>(
-      `SELECT off, id, hash, deleted, ts, prev, body FROM log WHERE ${where.join(' AND ')} AND off ${cmp} ? ORDER BY off ${order} LIMIT ?`,
-    );
+    const stmt = this.db
+      .prepare<[number, number, number], RawRow>(`SELECT off, ts, hash, prev, big, body FROM log WHERE ${where.join(' AND ')} AND off ${cmp} ? ORDER BY off ${order} LIMIT ?`)
+      .raw(true);
     let cursor = options.since ?? (options.reverse ? Number.MAX_SAFE_INTEGER : 0);
     let remaining = options.limit ?? Infinity;
     while (remaining > 0) {
-      const rows = stmt.all(row.ds, cursor, Math.min(PAGE, remaining));
+      const rows = stmt.all(row.ds, cursor, Math.min(pageSize, remaining));
       if (rows.length === 0) return;
       yield rows;
       remaining -= rows.length;
-      cursor = rows[rows.length - 1].off;
-      if (rows.length < PAGE) return;
+      cursor = rows[rows.length - 1][0];
+      if (rows.length < pageSize) return;
     }
+  }
+
+  private fromRaw(r: RawRow): StoredEntity {
+    const e = parseEntityJson(r[5], r[4] === 1) as StoredEntity;
+    e._updated = r[0];
+    e._ts = r[1];
+    e._hash = r[2];
+    e._previous = r[3];
+    return e;
   }
 
   async *scan(dataset: string, options: ScanOptions = {}): AsyncIterable<StoredEntity> {
     for (const rows of this.pages(dataset, options)) {
-      for (const r of rows) yield this.toEntity(r);
+      for (const r of rows) yield this.fromRaw(r);
     }
   }
 
   async *scanJson(dataset: string, options: ScanOptions = {}): AsyncIterable<string> {
     for (const rows of this.pages(dataset, options)) {
-      for (const r of rows) yield withReservedFields(r.body, r.off, r.ts, r.hash, r.prev);
+      for (const r of rows) yield withReservedFields(r[5], r[0], r[1], r[2], r[3]);
     }
   }
 
-  /** Pages of stored versions (the pipe's dataset source reads in batches). */
+  /** Pages of stored versions, synchronously (hops scans). */
   *scanPages(dataset: string, options: ScanOptions = {}): Generator<StoredEntity[]> {
-    for (const rows of this.pages(dataset, options)) yield rows.map((r) => this.toEntity(r));
+    for (const rows of this.pages(dataset, options)) yield rows.map((r) => this.fromRaw(r));
+  }
+
+  async *scanBatches(dataset: string, options: ScanOptions & { batchSize: number }): AsyncIterable<StoredEntity[]> {
+    // Query in large pages (fewer statements), hand out batches of the requested size.
+    const size = Math.max(1, options.batchSize);
+    for (const rows of this.pages(dataset, options, Math.max(PAGE, size))) {
+      for (let i = 0; i < rows.length; i += size) yield rows.slice(i, i + size).map((r) => this.fromRaw(r));
+    }
   }
 
   async history(dataset: string, id: string): Promise<StoredEntity[]> {
     const row = this.row(dataset);
     if (!row) return [];
-    return this.s.history.all(row.ds, id).map((r) => this.toEntity(r));
+    // Versions link back through their previous offsets; compaction ends the chain.
+    const out: StoredEntity[] = [];
+    let off: number | null = this.s.cur.get(row.ds, id)?.off ?? null;
+    while (off !== null) {
+      const r = this.s.logAt.get(row.ds, off);
+      if (!r) break;
+      out.push(this.toEntity(r));
+      off = r.prev;
+    }
+    return out.reverse();
   }
 
   async compact(dataset: string, options: { keepVersions: number; upTo?: number; olderThanMicros?: number }): Promise<number> {
@@ -322,8 +427,9 @@ export class EmbeddedStore implements Store {
     return this.db.transaction(() => {
       const info = this.db
         .prepare(
-          `DELETE FROM log WHERE ds = @ds AND latest = 0 AND off <= @upTo AND ts <= @older AND off IN (
-             SELECT off FROM (SELECT off, ROW_NUMBER() OVER (PARTITION BY id ORDER BY off DESC) AS rn FROM log WHERE ds = @ds) WHERE rn > @keep)`,
+          `DELETE FROM log WHERE ds = @ds AND off IN (
+             SELECT l.off FROM log l JOIN cur c ON c.ds = l.ds AND c.id = l.id
+             WHERE l.ds = @ds AND l.latest = 0 AND l.off <= @upTo AND l.ts <= @older AND l.seq <= c.seq - @keep)`,
         )
         .run({ ds: row.ds, upTo: options.upTo ?? Number.MAX_SAFE_INTEGER, older: options.olderThanMicros ?? Number.MAX_SAFE_INTEGER, keep });
       if (info.changes) {
@@ -345,7 +451,7 @@ export class EmbeddedStore implements Store {
       for (;;) {
         const rows = this.s.latestRows.all(row.ds, after);
         if (rows.length === 0) break;
-        for (const r of rows) for (const key of indexKeys(getPath(parseEntityJson(r.body), path))) this.s.idxInsert.run(row.ds, p, key, r.id);
+        for (const r of rows) for (const key of indexKeys(getPath(parseEntityJson(r.body, r.big === 1), path))) this.s.idxInsert.run(row.ds, p, key, r.id);
         after = rows[rows.length - 1].off;
       }
     })();

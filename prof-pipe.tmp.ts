@@ -1,0 +1,16 @@
+import { Session } from 'node:inspector/promises';
+import { writeFileSync } from 'node:fs';
+import pino from 'pino';
+import { openBenchStore, fillDataset } from './bench/pipe.ts';
+import { generateEntities, RULES } from './bench/dtl.ts';
+import { SluiceRuntime } from './runtime/service/runtime.ts';
+import { entitiesToFiles } from './runtime/service/config-files.ts';
+const n = 100000;
+const { store, cleanup } = await openBenchStore('embedded', 'prof');
+const src = generateEntities(n); await fillDataset(store, 'customers', n, (i) => src[i]);
+const rt = await SluiceRuntime.open({ store, logger: pino({ level: 'warn' }), schedule: false });
+await rt.setConfigFiles(entitiesToFiles([{ _id: 'v', type: 'pipe', source: { type: 'dataset', dataset: 'customers' }, transform: { type: 'dtl', rules: { default: [['copy', '_id'], ...RULES.default] } } }]));
+const s = new Session(); s.connect(); await s.post('Profiler.enable'); await s.post('Profiler.start');
+const t = Date.now(); await rt.runPipe('v'); console.log((Date.now()-t)/1000);
+const { profile } = await s.post('Profiler.stop'); writeFileSync('/tmp/run.cpuprofile', JSON.stringify(profile));
+await rt.close(); await cleanup();

@@ -1,0 +1,82 @@
+/**
+ * Crash safety: SIGKILL the runtime at random moments during a large run (at least ten times),
+ * restart it each time, and compare the final datasets with an uninterrupted run: the same latest
+ * entities, no duplicate versions, offsets strictly increasing.
+ */
+import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { EmbeddedStore } from '../../runtime/store/embedded/store.js';
+import { collect, tempDir } from '../support/runtime.js';
+import { person } from './crash-config.js';
+
+const child = fileURLToPath(new URL('./crash-child.ts', import.meta.url));
+const N = 60_000;
+
+async function seed(dir: string): Promise<void> {
+  const store = new EmbeddedStore({ dataDir: dir });
+  for (let i = 0; i < N; i += 5000) await store.write('people', Array.from({ length: 5000 }, (_, j) => person(i + j)) as never);
+  await store.close();
+}
+
+/** Runs the child; with `killAfterMs`, SIGKILLs it then. Resolves whether it finished on its own. */
+function runChild(dir: string, killAfterMs?: number): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', child, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (err += d));
+    const timer = killAfterMs === undefined ? null : setTimeout(() => p.kill('SIGKILL'), killAfterMs);
+    p.on('exit', (code, signal) => {
+      if (timer) clearTimeout(timer);
+      if (signal === 'SIGKILL') resolve(false);
+      else if (code === 0 && out.includes('all done')) resolve(true);
+      else reject(new Error(`child exited with ${code}: ${err}`));
+    });
+  });
+}
+
+async function snapshot(dir: string) {
+  const store = new EmbeddedStore({ dataDir: dir });
+  const result: Record<string, { latest: [string, string, boolean][]; versions: number; offsets: number[] }> = {};
+  for (const ds of ['enriched', 'summary']) {
+    const history = await collect(store.scan(ds, { history: true }));
+    const latest = (await collect(store.scan(ds))).map((e) => [e._id, e._hash, e._deleted === true] as [string, string, boolean]).sort(([a], [b]) => a.localeCompare(b));
+    result[ds] = { latest, versions: history.length, offsets: history.map((e) => e._updated) };
+  }
+  await store.close();
+  return result;
+}
+
+describe('crash safety', () => {
+  it('survives repeated SIGKILLs with the same result as an uninterrupted run', async () => {
+    const clean = tempDir('sluice-crash-clean-');
+    const crashed = tempDir('sluice-crash-killed-');
+    await seed(clean);
+    await seed(crashed);
+    expect(await runChild(clean)).toBe(true);
+    const expected = await snapshot(clean);
+
+    let kills = 0;
+    let finished = false;
+    // Kill points spread over the start-up, the first pipe and the second pipe.
+    for (let attempt = 0; !finished && attempt < 40; attempt++) {
+      const delay = 700 + Math.floor(Math.random() * 3500);
+      finished = await runChild(crashed, kills < 12 ? delay : undefined);
+      if (!finished) kills++;
+    }
+    expect(kills).toBeGreaterThanOrEqual(10);
+    expect(finished).toBe(true);
+    const actual = await snapshot(crashed);
+
+    for (const ds of ['enriched', 'summary'] as const) {
+      expect(actual[ds].latest).toEqual(expected[ds].latest);
+      // One version per entity: nothing was written twice.
+      expect(actual[ds].versions).toBe(expected[ds].latest.length);
+      const offs = actual[ds].offsets;
+      for (let i = 1; i < offs.length; i++) expect(offs[i]).toBeGreaterThan(offs[i - 1]);
+    }
+    expect(expected.enriched.latest.length).toBe(N - N / 10);
+  }, 600_000);
+});
