@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { registerValidate } from './commands/validate.js';
 import { registerCompile } from './commands/compile.js';
+import { registerRun } from './commands/run.js';
 import { COMPILER_VERSION } from '../compiler/version.js';
 
 export async function main(argv: string[]): Promise<number | undefined> {
@@ -16,6 +17,7 @@ export async function main(argv: string[]): Promise<number | undefined> {
   };
   registerValidate(program, setExit);
   registerCompile(program, setExit);
+  registerRun(program, setExit);
   try {
     await program.parseAsync(argv);
   } catch (err) {

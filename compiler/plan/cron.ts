@@ -110,7 +110,8 @@ export function nextCronTime(s: CronSchedule, after: Date): Date | null {
   const t = new Date(after.getTime());
   t.setUTCSeconds(0, 0);
   t.setUTCMinutes(t.getUTCMinutes() + 1);
-  const limit = after.getTime() + 5 * 366 * 86_400_000;
+  // Any valid day-of-month/weekday combination recurs within a few years; a year field can be far off.
+  const limit = s.years ? Date.UTC(2100, 0, 1) : after.getTime() + 5 * 366 * 86_400_000;
   while (t.getTime() <= limit) {
     if (s.years && !s.years.has(t.getUTCFullYear())) {
       t.setUTCFullYear(t.getUTCFullYear() + 1, 0, 1);

@@ -77,11 +77,11 @@ function invalidFiles(rt: SluiceRuntime): Set<string> {
 async function applyFiles(rt: SluiceRuntime, files: SourceFile[], force: boolean): Promise<{ applied: boolean; diagnostics: Diagnostic[] }> {
   const before = invalidFiles(rt);
   const r = await rt.setConfigFiles(files, { force });
-  if (rt.files === files) return { applied: true, diagnostics: r.diagnostics };
+  if (r.applied) return { applied: true, diagnostics: r.diagnostics };
   const errors = r.diagnostics.filter((d) => d.severity === 'error');
   if (!force && before.size && errors.length && errors.every((d) => before.has(d.file))) {
     const again = await rt.setConfigFiles(files, { force: true });
-    if (rt.files === files) return { applied: true, diagnostics: again.diagnostics };
+    if (again.applied) return { applied: true, diagnostics: again.diagnostics };
   }
   return { applied: false, diagnostics: r.diagnostics };
 }

@@ -170,8 +170,7 @@ export const datasetsPlugin: FastifyPluginAsync<{ runtime: SluiceRuntime }> = as
       const entities = postedEntities(request.body);
       const r = await rt.store.write(id, entities, { force: force === true });
       if (r.written) {
-        rt.scheduler.signal(id);
-        rt.emit('dataset-changed', id);
+        rt.notifyDatasetChanged(id);
       }
       return reply.type('application/json; charset=utf-8').send(jsonText({ written: r.written, unchanged: r.unchanged, deleted: r.deleted, 'last-offset': r.lastOffset }));
     },

@@ -39,6 +39,8 @@ export const servicePlugin: FastifyPluginAsync<{ runtime: SluiceRuntime }> = asy
       developer_mode: rt.developerMode,
       store: rt.store.kind,
       plan: rt.plan ? { hash: rt.plan.hash, pipes: rt.plan.pipes.length, systems: rt.plan.systems.length, revision: rt.plan.revision ?? null } : null,
+      // A config edit that was refused: the running plan is kept until these are fixed.
+      pending_config_errors: rt.pendingDiagnostics.map((d) => ({ file: d.file, line: d.line, column: d.column, severity: d.severity, code: d.code, message: d.message })),
       pumps: { total: pumps.length, running: pumps.filter((p) => p.running).length, disabled: pumps.filter((p) => p.disabled).length, scheduler_paused: rt.scheduler.paused },
       memory: { rss: mem.rss, heap_total: mem.heapTotal, heap_used: mem.heapUsed, external: mem.external },
     };

@@ -243,8 +243,10 @@ export async function runPipe(inst: PipeInstance, deps: RunDeps, request: RunReq
       if (endResult) {
         changed(endResult);
         outcome.written += endResult.written;
+        outcome.unchanged += endResult.unchanged;
         outcome.deleted += endResult.deleted;
       }
+      deps.onProgress?.(pipe.id, { read: outcome.read, written: outcome.written, failed: outcome.failed });
     }
     outcome.ended = Date.now();
     await log.append(pipe.id, {

@@ -81,8 +81,8 @@ export class Pump {
       };
     }
     const startup = this.inst.pump.run_at_startup === true || (this.inst.pump.run_at_startup_if_not_populated === true && !(await this.sinkPopulated()));
-    // An interrupted run resumes at once.
-    this.nextRun = startup || state?.run ? Date.now() : this.computeNext(Date.now());
+    // An interrupted run resumes at once; a pipe that has never run populates its sink soon after it is deployed.
+    this.nextRun = startup || state?.run || !state ? Date.now() : this.computeNext(Date.now());
   }
 
   private async sinkPopulated(): Promise<boolean> {

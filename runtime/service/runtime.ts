@@ -33,7 +33,10 @@ export interface RuntimeOptions {
 }
 
 export interface ConfigResult {
+  /** The config is running, with nothing left out. */
   ok: boolean;
+  /** The config replaced the running one (possibly with entities left out, see `rejected`). */
+  applied: boolean;
   diagnostics: Diagnostic[];
   /** Entities left out of the running config because of errors (force uploads). */
   rejected: string[];
@@ -65,6 +68,8 @@ export class SluiceRuntime extends EventEmitter {
   private secrets: Record<string, string> = {};
   /** Diagnostics of the last config that was refused (hot reload keeps the running plan). */
   pendingDiagnostics: Diagnostic[] = [];
+  /** Diagnostics (warnings included) of the running config. */
+  diagnostics: Diagnostic[] = [];
   invalid = new Map<string, InvalidComponent>();
   /** Pipes that compiled but could not be instantiated (e.g. a component this runtime cannot run). */
   instantiationErrors = new Map<string, string>();
@@ -114,7 +119,7 @@ export class SluiceRuntime extends EventEmitter {
     if (!result.plan) {
       if (!opts.force) {
         this.pendingDiagnostics = result.diagnostics;
-        return { ok: false, diagnostics: result.diagnostics, rejected };
+        return { ok: false, applied: false, diagnostics: result.diagnostics, rejected };
       }
       // Best effort: drop the files with errors until the rest compiles.
       let remaining = files;
@@ -136,16 +141,17 @@ export class SluiceRuntime extends EventEmitter {
       }
       if (!result.plan) {
         this.pendingDiagnostics = result.diagnostics;
-        return { ok: false, diagnostics: allDiagnostics, rejected };
+        return { ok: false, applied: false, diagnostics: allDiagnostics, rejected };
       }
       result = { plan: result.plan, diagnostics: allDiagnostics };
     }
     this.files = files;
     this.invalid = invalid;
     this.pendingDiagnostics = [];
+    this.diagnostics = result.diagnostics;
     if (opts.persist !== false) await this.store.setMeta(META_FILES, files);
     await this.applyPlan(result.plan!);
-    return { ok: rejected.length === 0, diagnostics: result.diagnostics, rejected };
+    return { ok: rejected.length === 0, applied: true, diagnostics: result.diagnostics, rejected };
   }
 
   /** Recompiles the current files (after env vars or secrets changed). */
@@ -214,6 +220,11 @@ export class SluiceRuntime extends EventEmitter {
   private automaticRunsOff(plan: ExecutionPlan): boolean {
     const tm = (plan.metadata.effective.task_manager ?? {}) as Record<string, unknown>;
     return tm.disable_user_pipes === true || tm.disable_pump_scheduler === true;
+  }
+
+  /** A dataset got new versions outside a pipe run too (API posts): downstream pipes are signalled. */
+  notifyDatasetChanged(dataset: string): void {
+    this.datasetChanged(dataset);
   }
 
   private datasetChanged(dataset: string): void {

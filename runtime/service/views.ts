@@ -276,6 +276,9 @@ async function pipeViewWith(rt: SluiceRuntime, id: string, locator: () => Diagno
     const errors: ConfigErrorView[] = failure
       ? [{ level: 'error', msg: `${pipe.source_file}:${pipe.location.line}:${pipe.location.column} RUNTIME_UNSUPPORTED ${failure}`, elements: '$', file: pipe.source_file, line: pipe.location.line, column: pipe.location.column, code: 'RUNTIME_UNSUPPORTED' }]
       : [];
+    // Warnings of the running config, and errors of an edit that was refused (the old plan still runs).
+    const own = (ds: Diagnostic[]) => ds.filter((d) => d.file === pipe.source_file);
+    errors.push(...configErrorViews(own(rt.diagnostics), locator()), ...own(rt.pendingDiagnostics).map((d) => configErrorView(d)));
     const runtime: Json = {
       state: pump || failure ? 'Deployed' : 'Deploying',
       'is-valid-config': !failure,

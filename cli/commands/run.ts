@@ -1,0 +1,73 @@
+/**
+ * `sluice run <config>`: compiles a config folder, starts the runtime and the API on the embedded
+ * store (or another store), and reloads when files change. An invalid edit keeps the running plan;
+ * its diagnostics go to the log and to the API.
+ */
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { watch } from 'chokidar';
+import pino from 'pino';
+import { formatDiagnostic } from '../../compiler/diagnostics.js';
+import { readConfig } from '../../compiler/load/files.js';
+import { startApi } from '../../runtime/api/app.js';
+import { SluiceRuntime } from '../../runtime/service/runtime.js';
+import { openStore } from '../../runtime/store/open.js';
+import { envValues } from '../config-input.js';
+import type { SetExit } from './shared.js';
+
+export function registerRun(program: Command, setExit: SetExit): void {
+  program
+    .command('run')
+    .description('run a config folder locally: runtime, pumps and the API, reloading on change')
+    .argument('<path>', 'config folder (or single config file)')
+    .option('--port <port>', 'API port', '9042')
+    .option('--host <host>', 'API host', '0.0.0.0')
+    .option('--data-dir <dir>', 'where the embedded store keeps its data', '.sluice/data')
+    .option('--store <uri>', 'store: "embedded" (default) or a mongodb:// URI', process.env.SLUICE_STORE ?? 'embedded')
+    .option('--profile <name>', 'use <path>/<name>-env.json for environment variables', 'test')
+    .option('-e, --env <NAME=VALUE...>', 'set an environment variable for $ENV(...)')
+    .option('--jwt-secret <secret>', 'require HS256 JWT bearer tokens signed with this secret', process.env.SLUICE_JWT_SECRET)
+    .option('--no-watch', 'do not reload when files change')
+    .option('--log-level <level>', 'log level', process.env.SLUICE_LOG_LEVEL ?? 'info')
+    .action(async (path: string, opts) => {
+      const logger = pino({ level: opts.logLevel });
+      const configPath = resolve(path);
+      const store = await openStore(opts.store, { dataDir: resolve(opts.dataDir) });
+      const runtime = await SluiceRuntime.open({ store, logger });
+      const load = async (reason: string) => {
+        let files;
+        try {
+          files = readConfig(configPath);
+        } catch (err) {
+          logger.error({ err: (err as Error).message }, 'cannot read the config');
+          return;
+        }
+        const env = envValues(configPath, opts);
+        if (JSON.stringify(env) !== JSON.stringify(runtime.env)) await runtime.setEnv(env, true);
+        const result = await runtime.setConfigFiles(files);
+        for (const d of result.diagnostics) logger[d.severity === 'error' ? 'error' : 'warn']({ diagnostic: { file: d.file, line: d.line, column: d.column, code: d.code } }, formatDiagnostic(d));
+        if (result.ok) logger.info({ reason, pipes: runtime.plan?.pipes.length ?? 0, plan: runtime.plan?.hash.slice(0, 12) }, 'config loaded');
+        else logger.error({ reason, errors: result.diagnostics.filter((d) => d.severity === 'error').length }, 'config has errors; the running plan is kept');
+      };
+      await load('startup');
+      const app = await startApi(runtime, { port: Number(opts.port), host: opts.host, auth: opts.jwtSecret ? { jwtSecret: opts.jwtSecret } : undefined, logger });
+      logger.info(`Sluice is serving ${configPath} at http://localhost:${(app.server.address() as { port: number }).port}/api`);
+      let timer: NodeJS.Timeout | null = null;
+      const watcher = opts.watch
+        ? watch(configPath, { ignoreInitial: true, ignored: (p: string) => /(^|[/\\])\.(?!\.?$)/.test(p.slice(configPath.length)) }).on('all', () => {
+            if (timer) clearTimeout(timer);
+            timer = setTimeout(() => void load('file change'), 300);
+          })
+        : null;
+      await new Promise<void>((done) => {
+        const stop = () => done();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      logger.info('stopping');
+      await watcher?.close();
+      await app.close();
+      await runtime.close();
+      setExit(0);
+    });
+}
