@@ -6,6 +6,7 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<Recor
   dtl: () => import('./dtl.js'),
   compile: () => import('./compile.js'),
   pipe: () => import('./pipe.js'),
+  api: () => import('./api.js'),
 };
 
 export function registerBench(name: string, loader: () => Promise<{ run(args: string[]): Promise<Record<string, unknown>> }>): void {
