@@ -7,6 +7,7 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<Recor
   compile: () => import('./compile.js'),
   pipe: () => import('./pipe.js'),
   api: () => import('./api.js'),
+  'pipe-hops': () => import('./pipe-hops.js'),
 };
 
 export function registerBench(name: string, loader: () => Promise<{ run(args: string[]): Promise<Record<string, unknown>> }>): void {

@@ -7,6 +7,7 @@ import { contentHash } from '../plan/hash.js';
 import type { SchemaSet } from '../validate/schemas.js';
 import { checkComponent, type CheckedComponent } from './components.js';
 import { applyGlobalDefaults, typeOfComponent } from './global-defaults.js';
+import { planDependencies } from '../plan/dependencies.js';
 import type { RawEntity } from './entities.js';
 
 export interface PipeContext {
@@ -123,6 +124,8 @@ export function compilePipe(raw: RawEntity, resolvedNode: PObject, ctx: PipeCont
     writes,
     hops,
     systems: [...new Set(systemRefs.map((s) => s.system))],
+    // Only the dataset source can look entities up by id, which dependency tracking needs.
+    dependencies: planDependencies(source.type === 'dataset' ? reads[0] ?? null : null, transforms.flatMap((t) => (t.dtl ? [t.dtl.program] : []))),
   };
   return { id: raw.id, plan, writes, datasetRefs, systemRefs };
 }

@@ -5,6 +5,7 @@
  */
 import type { SourceLocation } from '../diagnostics.js';
 import type { DtlProgram } from '../dtl/ir.js';
+import type { DatasetDependency } from './dependencies.js';
 
 export const PLAN_FORMAT = 'sluice-plan/v1';
 
@@ -45,6 +46,8 @@ export interface PlanPipe {
   hops: { dataset: string; track_dependencies: boolean; via: 'hops' | 'lookup-entity' }[];
   /** Systems named by the source, transforms and sink. */
   systems: string[];
+  /** Dependency tracking: for each joined dataset, how to get from its changes back to source entities. */
+  dependencies: DatasetDependency[];
 }
 
 export interface PlanSystem {

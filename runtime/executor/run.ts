@@ -12,6 +12,7 @@ import type { EntityFailure, RunInfo, SinkResult, Since } from '../components/ty
 import type { PipeCheckpoint, PipeState, RetryEntry, Store } from '../store/contract.js';
 import { ExecutionLog, isoNow } from '../pump/execution-log.js';
 import { addNamespaces, removeNamespaces } from './namespaces.js';
+import { currentOffsets, trackDependencies } from './dependencies.js';
 import type { PipeInstance } from './pipe-instance.js';
 
 export type RunReason = 'schedule' | 'manual' | 'signal' | 'startup' | 'rescan' | 'runner';
@@ -32,6 +33,8 @@ export interface RunOutcome {
   deleted: number;
   failed: number;
   retried: number;
+  /** Entities re-processed by dependency tracking. */
+  tracked: number;
   started: number;
   ended: number;
   error?: string;
@@ -83,11 +86,13 @@ export async function runPipe(inst: PipeInstance, deps: RunDeps, request: RunReq
   const syncType = full ? 'full' : partial ? 'partial' : 'incremental';
   const run: RunInfo = { id: resume?.id ?? randomUUID(), pipeId: pipe.id, full, signal };
   const since: Since = resume ? state.last_seen : full ? null : partial ? shiftSince(state.last_seen, pump.partial_rescan_delta as number) : state.last_seen;
+  // A full run sees the joined datasets as they are now: dependency tracking continues from here.
+  const trackingStart = resume?.tracking ?? (full ? await currentOffsets(store, pipe.dependencies) : undefined);
   // A full run restarts from nothing; its progress is recorded so that a crash resumes the same run.
-  state = { ...state, last_seen: resume || !full ? state.last_seen : null, run: { id: run.id, full, started }, run_count: runCount, config_hash: pipe.hash };
+  state = { ...state, last_seen: resume || !full ? state.last_seen : null, run: { id: run.id, full, started, ...(trackingStart ? { tracking: trackingStart } : {}) }, run_count: runCount, config_hash: pipe.hash };
   await store.setPipeState(pipe.id, state);
 
-  const outcome: RunOutcome = { status: 'completed', syncType, read: 0, written: 0, unchanged: 0, deleted: 0, failed: 0, retried: 0, started, ended: 0 };
+  const outcome: RunOutcome = { status: 'completed', syncType, read: 0, written: 0, unchanged: 0, deleted: 0, failed: 0, retried: 0, tracked: 0, started, ended: 0 };
   await log.append(pipe.id, { _id: 'pump-started', event_type: 'pump-started', start_time: isoNow(started), sync_type: syncType, pump_definition: pipe.id, reason: request.reason, ...(request.user ? { user: { user_id: request.user } } : {}) });
 
   const maxConsecutive = (pump.max_consecutive_write_errors as number | undefined) ?? 1;
@@ -225,6 +230,31 @@ export async function runPipe(inst: PipeInstance, deps: RunDeps, request: RunReq
         break;
       }
     }
+    // Dependency tracking: re-process the source entities whose joined entities changed.
+    let tracking = trackingStart ?? state.tracking;
+    if (!full && outcome.status !== 'stopped' && pipe.dependencies.length && pipe.reads.length) {
+      const limits = (pipe.effective.dependency_tracking ?? {}) as { dependency_warning_threshold?: number; dependency_error_threshold?: number };
+      const errorAt = limits.dependency_error_threshold ?? 50_000;
+      const warnAt = limits.dependency_warning_threshold ?? 10_000;
+      const since: Record<string, number> = { ...(await currentOffsets(store, pipe.dependencies.filter((d) => state.tracking?.[d.dataset] === undefined))), ...(state.tracking ?? {}) };
+      const found = await trackDependencies(store, pipe.dependencies, since, errorAt);
+      if (found.ids.size > errorAt) throw new RunFailedError(`dependency tracking found more than ${errorAt} entities to re-process (dependency_error_threshold)`);
+      if (found.ids.size > warnAt) deps.logger.warn({ pipe: pipe.id, entities: found.ids.size }, 'dependency tracking re-processes more entities than dependency_warning_threshold');
+      const ids = [...found.ids];
+      for (let i = 0; i < ids.length && !signal.aborted; i += inst.batchSize) {
+        const batch = [...(await store.getMany(pipe.reads[0], ids.slice(i, i + inst.batchSize))).values()];
+        outcome.read += batch.length;
+        outcome.tracked += batch.length;
+        const { entities, failures } = await transform(batch);
+        const r = await write(entities);
+        changed(r);
+        outcome.written += r.written;
+        outcome.unchanged += r.unchanged;
+        outcome.deleted += r.deleted;
+        await handleFailures([...failures, ...r.failures]);
+      }
+      if (!signal.aborted) tracking = found.offsets;
+    }
     const ended = Date.now();
     if (outcome.status === 'stopped') {
       // Keep the run open: the next run resumes it from the last checkpoint.
@@ -238,7 +268,7 @@ export async function runPipe(inst: PipeInstance, deps: RunDeps, request: RunReq
       await store.setPipeState(pipe.id, { ...committed, last_seen: lastSince, retries });
     } else {
       const last_run = { started, ended, status: 'completed' as const };
-      const final: PipeState = { ...committed, last_seen: lastSince, retries, run: null, last_run };
+      const final: PipeState = { ...committed, last_seen: lastSince, retries, run: null, last_run, ...(tracking ? { tracking } : {}) };
       const endResult = inst.sink.endRun ? await inst.sink.endRun(run, { pipeId: pipe.id, state: final }) : (await store.setPipeState(pipe.id, final), undefined);
       if (endResult) {
         changed(endResult);
@@ -261,7 +291,7 @@ export async function runPipe(inst: PipeInstance, deps: RunDeps, request: RunReq
       retry_entities_exist: retries.length > 0,
       entities_succeeded: outcome.written + outcome.unchanged,
       entities_failed: outcome.failed,
-      metrics: { read: outcome.read, written: outcome.written, unchanged: outcome.unchanged, deleted: outcome.deleted, retried: outcome.retried },
+      metrics: { read: outcome.read, written: outcome.written, unchanged: outcome.unchanged, deleted: outcome.deleted, retried: outcome.retried, tracked: outcome.tracked },
     });
     return outcome;
   } catch (err) {

@@ -75,6 +75,7 @@ export class Pump {
         deleted: 0,
         failed: 0,
         retried: 0,
+        tracked: 0,
         started: state.last_run.started,
         ended: state.last_run.ended,
         error: state.last_run.error,

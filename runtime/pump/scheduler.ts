@@ -51,11 +51,11 @@ export class Scheduler {
     }
   }
 
-  /** Input dataset `dataset` changed: pipes that read it with signalling enabled run soon. */
+  /** `dataset` changed: pipes that read it, or track dependencies on it, run soon (when signalling is on). */
   signal(dataset: string): void {
     for (const p of this.pumps.values()) {
       if (p.inst.plan.source.config.supports_signalling !== true) continue;
-      if (p.inst.source.datasets.includes(dataset)) p.signal();
+      if (p.inst.source.datasets.includes(dataset) || p.inst.plan.dependencies.some((d) => d.dataset === dataset)) p.signal();
     }
   }
 

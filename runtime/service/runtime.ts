@@ -192,7 +192,7 @@ export class SluiceRuntime extends EventEmitter {
           logger: this.logger,
           systems,
           hopsResolver: () => hopsResolverFor(this.store),
-          services: { runtime: this },
+          services: { runtime: this, compactionLimit: (dataset: string) => this.compactionLimit(dataset) },
         });
         if (diff.changed.includes(pipe.id) && pipe.effective.rescan_when_config_changes === true) {
           const state = await this.store.getPipeState(pipe.id);
@@ -220,6 +220,20 @@ export class SluiceRuntime extends EventEmitter {
   private automaticRunsOff(plan: ExecutionPlan): boolean {
     const tm = (plan.metadata.effective.task_manager ?? {}) as Record<string, unknown>;
     return tm.disable_user_pipes === true || tm.disable_pump_scheduler === true;
+  }
+
+  /**
+   * The highest offset compaction may reach in `dataset`: pipes that track dependencies on it still
+   * need the versions after their tracking offsets (old join values).
+   */
+  async compactionLimit(dataset: string): Promise<number | undefined> {
+    let limit: number | undefined;
+    for (const p of this.plan?.pipes ?? []) {
+      if (!p.dependencies.some((d) => d.dataset === dataset)) continue;
+      const offset = (await this.store.getPipeState(p.id))?.tracking?.[dataset] ?? 0;
+      limit = limit === undefined ? offset : Math.min(limit, offset);
+    }
+    return limit;
   }
 
   /** A dataset got new versions outside a pipe run too (API posts): downstream pipes are signalled. */

@@ -88,11 +88,11 @@ export interface PipeState {
   /** The source's continuation token (`since`) after the last committed batch. */
   last_seen: string | number | null;
   /** A run in progress that must resume rather than restart (full runs keep their deletion tracking). */
-  run?: { id: string; full: boolean; started: number } | null;
+  run?: { id: string; full: boolean; started: number; tracking?: Record<string, number> } | null;
   disabled?: boolean;
   /** Entities waiting to be retried (write errors). */
   retries?: RetryEntry[];
-  /** Dependency-tracking offsets per hopped dataset. */
+  /** Dependency-tracking offsets per hopped dataset: changes after these are still to be tracked. */
   tracking?: Record<string, number>;
   /** Consecutive runs and their kind, for rescan_run_count. */
   run_count?: number;
@@ -135,6 +135,8 @@ export interface Store {
   scanBatches(dataset: string, options: ScanOptions & { batchSize: number }): AsyncIterable<StoredEntity[]>;
   /** Raw JSON text of versions in offset order, for streaming APIs without re-serialising. */
   scanJson(dataset: string, options?: ScanOptions): AsyncIterable<string>;
+  /** The version stored at an offset (any entity), or null when compacted away. */
+  getVersion(dataset: string, offset: number): Promise<StoredEntity | null>;
   /** All stored versions of one entity, oldest first. */
   history(dataset: string, id: string): Promise<StoredEntity[]>;
 

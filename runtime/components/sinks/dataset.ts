@@ -107,7 +107,7 @@ export const datasetSink: SinkSpec = {
         if (compaction.sink !== false) {
           const keepVersions = compaction.keep_versions ?? 2;
           const hours = compaction.time_threshold_hours;
-          const limit = (ctx.services.compactionLimit as ((d: string) => number | undefined) | undefined)?.(dataset);
+          const limit = await (ctx.services.compactionLimit as ((d: string) => Promise<number | undefined>) | undefined)?.(dataset);
           if (keepVersions > 0) {
             await ctx.store.compact(dataset, {
               keepVersions,

@@ -30,6 +30,8 @@ CREATE TABLE IF NOT EXISTS log (
   body TEXT NOT NULL,
   PRIMARY KEY (ds, off)
 ) WITHOUT ROWID;
+-- Superseded versions only: compaction looks at these without scanning the whole log.
+CREATE INDEX IF NOT EXISTS log_superseded ON log (ds, off) WHERE latest = 0;
 -- The latest version of every entity, and the full run that last saw it (deletion tracking).
 CREATE TABLE IF NOT EXISTS cur (
   ds INTEGER NOT NULL,

@@ -405,6 +405,12 @@ export class EmbeddedStore implements Store {
     }
   }
 
+  async getVersion(dataset: string, offset: number): Promise<StoredEntity | null> {
+    const row = this.row(dataset);
+    const r = row ? this.s.logAt.get(row.ds, offset) : undefined;
+    return r ? this.toEntity(r) : null;
+  }
+
   async history(dataset: string, id: string): Promise<StoredEntity[]> {
     const row = this.row(dataset);
     if (!row) return [];

@@ -1,0 +1,253 @@
+/**
+ * Connections for URL systems: an undici Agent per system (connection pool, TLS settings,
+ * timeouts) and, when the system has `proxies`, a connector that tunnels through HTTP(S) proxies
+ * (CONNECT) or SOCKS5 proxies. Node's fetch is undici, but Node does not expose undici's classes:
+ * the `undici` package is used when it is installed, otherwise the Agent class behind Node's own
+ * global dispatcher (the same undici that runs fetch). Without either, systems that need TLS or
+ * proxy settings fail with a clear error.
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import type { Dispatcher } from 'undici-types';
+
+export interface AgentOptions {
+  connectTimeoutMs: number;
+  readTimeoutMs: number;
+  rejectUnauthorized: boolean;
+  ca?: string;
+  proxies?: Record<string, string>;
+}
+
+type AgentClass = new (options: Record<string, unknown>) => Dispatcher;
+
+let agentClass: Promise<AgentClass | null> | null = null;
+
+/** Error raised by connections set up here (codes mapped to messages by the client). */
+export class ConnectError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
+
+async function findAgentClass(): Promise<AgentClass | null> {
+  try {
+    const name = 'undici';
+    const mod = (await import(name)) as { Agent?: AgentClass };
+    if (typeof mod.Agent === 'function') return mod.Agent;
+  } catch {
+    // not installed: use the one bundled with Node below
+  }
+  const key = Symbol.for('undici.globalDispatcher.1');
+  const g = globalThis as unknown as Record<symbol, unknown>;
+  if (!g[key]) {
+    // Node creates its global dispatcher when fetch is first used.
+    try {
+      await (await fetch('data:,')).arrayBuffer();
+    } catch {
+      // ignore
+    }
+  }
+  const dispatcher = g[key] as { constructor?: unknown; dispatch?: unknown } | undefined;
+  if (dispatcher && typeof dispatcher.dispatch === 'function' && typeof dispatcher.constructor === 'function') return dispatcher.constructor as AgentClass;
+  return null;
+}
+
+export function loadAgentClass(): Promise<AgentClass | null> {
+  agentClass ??= findAgentClass();
+  return agentClass;
+}
+
+/** The proxy URL for a request, requests-style: `scheme://host` keys win over `scheme` and `all`. */
+export function proxyFor(proxies: Record<string, string>, protocol: string, hostname: string): string | undefined {
+  const scheme = protocol.replace(/:$/, '');
+  for (const key of [`${scheme}://${hostname}`, `all://${hostname}`, scheme, 'all']) {
+    const v = proxies[key];
+    if (typeof v === 'string' && v !== '') return v;
+  }
+  return undefined;
+}
+
+interface ConnectOptions {
+  hostname: string;
+  host?: string;
+  protocol: string;
+  port: string | number;
+  servername?: string;
+}
+
+type Callback = (err: Error | null, socket: net.Socket | tls.TLSSocket | null) => void;
+
+function defaultPort(protocol: string): number {
+  return protocol === 'https:' ? 443 : 80;
+}
+
+/** Reads from `socket` until `done` says the reply is complete; resolves with the bytes read. */
+function readReply(socket: net.Socket, done: (buf: Buffer) => number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    let buf = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      buf = Buffer.concat([buf, chunk]);
+      const n = done(buf);
+      if (n > 0) {
+        cleanup();
+        if (buf.length > n) socket.unshift(buf.subarray(n));
+        resolve(buf.subarray(0, n));
+      }
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(err);
+    };
+    const onClose = () => {
+      cleanup();
+      reject(new ConnectError('the proxy closed the connection during the handshake', 'PROXY_CLOSED'));
+    };
+    const cleanup = () => {
+      socket.off('data', onData);
+      socket.off('error', onError);
+      socket.off('close', onClose);
+    };
+    socket.on('data', onData);
+    socket.once('error', onError);
+    socket.once('close', onClose);
+  });
+}
+
+function tcp(host: string, port: number, secure: boolean, tlsOptions: tls.ConnectionOptions): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = secure ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ...tlsOptions }) : net.connect({ host, port });
+    s.once(secure ? 'secureConnect' : 'connect', () => {
+      s.removeListener('error', reject);
+      resolve(s);
+    });
+    s.once('error', reject);
+  });
+}
+
+async function socks5(proxy: URL, host: string, port: number, tlsOptions: tls.ConnectionOptions): Promise<net.Socket> {
+  const s = await tcp(proxy.hostname.replace(/^\[|\]$/g, ''), Number(proxy.port || 1080), false, tlsOptions);
+  try {
+    const user = decodeURIComponent(proxy.username);
+    const pass = decodeURIComponent(proxy.password);
+    s.write(Buffer.from(user ? [5, 2, 0, 2] : [5, 1, 0]));
+    const greet = await readReply(s, (b) => (b.length >= 2 ? 2 : 0));
+    if (greet[0] !== 5) throw new ConnectError('the SOCKS proxy did not answer as a SOCKS5 server', 'PROXY_PROTOCOL');
+    if (greet[1] === 2) {
+      const u = Buffer.from(user);
+      const p = Buffer.from(pass);
+      s.write(Buffer.concat([Buffer.from([1, u.length]), u, Buffer.from([p.length]), p]));
+      const auth = await readReply(s, (b) => (b.length >= 2 ? 2 : 0));
+      if (auth[1] !== 0) throw new ConnectError('the SOCKS5 proxy refused the username and password', 'PROXY_AUTH');
+    } else if (greet[1] !== 0) throw new ConnectError('the SOCKS5 proxy accepts none of the offered authentication methods', 'PROXY_AUTH');
+    const ipType = net.isIP(host);
+    const portBytes = Buffer.from([port >> 8, port & 255]);
+    let addr: Buffer;
+    if (ipType === 4) addr = Buffer.from([1, ...host.split('.').map(Number)]);
+    else {
+      const name = Buffer.from(host);
+      addr = Buffer.concat([Buffer.from([3, name.length]), name]);
+    }
+    s.write(Buffer.concat([Buffer.from([5, 1, 0]), addr, portBytes]));
+    const reply = await readReply(s, (b) => {
+      if (b.length < 5) return 0;
+      const len = b[3] === 1 ? 4 : b[3] === 4 ? 16 : b[4] + 1;
+      return b.length >= 4 + len + 2 ? 4 + len + 2 : 0;
+    });
+    if (reply[1] !== 0) throw new ConnectError(`the SOCKS5 proxy could not connect to ${host}:${port} (reply code ${reply[1]})`, 'PROXY_REFUSED');
+    return s;
+  } catch (err) {
+    s.destroy();
+    throw err;
+  }
+}
+
+async function httpConnect(proxy: URL, host: string, port: number, tlsOptions: tls.ConnectionOptions): Promise<net.Socket> {
+  const secure = proxy.protocol === 'https:';
+  const s = await tcp(proxy.hostname.replace(/^\[|\]$/g, ''), Number(proxy.port || (secure ? 443 : 80)), secure, tlsOptions);
+  try {
+    const target = `${net.isIPv6(host) ? `[${host}]` : host}:${port}`;
+    let head = `CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n`;
+    if (proxy.username) head += `Proxy-Authorization: Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64')}\r\n`;
+    s.write(head + '\r\n');
+    const reply = await readReply(s, (b) => {
+      const i = b.indexOf('\r\n\r\n');
+      return i < 0 ? 0 : i + 4;
+    });
+    const status = /^HTTP\/1\.[01] (\d{3})/.exec(reply.toString('latin1'));
+    if (!status || status[1] !== '200') throw new ConnectError(`the proxy refused to tunnel to ${target}: ${reply.toString('latin1').split('\r\n')[0]}`, 'PROXY_REFUSED');
+    return s;
+  } catch (err) {
+    s.destroy();
+    throw err;
+  }
+}
+
+/** undici connector that goes through the configured proxies (and directly where none applies). */
+function proxyConnector(options: AgentOptions) {
+  const tlsOptions: tls.ConnectionOptions = { rejectUnauthorized: options.rejectUnauthorized, ...(options.ca ? { ca: options.ca } : {}) };
+  const proxies = options.proxies ?? {};
+  return (opts: ConnectOptions, callback: Callback): void => {
+    const host = opts.hostname.replace(/^\[|\]$/g, '');
+    const port = Number(opts.port) || defaultPort(opts.protocol);
+    const secure = opts.protocol === 'https:';
+    const proxyUrl = proxyFor(proxies, opts.protocol, host);
+    let finished = false;
+    const finish = (err: Error | null, socket: net.Socket | null) => {
+      if (finished) {
+        socket?.destroy();
+        return;
+      }
+      finished = true;
+      clearTimeout(timer);
+      callback(err, socket);
+    };
+    const timer = setTimeout(() => finish(new ConnectError(`connecting to ${host}:${port}${proxyUrl ? ' through a proxy' : ''} timed out`, 'CONNECT_TIMEOUT'), null), options.connectTimeoutMs);
+    const run = async (): Promise<net.Socket> => {
+      if (!proxyUrl) return tcp(host, port, secure, tlsOptions);
+      let proxy: URL;
+      try {
+        proxy = new URL(proxyUrl);
+      } catch {
+        throw new ConnectError(`the proxy "${proxyUrl}" is not a valid URL`, 'PROXY_CONFIG');
+      }
+      let tunnel: net.Socket;
+      if (proxy.protocol === 'socks5:' || proxy.protocol === 'socks5h:') tunnel = await socks5(proxy, host, port, tlsOptions);
+      else if (proxy.protocol === 'http:' || proxy.protocol === 'https:') tunnel = await httpConnect(proxy, host, port, tlsOptions);
+      else throw new ConnectError(`the proxy "${proxy.protocol}//${proxy.host}" has an unsupported scheme (use http, https or socks5)`, 'PROXY_CONFIG');
+      if (!secure) return tunnel;
+      return new Promise<net.Socket>((resolve, reject) => {
+        const t = tls.connect({ socket: tunnel, servername: opts.servername || (net.isIP(host) ? undefined : host), ...tlsOptions });
+        t.once('secureConnect', () => {
+          t.removeListener('error', reject);
+          resolve(t);
+        });
+        t.once('error', reject);
+      });
+    };
+    run().then(
+      (socket) => {
+        socket.setNoDelay(true);
+        socket.setKeepAlive(true, 60_000);
+        finish(null, socket);
+      },
+      (err: Error) => finish(err, null),
+    );
+  };
+}
+
+/** A dispatcher with the system's TLS, timeout and proxy settings, or null when undici's Agent is unreachable. */
+export async function createAgent(options: AgentOptions): Promise<Dispatcher | null> {
+  const Agent = await loadAgentClass();
+  if (!Agent) return null;
+  const hasProxies = options.proxies && Object.keys(options.proxies).length > 0;
+  return new Agent({
+    headersTimeout: options.readTimeoutMs,
+    bodyTimeout: options.readTimeoutMs,
+    connect: hasProxies
+      ? proxyConnector(options)
+      : { timeout: options.connectTimeoutMs, rejectUnauthorized: options.rejectUnauthorized, ...(options.ca ? { ca: options.ca } : {}) },
+  });
+}
