@@ -47,6 +47,7 @@ function makeAjv(extra: Options = {}): Ajv {
   ajv.addKeyword({ keyword: 'x-dataset-ref-format', schemaType: 'string', metaSchema: { enum: ['id-alias'] } });
   ajv.addKeyword({ keyword: 'x-system-ref', schemaType: 'boolean', metaSchema: { const: true } });
   ajv.addKeyword({ keyword: 'x-doc', schemaType: 'string' });
+  ajv.addKeyword({ keyword: 'x-namespaces-default', schemaType: 'boolean' });
   return ajv;
 }
 

@@ -11,6 +11,11 @@ import type { CodegenOptions } from './spec.js';
 export interface TransformOptions extends CodegenOptions {
   /** A dataset sink records filtered entities as `_filtered: true` so it can delete them. */
   markFiltered: boolean;
+  /**
+   * A deleted source entity gives a deleted target unless the rules set `_deleted` themselves, so
+   * deletions travel through dataset → DTL → dataset pipes.
+   */
+  propagateDeleted?: boolean;
 }
 
 export const DEFAULT_TRANSFORM_OPTIONS: TransformOptions = { namespaces: null, idRequired: true, markFiltered: false };
@@ -37,6 +42,7 @@ export class CompiledDtl {
     const R: Dict = { _S: source, _T: T };
     const status = this.main(source, T, null, R, X);
     const out = X.created.length ? X.created : [];
+    if (this.options.propagateDeleted && source._deleted === true && !Object.prototype.hasOwnProperty.call(T, '_deleted')) T._deleted = true;
     if (status === RuleStatus.Emit) {
       if (this.options.idRequired && typeof T._id !== 'string') {
         throw new DtlRuntimeError(`the target entity has no string "_id" (add one, e.g. ["copy", "_id"], or set "id_required": false)`);

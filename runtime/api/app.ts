@@ -18,6 +18,7 @@ import { createMetrics, metricsPlugin } from './metrics.js';
 import { OpenApiCollector, openApiPlugin } from './openapi.js';
 import { pipesPlugin } from './pipes.js';
 import { pumpsPlugin } from './pumps.js';
+import { receiversPlugin } from './receivers.js';
 import { secretsPlugin } from './secrets.js';
 import { servicePlugin } from './service.js';
 import { systemsPlugin } from './systems.js';
@@ -148,6 +149,7 @@ export async function buildApi(runtime: SluiceRuntime, options: ApiOptions = {})
       await api.register(pipesPlugin, { runtime });
       await api.register(pumpsPlugin, { runtime });
       await api.register(datasetsPlugin, { runtime });
+      await api.register(receiversPlugin, { runtime, bodyLimit });
       await api.register(systemsPlugin, { runtime });
       await api.register(envPlugin, { runtime });
       await api.register(secretsPlugin, { runtime });

@@ -10,10 +10,25 @@ import { emptySource } from './sources/empty.js';
 import { datasetSink } from './sinks/dataset.js';
 import { nullSink } from './sinks/null.js';
 import { dtlTransform } from './transforms/dtl.js';
+import { unionDatasetsSource } from './sources/union_datasets.js';
+import { mergeDatasetsSource } from './sources/merge_datasets.js';
+import { mergeSource } from './sources/merge.js';
+import { httpEndpointSource } from './sources/http_endpoint.js';
+import { httpEndpointSink } from './sinks/http_endpoint.js';
+import { csvEndpointSink } from './sinks/csv_endpoint.js';
+import { xmlEndpointSink } from './sinks/xml_endpoint.js';
+import { jsonSource } from './sources/json.js';
+import { csvSource } from './sources/csv.js';
+import { jsonSink } from './sinks/json.js';
+import { httpTransform } from './transforms/http.js';
+import { emitChildrenTransform } from './transforms/emit_children.js';
+import { urlSystem } from './systems/url.js';
+import type { SystemSpec } from './types.js';
 
-const sources: SourceSpec[] = [datasetSource, embeddedSource, emptySource];
-const sinks: SinkSpec[] = [datasetSink, nullSink];
-const transforms: TransformSpec[] = [dtlTransform];
+const sources: SourceSpec[] = [datasetSource, embeddedSource, emptySource, httpEndpointSource, jsonSource, csvSource, unionDatasetsSource, mergeDatasetsSource, mergeSource];
+const sinks: SinkSpec[] = [datasetSink, nullSink, httpEndpointSink, csvEndpointSink, xmlEndpointSink, jsonSink];
+const transforms: TransformSpec[] = [dtlTransform, httpTransform, emitChildrenTransform];
+const systems: SystemSpec<unknown>[] = [urlSystem];
 
 export class UnsupportedComponentError extends Error {
   readonly code = 'COMPONENT_UNSUPPORTED';
@@ -29,6 +44,7 @@ export const components = {
   sources,
   sinks,
   transforms,
+  systems,
   createSource: (c: PlanComponent, ctx: ComponentContext): Source => find(sources, 'source', c.type).create(c, ctx),
   createSink: (c: PlanComponent, ctx: ComponentContext): Sink => find(sinks, 'sink', c.type).create(c, ctx),
   createTransform: (c: PlanComponent, ctx: ComponentContext): Transform => find(transforms, 'transform', c.type).create(c, ctx),

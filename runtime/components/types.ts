@@ -18,6 +18,8 @@ export interface RunInfo {
   /** A full run reads everything and lets the sink track deletions afterwards. */
   full: boolean;
   signal: AbortSignal;
+  /** `_B` for DTL: URL parameters of a publisher request. */
+  bindings?: Record<string, unknown>;
 }
 
 export interface SourceBatch {
@@ -29,6 +31,8 @@ export interface SourceBatch {
 export interface Source {
   /** Whether the source continues from a `since` token (incremental runs). */
   readonly supportsSince: boolean;
+  /** Entities are pushed to the pipe through the API; a pump run reads nothing and is never a full run. */
+  readonly pushed?: boolean;
   /** Datasets the source reads (signalling, status). */
   readonly datasets: string[];
   read(options: { since: Since; batchSize: number; run: RunInfo }): AsyncIterable<SourceBatch>;
@@ -102,5 +106,6 @@ export interface ComponentSpec<T> {
 }
 
 export type SourceSpec = ComponentSpec<Source> & { kind: 'source' };
+export type { SystemSpec, ResolvedSystem } from './systems/spec.js';
 export type SinkSpec = ComponentSpec<Sink> & { kind: 'sink' };
 export type TransformSpec = ComponentSpec<Transform> & { kind: 'transform' };

@@ -81,7 +81,7 @@ export async function runPipe(inst: PipeInstance, deps: RunDeps, request: RunReq
   const rescanEvery = pump.rescan_run_count as number | undefined;
   const partialEvery = pump.partial_rescan_run_count as number | undefined;
   const resume = state.run ?? null;
-  const full = resume ? resume.full : request.full === true || !inst.source.supportsSince || state.last_seen === null || (rescanEvery !== undefined && runCount % rescanEvery === 0);
+  const full = inst.source.pushed ? false : resume ? resume.full : request.full === true || !inst.source.supportsSince || state.last_seen === null || (rescanEvery !== undefined && runCount % rescanEvery === 0);
   const partial = !full && !resume && partialEvery !== undefined && runCount % partialEvery === 0;
   const syncType = full ? 'full' : partial ? 'partial' : 'incremental';
   const run: RunInfo = { id: resume?.id ?? randomUUID(), pipeId: pipe.id, full, signal };
@@ -127,6 +127,8 @@ export async function runPipe(inst: PipeInstance, deps: RunDeps, request: RunReq
       try {
         return await inst.sink.write(entities, run, checkpoint);
       } catch (err) {
+        // A sink can refuse the whole run (e.g. a receiver rejecting a sync sequence): no retries.
+        if ((err as { fatal?: boolean }).fatal === true) throw new RunFailedError((err as Error).message);
         lastError = err;
         if (entities.length <= 1) break;
       }
@@ -145,6 +147,7 @@ export async function runPipe(inst: PipeInstance, deps: RunDeps, request: RunReq
         total.failures.push(...r.failures);
         total.changed!.push(...(r.changed ?? []));
       } catch (err) {
+        if ((err as { fatal?: boolean }).fatal === true) throw new RunFailedError((err as Error).message);
         total.failures.push({ entity: entities[i], error: err as Error });
       }
     }

@@ -140,6 +140,22 @@ export class Pump {
     return promise;
   }
 
+  /**
+   * Takes the pump: waits for a running run to end, and no run starts until the returned release
+   * function is called (receivers push entities through the pipe this way).
+   */
+  async claim(): Promise<(outcome?: Partial<RunOutcome>) => void> {
+    while (this.active) await this.active.promise.catch(() => undefined);
+    let done!: (o: RunOutcome) => void;
+    const started = Date.now();
+    const claim: ActiveRun = { controller: new AbortController(), promise: new Promise<RunOutcome>((r) => (done = r)), started, request: { reason: 'manual' } };
+    this.active = claim;
+    return (outcome = {}) => {
+      if (this.active === claim) this.active = null;
+      done({ status: 'completed', syncType: 'incremental', read: 0, written: 0, unchanged: 0, deleted: 0, failed: 0, retried: 0, tracked: 0, started, ended: Date.now(), ...outcome });
+    };
+  }
+
   async stop(): Promise<void> {
     const a = this.active;
     if (!a) return;

@@ -1,9 +1,10 @@
 import schema from '../../../schemas/transforms/dtl.schema.json' with { type: 'json' };
 import { CompiledDtl } from '../../../compiler/dtl/compiled.js';
-import { DtlContext, DtlRuntimeError } from '../../../compiler/dtl/runtime.js';
+import { DtlContext, DtlRuntimeError, DtlSuspend } from '../../../compiler/dtl/runtime.js';
+import { isAsyncResolver, type HopsRequest } from '../../datasets/hops-resolver.js';
 import { getPath } from '../../../compiler/dtl/runtime.js';
 import { wildcardMatcher } from '../../../compiler/dtl/functions/ns-util.js';
-import type { Entity } from '../../../compiler/values/types.js';
+import type { Dict, Entity } from '../../../compiler/values/types.js';
 import type { EntityFailure, TransformSpec } from '../types.js';
 
 export const dtlTransform: TransformSpec = {
@@ -19,8 +20,9 @@ export const dtlTransform: TransformSpec = {
       idRequired: config.id_required !== false,
       markFiltered: ctx.pipe.sink.type === 'dataset',
       pipeId: ctx.pipe.id,
+      propagateDeleted: true,
     });
-    const X = new DtlContext({ hops: ctx.hopsResolver() });
+
     const trigger = config.trigger_on as { key?: string; value: string } | undefined;
     const triggered = trigger
       ? (() => {
@@ -32,25 +34,53 @@ export const dtlTransform: TransformSpec = {
           };
         })()
       : null;
+    const evaluate = (X: DtlContext, e: Entity, out: Entity[], failures: EntityFailure[]): unknown => {
+      if (triggered && !triggered(e)) {
+        out.push(e);
+        return undefined;
+      }
+      try {
+        const emitted = dtl.transform(e, X);
+        for (let i = 0; i < emitted.length; i++) out.push(emitted[i]);
+      } catch (err) {
+        if (err instanceof DtlSuspend) return err.request;
+        if (err instanceof DtlRuntimeError && err.fatal) throw err;
+        failures.push({ entity: e, error: err as Error });
+      }
+      return undefined;
+    };
     return {
-      async apply(entities) {
-        const out: Entity[] = [];
+      async apply(entities, run) {
         const failures: EntityFailure[] = [];
-        X.resetNow();
-        for (const e of entities) {
-          if (triggered && !triggered(e)) {
-            out.push(e);
-            continue;
-          }
-          try {
-            const emitted = dtl.transform(e, X);
-            for (let i = 0; i < emitted.length; i++) out.push(emitted[i]);
-          } catch (err) {
-            if (err instanceof DtlRuntimeError && err.fatal) throw err;
-            failures.push({ entity: e, error: err as Error });
-          }
+        // A context per call: publishers evaluate with their own `_B` while the pump may be running.
+        const resolver = ctx.hopsResolver();
+        const X = new DtlContext({ hops: resolver, bindings: (run.bindings ?? {}) as Dict });
+        if (!isAsyncResolver(resolver)) {
+          const out: Entity[] = [];
+          for (const e of entities) evaluate(X, e, out, failures);
+          return { entities: out, failures };
         }
-        return { entities: out, failures };
+        // An asynchronous store: entities whose joins missed the cache are evaluated again once
+        // everything the batch asked for has been fetched (chained joins take several rounds).
+        const outputs: Entity[][] = entities.map(() => []);
+        let pending = entities.map((_, i) => i);
+        for (let round = 0; pending.length; round++) {
+          const requests: HopsRequest[] = [];
+          const again: number[] = [];
+          for (const i of pending) {
+            const out: Entity[] = [];
+            const request = evaluate(X, entities[i], out, failures);
+            if (request) {
+              requests.push(request as HopsRequest);
+              again.push(i);
+            } else outputs[i] = out;
+          }
+          if (!again.length) break;
+          if (round >= 50) throw new Error(`pipe "${ctx.pipe.id}": hops did not settle after 50 rounds of fetching`);
+          await resolver.fetch(requests);
+          pending = again;
+        }
+        return { entities: outputs.flat(), failures };
       },
     };
   },
