@@ -25,7 +25,8 @@ export interface RunRequest {
 }
 
 export interface RunOutcome {
-  status: 'completed' | 'failed' | 'stopped';
+  /** `skipped`: another runtime holds the pipe's lease. */
+  status: 'completed' | 'failed' | 'stopped' | 'skipped';
   syncType: 'full' | 'incremental' | 'partial';
   read: number;
   written: number;

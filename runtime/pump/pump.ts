@@ -10,6 +10,7 @@ import { runPipe, type RunDeps, type RunOutcome, type RunRequest } from '../exec
 import type { PipeInstance } from '../executor/pipe-instance.js';
 import type { PipeState } from '../store/contract.js';
 import { isoNow } from './execution-log.js';
+import type { PipeLeases } from './leases.js';
 
 export class PumpError extends Error {
   constructor(
@@ -45,7 +46,7 @@ export class Pump {
 
   constructor(
     public inst: PipeInstance,
-    private readonly deps: RunDeps & { logger: Logger; onRunFinished?(pump: Pump, outcome: RunOutcome): void },
+    private readonly deps: RunDeps & { logger: Logger; leases?: PipeLeases; onRunFinished?(pump: Pump, outcome: RunOutcome): void },
   ) {
     this.id = inst.plan.id;
     const cron = inst.pump.cron_expression;
@@ -127,11 +128,21 @@ export class Pump {
         this.deps.onProgress?.(id, p);
       },
     };
-    const promise = runPipe(this.inst, deps, { ...request, full }, controller.signal).then(async (outcome) => {
-      this.lastOutcome = outcome;
+    const leases = this.deps.leases;
+    const run = async (): Promise<RunOutcome> => {
+      if (leases && !(await leases.acquire(this.id))) {
+        const holder = await leases.holderOf(this.id);
+        const now = Date.now();
+        return { status: 'skipped', syncType: 'incremental', read: 0, written: 0, unchanged: 0, deleted: 0, failed: 0, retried: 0, tracked: 0, started: now, ended: now, error: `pipe "${this.id}" is run by another runtime${holder ? ` (${holder})` : ''}` };
+      }
+      return runPipe(this.inst, deps, { ...request, full }, controller.signal);
+    };
+    const promise = run().then(async (outcome) => {
+      if (outcome.status !== 'skipped') this.lastOutcome = outcome;
       this.active = null;
       this.lastSeen = (await this.deps.store.getPipeState(this.id))?.last_seen ?? null;
-      this.nextRun = this.signalled ? Date.now() : this.computeNext(Date.now());
+      // A pipe another runtime holds is looked at again once that lease could have expired.
+      this.nextRun = outcome.status === 'skipped' ? Date.now() + (leases?.ttlMs ?? 30_000) / 2 : this.signalled ? Date.now() : this.computeNext(Date.now());
       this.signalled = false;
       this.deps.onRunFinished?.(this, outcome);
       return outcome;

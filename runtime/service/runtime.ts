@@ -18,6 +18,8 @@ import type { RunOutcome } from '../executor/run.js';
 import { ExecutionLog } from '../pump/execution-log.js';
 import { Pump } from '../pump/pump.js';
 import { Scheduler } from '../pump/scheduler.js';
+import { PipeLeases } from '../pump/leases.js';
+import { randomUUID } from 'node:crypto';
 import type { Store } from '../store/contract.js';
 import { entitiesOf, type ConfigEntity } from './config-files.js';
 
@@ -30,6 +32,8 @@ export interface RuntimeOptions {
   schedule?: boolean;
   maxConcurrent?: number;
   nodeId?: string;
+  /** Lease time for pipes when the store is shared (default 30 s). */
+  leaseTtlMs?: number;
 }
 
 export interface ConfigResult {
@@ -74,6 +78,8 @@ export class SluiceRuntime extends EventEmitter {
   /** Pipes that compiled but could not be instantiated (e.g. a component this runtime cannot run). */
   instantiationErrors = new Map<string, string>();
   private closed = false;
+  /** Pipe leases, when the store is shared by several runtimes. */
+  readonly leases: PipeLeases | null;
 
   private constructor(options: RuntimeOptions) {
     super();
@@ -84,6 +90,8 @@ export class SluiceRuntime extends EventEmitter {
     this.log = new ExecutionLog(this.store);
     this.scheduler = new Scheduler({ logger: this.logger, maxConcurrent: options.maxConcurrent });
     this.setMaxListeners(100);
+    this.leases = this.store.leases ? new PipeLeases(this.store.leases, `${this.nodeId}-${randomUUID().slice(0, 8)}`, options.leaseTtlMs ?? 30_000, this.logger) : null;
+    if (this.leases) this.leases.onLost = (pipeId) => this.pump(pipeId)?.active?.controller.abort();
   }
 
   /** Opens the runtime on a store and restores the config it last ran. */
@@ -94,6 +102,7 @@ export class SluiceRuntime extends EventEmitter {
     const files = (await rt.store.getMeta<SourceFile[]>(META_FILES)) ?? [];
     if (files.length) await rt.setConfigFiles(files, { force: true, persist: false });
     if (options.schedule !== false) rt.scheduler.start();
+    rt.leases?.start();
     return rt;
   }
 
@@ -102,6 +111,7 @@ export class SluiceRuntime extends EventEmitter {
     this.closed = true;
     this.scheduler.stop();
     await this.scheduler.stopAll();
+    await this.leases?.releaseAll();
     await this.store.close();
   }
 
@@ -203,6 +213,7 @@ export class SluiceRuntime extends EventEmitter {
           log: this.log,
           logger: this.logger,
           onDatasetChanged: (d) => this.datasetChanged(d),
+          leases: this.leases ?? undefined,
           onRunFinished: (p, outcome) => this.emit('run-finished', p.id, outcome),
         });
         await pump.init();

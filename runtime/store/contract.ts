@@ -109,8 +109,18 @@ export interface RetryEntry {
   first_failed: number;
 }
 
+/** Exclusive, expiring leases (stores shared by several runtimes provide them). */
+export interface LeaseStore {
+  /** Takes or renews the lease for `ttlMs`; false while another holder's lease is live. */
+  acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean>;
+  releaseLease(name: string, holder: string): Promise<void>;
+  leaseHolder(name: string): Promise<{ holder: string; expires: Date } | null>;
+}
+
 export interface Store {
   readonly kind: 'embedded' | 'mongodb';
+  /** Present when several runtimes can share the store. */
+  readonly leases?: LeaseStore;
   close(): Promise<void>;
 
   listDatasets(): Promise<DatasetInfo[]>;

@@ -6,6 +6,14 @@ export type StoreOpener = (uri: string, options: { dataDir: string }) => Promise
 
 const openers: { matches(uri: string): boolean; open: StoreOpener }[] = [
   { matches: (uri) => uri === 'embedded' || uri === '' || uri.startsWith('embedded:'), open: async (_uri, { dataDir }) => new EmbeddedStore({ dataDir }) },
+  {
+    matches: (uri) => uri.startsWith('mongodb://') || uri.startsWith('mongodb+srv://'),
+    open: async (uri) => {
+      // Loaded on demand: the embedded default never needs the driver.
+      const { MongoStore } = await import('./mongodb/store.js');
+      return MongoStore.open({ uri, database: new URL(uri.replace(/^mongodb(\+srv)?:/, 'http:')).pathname.slice(1) || 'sluice' });
+    },
+  },
 ];
 
 /** Lets another store implementation plug in (the MongoDB store registers itself). */

@@ -1,4 +1,5 @@
 /** Test helpers for the service API: a runtime plus an app listening on a free port, and fetch wrappers. */
+import { testStoreKind } from '../support/runtime.js';
 import type { FastifyInstance } from 'fastify';
 import { buildApi, type ApiOptions } from '../../runtime/api/app.js';
 import type { SluiceRuntime } from '../../runtime/service/runtime.js';
@@ -73,7 +74,9 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
 export async function runViaApi(api: TestApi, pipe: string): Promise<Reply> {
   const r = await api.call('POST', `/api/pipes/${encodeURIComponent(pipe)}/pump`, { raw: 'operation=start', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
   if (r.status !== 200) throw new Error(`start ${pipe}: ${r.status} ${r.text}`);
-  await waitFor(async () => (await api.call('GET', `/api/pipes/${encodeURIComponent(pipe)}/pump`)).json.runtime['is-running'] === false, 30_000, `pipe ${pipe} to finish`);
+  // The MongoDB-protocol test server is much slower than the embedded store.
+  const bound = testStoreKind() === 'mongodb' ? 240_000 : 30_000;
+  await waitFor(async () => (await api.call('GET', `/api/pipes/${encodeURIComponent(pipe)}/pump`)).json.runtime['is-running'] === false, bound, `pipe ${pipe} to finish`);
   return api.call('GET', `/api/pipes/${encodeURIComponent(pipe)}`);
 }
 

@@ -14,8 +14,21 @@ export function tempDir(prefix = 'sluice-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
+/** The store suites run on: SLUICE_TEST_STORE=mongodb picks the test MongoDB-protocol server. */
+export function testStoreKind(): 'embedded' | 'mongodb' {
+  return process.env.SLUICE_TEST_STORE === 'mongodb' ? 'mongodb' : 'embedded';
+}
+
+export async function openTestStore(dataDir?: string): Promise<Store> {
+  if (testStoreKind() === 'mongodb') {
+    const { openMongoStore } = await import('./mongodb.js');
+    return openMongoStore();
+  }
+  return new EmbeddedStore({ dataDir: dataDir ?? tempDir() });
+}
+
 export async function openRuntime(opts: { store?: Store; dataDir?: string; schedule?: boolean } = {}): Promise<SluiceRuntime> {
-  const store = opts.store ?? new EmbeddedStore({ dataDir: opts.dataDir ?? tempDir() });
+  const store = opts.store ?? (await openTestStore(opts.dataDir));
   return SluiceRuntime.open({ store, logger: quietLogger, schedule: opts.schedule ?? false });
 }
 

@@ -3,7 +3,7 @@
  * Written against features MongoDB 6+ and FerretDB both support (no multi-document transactions).
  *
  * Collections (prefix `sluice_` by default):
- * - `datasets`   one document per dataset: offset counter, counts, indexed paths.
+ * - `datasets`   one document per dataset: offset counter, timestamps, indexed paths.
  * - `log`        one document per version: {ds, off, id, hash, deleted, ts, prev, latest, seq, big, body};
  *                unique on (ds, off) and on (ds, id, prev), indexed on (ds, latest, off).
  * - `cur`        the latest version of each entity: {_id: ds/id, ds, id, off, hash, deleted, seq, seen}.
@@ -21,6 +21,7 @@ import { parseEntityJson } from '../../../compiler/values/json.js';
 import type { Entity, Value } from '../../../compiler/values/types.js';
 import { entityContent, nowMicros, withReservedFields, type EntityContent } from '../../datasets/content.js';
 import { indexKeys } from '../../datasets/index-key.js';
+import { MongoLeases } from './lease.js';
 import type { DatasetInfo, DeleteUnseenOptions, PipeCheckpoint, PipeState, ScanOptions, Store, StoredEntity, WriteOptions, WriteResult } from '../contract.js';
 
 interface DatasetDoc {
@@ -29,9 +30,6 @@ interface DatasetDoc {
   created: number;
   updated: number;
   populated: boolean;
-  entity_count: number;
-  deleted_count: number;
-  version_count: number;
   /** Indexed paths, each as JSON text (FerretDB stores no nested arrays). */
   indexes: string[];
 }
@@ -85,7 +83,7 @@ export class MongoStore implements Store {
   private readonly idx: Collection<{ ds: string; path: string; key: string; id: string }>;
   private readonly pipeStates: Collection<{ _id: string; state: PipeState }>;
   private readonly meta: Collection<{ _id: string; value: unknown }>;
-  readonly leases: Collection<{ _id: string; holder: string; expires: Date }>;
+  readonly leases: MongoLeases;
 
   private constructor(
     readonly client: MongoClient,
@@ -99,7 +97,7 @@ export class MongoStore implements Store {
     this.idx = this.db.collection(`${p}idx`);
     this.pipeStates = this.db.collection(`${p}pipe_state`);
     this.meta = this.db.collection(`${p}meta`);
-    this.leases = this.db.collection(`${p}leases`);
+    this.leases = new MongoLeases(this.db.collection(`${p}leases`));
   }
 
   static async open(options: MongoStoreOptions): Promise<MongoStore> {
@@ -123,13 +121,29 @@ export class MongoStore implements Store {
     await this.client.close();
   }
 
-  private info(d: DatasetDoc): DatasetInfo {
+  /**
+   * Counts are taken from the collections rather than kept in counters: a writer killed between its
+   * steps would otherwise leave them wrong for good. They are cached for a moment.
+   */
+  private counts = new Map<string, { at: number; entities: number; deleted: number; versions: number }>();
+
+  private async countsOf(ds: string): Promise<{ entities: number; deleted: number; versions: number }> {
+    const cached = this.counts.get(ds);
+    if (cached && Date.now() - cached.at < 1000) return cached;
+    const [entities, deleted, versions] = await Promise.all([this.cur.countDocuments({ ds, deleted: false }), this.cur.countDocuments({ ds, deleted: true }), this.log.countDocuments({ ds })]);
+    const fresh = { at: Date.now(), entities, deleted, versions };
+    this.counts.set(ds, fresh);
+    return fresh;
+  }
+
+  private async info(d: DatasetDoc): Promise<DatasetInfo> {
+    const c = await this.countsOf(d._id);
     return {
       id: d._id,
       lastOffset: d.last_off,
-      entityCount: d.entity_count,
-      deletedCount: d.deleted_count,
-      versionCount: d.version_count,
+      entityCount: c.entities,
+      deletedCount: c.deleted,
+      versionCount: c.versions,
       createdAt: d.created,
       updatedAt: d.updated,
       populated: d.populated,
@@ -138,12 +152,12 @@ export class MongoStore implements Store {
   }
 
   async listDatasets(): Promise<DatasetInfo[]> {
-    return (await this.datasets.find({}).sort({ _id: 1 }).toArray()).map((d) => this.info(d));
+    return Promise.all((await this.datasets.find({}).sort({ _id: 1 }).toArray()).map((d) => this.info(d)));
   }
 
   async datasetInfo(id: string): Promise<DatasetInfo | null> {
     const d = await this.datasets.findOne({ _id: id });
-    return d ? this.info(d) : null;
+    return d ? await this.info(d) : null;
   }
 
   async ensureDataset(id: string): Promise<void> {
@@ -151,7 +165,7 @@ export class MongoStore implements Store {
     try {
       await this.datasets.updateOne(
         { _id: id },
-        { $setOnInsert: { last_off: 0, created: now, updated: now, populated: false, entity_count: 0, deleted_count: 0, version_count: 0, indexes: [] } },
+        { $setOnInsert: { last_off: 0, created: now, updated: now, populated: false, indexes: [] } },
         { upsert: true },
       );
     } catch (err) {
@@ -161,6 +175,7 @@ export class MongoStore implements Store {
   }
 
   async deleteDataset(id: string): Promise<boolean> {
+    this.counts.delete(id);
     const r = await this.datasets.deleteOne({ _id: id });
     await Promise.all([this.log.deleteMany({ ds: id }), this.cur.deleteMany({ ds: id }), this.idx.deleteMany({ ds: id })]);
     return r.deletedCount === 1;
@@ -183,6 +198,7 @@ export class MongoStore implements Store {
 
   private async writeVersions(dataset: string, contents: EntityContent[], entities: Entity[], options: WriteOptions): Promise<WriteResult> {
     await this.ensureDataset(dataset);
+    this.counts.delete(dataset);
     const ts = options.now ?? nowMicros();
     const seen = options.seenRun ?? null;
     const result: WriteResult = { written: 0, unchanged: 0, deleted: 0, lastOffset: 0, changedIds: [] };
@@ -226,16 +242,9 @@ export class MongoStore implements Store {
     const superseded = written.filter((r) => r.prev !== null).map((r) => r.prev as number);
     if (superseded.length) await this.log.updateMany({ ds: dataset, off: { $in: superseded } }, { $set: { latest: false } });
 
-    // The latest version per id, and the counters.
+    // The latest version per id.
     const finalOf = new Map<string, LogDoc>();
     for (const r of written) finalOf.set(r.id, r);
-    let live = 0;
-    let dead = 0;
-    for (const [id, r] of finalOf) {
-      const before = current.get(id);
-      if (before) before.deleted ? dead-- : live--;
-      r.deleted ? dead++ : live++;
-    }
     // New entities are inserted in bulk (cheap everywhere); only existing ones need replacing.
     const curDoc = (r: LogDoc): CurDoc => ({ _id: curKey(dataset, r.id), ds: dataset, id: r.id, off: r.off, hash: r.hash, deleted: r.deleted, seq: r.seq, seen });
     const fresh = [...finalOf.values()].filter((r) => !current.has(r.id));
@@ -255,11 +264,7 @@ export class MongoStore implements Store {
         { ordered: false },
       );
     }
-    const doc = await this.datasets.findOneAndUpdate(
-      { _id: dataset },
-      { $inc: { entity_count: live, deleted_count: dead, version_count: written.length }, $set: { updated: ts } },
-      { returnDocument: 'after' },
-    );
+    const doc = await this.datasets.findOneAndUpdate({ _id: dataset }, { $set: { updated: ts } }, { returnDocument: 'after' });
     await this.updateIndexes(dataset, (doc?.indexes ?? []).map((p) => JSON.parse(p) as string[]), finalOf, entities, contents);
     for (const r of written) {
       result.written++;
@@ -418,7 +423,7 @@ export class MongoStore implements Store {
       if (batch.length >= PAGE) await flush();
     }
     if (batch.length) await flush();
-    if (removed) await this.datasets.updateOne({ _id: dataset }, { $inc: { version_count: -removed } });
+    if (removed) this.counts.delete(dataset);
     return removed;
   }
 
