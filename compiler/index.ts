@@ -6,6 +6,7 @@ export { formatDiagnostic, type Diagnostic, type DiagnosticCode } from './diagno
 export type { ExecutionPlan, PlanPipe, PlanSystem, PlanComponent, PlanGraph } from './plan/types.js';
 export { parsePlan, checkPlan, PlanFormatError } from './plan/load.js';
 export { diffPlans, type PlanDiff } from './plan/diff.js';
+export { assignPlacement, type Placement } from './plan/placement.js';
 export { CompiledDtl, compileExpression } from './dtl/compiled.js';
 export { DtlContext, DtlRuntimeError, DtlSuspend, type HopsResolver } from './dtl/runtime.js';
 export { substituteSecrets } from './config/env.js';

@@ -87,4 +87,6 @@ export interface ExecutionPlan {
   secrets: string[];
   /** The git revision the plan was compiled from, when known (not part of the hash). */
   revision?: string;
+  /** Which replica runs which pipe, when the plan is deployed to several (not part of the hash). */
+  placement?: { replicas: number; assignments: Record<string, number> };
 }

@@ -75,6 +75,7 @@ function invalidFiles(rt: SluiceRuntime): Set<string> {
  * entities that were already left out before (they stay left out; the change still applies).
  */
 async function applyFiles(rt: SluiceRuntime, files: SourceFile[], force: boolean): Promise<{ applied: boolean; diagnostics: Diagnostic[] }> {
+  if (rt.managed) throw conflict('this runtime runs a plan managed by the Sluice operator: change the config in git or with Pipe/System resources');
   const before = invalidFiles(rt);
   const r = await rt.setConfigFiles(files, { force });
   if (r.applied) return { applied: true, diagnostics: r.diagnostics };

@@ -34,6 +34,8 @@ export interface RuntimeOptions {
   nodeId?: string;
   /** Lease time for pipes when the store is shared (default 30 s). */
   leaseTtlMs?: number;
+  /** This runtime's replica index when a plan places pipes on several replicas. */
+  replica?: number;
 }
 
 export interface ConfigResult {
@@ -80,6 +82,9 @@ export class SluiceRuntime extends EventEmitter {
   private closed = false;
   /** Pipe leases, when the store is shared by several runtimes. */
   readonly leases: PipeLeases | null;
+  /** Set when the plan comes from outside (the operator): config edits through the API are refused. */
+  managed = false;
+  readonly replica: number;
 
   private constructor(options: RuntimeOptions) {
     super();
@@ -90,6 +95,7 @@ export class SluiceRuntime extends EventEmitter {
     this.log = new ExecutionLog(this.store);
     this.scheduler = new Scheduler({ logger: this.logger, maxConcurrent: options.maxConcurrent });
     this.setMaxListeners(100);
+    this.replica = options.replica ?? 0;
     this.leases = this.store.leases ? new PipeLeases(this.store.leases, `${this.nodeId}-${randomUUID().slice(0, 8)}`, options.leaseTtlMs ?? 30_000, this.logger) : null;
     if (this.leases) this.leases.onLost = (pipeId) => this.pump(pipeId)?.active?.controller.abort();
   }
@@ -99,7 +105,7 @@ export class SluiceRuntime extends EventEmitter {
     const rt = new SluiceRuntime(options);
     rt.env = (await rt.store.getMeta<Record<string, unknown>>(META_ENV)) ?? {};
     rt.secrets = (await rt.store.getMeta<Record<string, string>>(META_SECRETS)) ?? {};
-    const files = (await rt.store.getMeta<SourceFile[]>(META_FILES)) ?? [];
+    const files = options.replica === undefined ? ((await rt.store.getMeta<SourceFile[]>(META_FILES)) ?? []) : [];
     if (files.length) await rt.setConfigFiles(files, { force: true, persist: false });
     if (options.schedule !== false) rt.scheduler.start();
     rt.leases?.start();
@@ -164,6 +170,26 @@ export class SluiceRuntime extends EventEmitter {
     return { ok: rejected.length === 0, applied: true, diagnostics: result.diagnostics, rejected };
   }
 
+  /**
+   * Runs a plan compiled elsewhere (a runtime pod of the operator): no config text, and only the
+   * pipes the plan's placement gives this replica.
+   */
+  async usePlan(plan: ExecutionPlan, secrets: Record<string, string> = {}): Promise<void> {
+    this.managed = true;
+    this.secrets = secrets;
+    this.files = [];
+    this.invalid = new Map();
+    this.pendingDiagnostics = [];
+    this.diagnostics = [];
+    await this.applyPlan(plan);
+  }
+
+  /** Whether this runtime runs a pipe of the current plan (placement). */
+  ownsPipe(pipeId: string): boolean {
+    const placement = this.plan?.placement;
+    return !placement || (placement.assignments[pipeId] ?? 0) === this.replica;
+  }
+
   /** Recompiles the current files (after env vars or secrets changed). */
   async recompile(): Promise<ConfigResult> {
     return this.setConfigFiles(this.files, { force: true });
@@ -195,6 +221,16 @@ export class SluiceRuntime extends EventEmitter {
     this.plan = plan;
     this.scheduler.paused = this.automaticRunsOff(plan);
     for (const pipe of plan.pipes) {
+      if (!this.ownsPipe(pipe.id)) {
+        // Placed on another replica (perhaps after a rebalance): stop running it here.
+        const moved = this.scheduler.pumps.get(pipe.id);
+        if (moved) {
+          await moved.stop();
+          this.scheduler.pumps.delete(pipe.id);
+          await this.leases?.release(pipe.id);
+        }
+        continue;
+      }
       if (!rebuild.has(pipe.id) && this.scheduler.pumps.has(pipe.id)) continue;
       try {
         const inst = buildPipeInstance(pipe, plan, {
