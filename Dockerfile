@@ -6,14 +6,14 @@ WORKDIR /src
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 RUN npm ci
-COPY tsconfig.json ./
+COPY tsconfig.json tsconfig.build.json ./
 COPY bin bin
 COPY cli cli
 COPY compiler compiler
 COPY runtime runtime
 COPY operator operator
 COPY schemas schemas
-RUN npx tsc -p tsconfig.json --noEmit false --sourceMap false \
+RUN npx tsc -p tsconfig.build.json \
     && npm prune --omit=dev
 
 FROM node:20-bookworm-slim

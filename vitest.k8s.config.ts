@@ -10,8 +10,11 @@ export default defineConfig({
     include: ['test/operator/**/*.test.ts'],
     globalSetup: ['test/operator/global-setup.ts'],
     pool: 'forks',
-    maxWorkers: 2,
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
+    // One file at a time: the end-to-end tests time rollouts, and each file runs several processes.
+    fileParallelism: false,
+    // Suites wait up to a minute for rollouts with their own diagnostics (waitFor): the test
+    // timeout must be longer, or it fires first and the diagnostics are lost.
+    testTimeout: 120_000,
+    hookTimeout: 180_000,
   },
 });

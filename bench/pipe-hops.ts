@@ -8,11 +8,14 @@ import { SluiceRuntime } from '../runtime/service/runtime.js';
 import { entitiesToFiles } from '../runtime/service/config-files.js';
 import { EmbeddedStore } from '../runtime/store/embedded/store.js';
 import { openBenchStore } from './pipe.js';
-import { log, option, optionString, round } from './util.js';
+import { log, option, perStore, round } from './util.js';
 
 export async function run(args: string[]): Promise<Record<string, unknown>> {
   const n = option(args, 'entities', 200_000);
-  const storeKind = optionString(args, 'store', 'embedded');
+  return perStore(args, 'pipe-hops', (storeKind) => runOn(storeKind, n));
+}
+
+async function runOn(storeKind: string, n: number): Promise<Record<string, unknown>> {
   const { store, cleanup } = await openBenchStore(storeKind, 'hops');
   try {
     log(`filling customers and accounts with ${n} entities each (${storeKind} store)`);

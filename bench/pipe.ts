@@ -11,7 +11,7 @@ import type { Store } from '../runtime/store/contract.js';
 import { SluiceRuntime } from '../runtime/service/runtime.js';
 import { entitiesToFiles } from '../runtime/service/config-files.js';
 import { generateEntities, RULES } from './dtl.js';
-import { log, option, optionString, round } from './util.js';
+import { log, option, perStore, round } from './util.js';
 
 export async function openBenchStore(kind: string, name: string): Promise<{ store: Store; cleanup(): Promise<void> }> {
   if (kind === 'embedded') {
@@ -26,7 +26,10 @@ export async function openBenchStore(kind: string, name: string): Promise<{ stor
 
 export async function run(args: string[]): Promise<Record<string, unknown>> {
   const n = option(args, 'entities', 200_000);
-  const storeKind = optionString(args, 'store', 'embedded');
+  return perStore(args, 'pipe', (storeKind) => runOn(storeKind, n));
+}
+
+async function runOn(storeKind: string, n: number): Promise<Record<string, unknown>> {
   const { store, cleanup } = await openBenchStore(storeKind, 'pipe');
   try {
     log(`filling the source dataset with ${n} entities (${storeKind} store)`);

@@ -8,6 +8,7 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<Recor
   pipe: () => import('./pipe.js'),
   api: () => import('./api.js'),
   'pipe-hops': () => import('./pipe-hops.js'),
+  test: () => import('./test-project.js'),
 };
 
 export function registerBench(name: string, loader: () => Promise<{ run(args: string[]): Promise<Record<string, unknown>> }>): void {

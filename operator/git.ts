@@ -40,7 +40,9 @@ export class GitSource {
   async fetch(key: string, spec: GitSpec, credentials: GitCredentials = {}): Promise<FetchedConfig> {
     const dir = join(this.workDir, key.replace(/[^A-Za-z0-9_.-]/g, '_'));
     mkdirSync(this.workDir, { recursive: true });
+    // Only what git needs: simple-git refuses inherited variables that could run programs (EDITOR, PAGER, ...).
     const env: Record<string, string> = { GIT_TERMINAL_PROMPT: '0' };
+    for (const name of ['PATH', 'HOME', 'LANG', 'TMPDIR', 'HTTPS_PROXY', 'HTTP_PROXY', 'NO_PROXY']) if (process.env[name]) env[name] = process.env[name]!;
     if (credentials.sshPrivateKey) {
       const keyFile = join(this.workDir, `${key.replace(/[^A-Za-z0-9_.-]/g, '_')}.key`);
       writeFileSync(keyFile, credentials.sshPrivateKey);
@@ -48,12 +50,13 @@ export class GitSource {
       env.GIT_SSH_COMMAND = `ssh -i ${keyFile} -o StrictHostKeyChecking=accept-new`;
     }
     const url = withCredentials(spec.url, credentials);
+    const git = (baseDir?: string) => simpleGit({ baseDir, allowEnvironment: Object.keys(env), unsafe: { allowUnsafeSshCommand: Boolean(credentials.sshPrivateKey) } }).env(env);
     if (!existsSync(join(dir, 'HEAD'))) {
-      await simpleGit().env({ ...process.env, ...env }).clone(url, dir, ['--mirror', '--quiet']);
+      await git().clone(url, dir, ['--mirror', '--quiet']);
     } else {
-      const git = simpleGit(dir).env({ ...process.env, ...env });
-      await git.remote(['set-url', 'origin', url]);
-      await git.raw(['fetch', '--prune', '--quiet', 'origin', '+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*']);
+      const repo = git(dir);
+      await repo.remote(['set-url', 'origin', url]);
+      await repo.raw(['fetch', '--prune', '--quiet', 'origin', '+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*']);
     }
     return readConfigFromGit(dir, spec.ref ?? 'main', spec.path ?? '');
   }

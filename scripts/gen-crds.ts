@@ -37,7 +37,8 @@ export function structural(s: Schema): Schema {
   if (type === 'object') {
     const props = base.properties as Record<string, Schema> | undefined;
     if (props) out.properties = Object.fromEntries(Object.entries(props).map(([k, v]) => [k, structural(v)]));
-    else out['x-kubernetes-preserve-unknown-fields'] = true;
+    // An open object (a source's type-specific properties, ...) keeps what the compiler checks.
+    if (!props || base.additionalProperties !== false) out['x-kubernetes-preserve-unknown-fields'] = true;
     if (Array.isArray(base.required)) out.required = base.required;
   }
   if (type === 'array') out.items = base.items ? structural(base.items as Schema) : { 'x-kubernetes-preserve-unknown-fields': true };

@@ -3,9 +3,7 @@
  * development it runs out of cluster against the current kubeconfig (or --kubeconfig).
  */
 import type { Command } from 'commander';
-import { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
-import { Operator } from '../../operator/manager.js';
 import type { SetExit } from './shared.js';
 
 export function registerOperator(program: Command, setExit: SetExit): void {
@@ -22,6 +20,8 @@ export function registerOperator(program: Command, setExit: SetExit): void {
     .option('--identity <id>', 'leader-election identity (default: host name and pid)', process.env.POD_NAME)
     .option('--log-level <level>', 'log level', process.env.SLUICE_LOG_LEVEL ?? 'info')
     .action(async (opts) => {
+      // Loaded here: the Kubernetes client is large, and other commands (runtime pods) should not wait for it.
+      const [{ KubeConfig }, { Operator }] = await Promise.all([import('@kubernetes/client-node'), import('../../operator/manager.js')]);
       const logger = pino({ level: opts.logLevel, base: { component: 'operator' } });
       const kc = new KubeConfig();
       if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);

@@ -44,7 +44,8 @@ export function runtimeSecrets(inst: SluiceInstance, secrets: Record<string, str
     kind: 'Secret',
     metadata: meta(inst, runtimeSecretsName(inst.metadata.name), 'runtime'),
     type: 'Opaque',
-    stringData: { 'secrets.json': JSON.stringify(secrets) },
+    // `data`, not `stringData`: the live object holds `data`, and drift checks compare like with like.
+    data: { 'secrets.json': Buffer.from(JSON.stringify(secrets)).toString('base64') },
   };
 }
 

@@ -17,6 +17,7 @@ import type { GitSource } from '../git.js';
 import { Kube, type KubeObject } from '../kube/rest.js';
 import { planConfigMaps, runtimeDeployments, runtimeSecrets, runtimeService } from './desired.js';
 import { API_VERSION, FINALIZER, ownedSelector, planConfigMapName } from './names.js';
+import { applyAndRepair } from './drift.js';
 import { collectResources, resourceFiles, updateResourceStatuses } from './resources.js';
 import { readRuntimeStatus } from './runtime-status.js';
 import { parseDuration, setCondition, type Condition, type InstanceStatus, type SluiceInstance } from './types.js';
@@ -131,7 +132,12 @@ export class InstanceReconciler {
     if (plan) {
       const previousHash = inst.status?.planHash;
       const desired = this.desiredObjects(inst, plan, secrets);
-      for (const obj of desired) await kube.apply(obj);
+      for (const obj of desired) {
+        if (await applyAndRepair(kube, obj)) {
+          logger.info({ instance: key, kind: obj.kind, name: obj.metadata.name }, 'repaired hand edits');
+          await kube.event(inst, 'Normal', 'DriftRepaired', `${obj.kind} ${obj.metadata.name} was edited by hand; restored`);
+        }
+      }
       await this.prune(inst, desired);
       status.planHash = plan.hash;
       if (previousHash !== plan.hash) {

@@ -40,14 +40,16 @@ async function replicaUrls(kube: Kube, inst: SluiceInstance, d: Deployment, repl
   return pods.filter((p) => p.status?.podIP && p.status.phase === 'Running').map((p) => `http://${p.status!.podIP}:9042`);
 }
 
+/**
+ * A pipe's state as kubectl shows it: Running once its runtime has it scheduled (between runs as
+ * well as during one), Disabled, Failed (the last run failed), Invalid, or Pending (no runtime has it yet).
+ */
 export function pipeState(runtime: Record<string, unknown> | undefined): string {
   if (!runtime) return 'Pending';
   if (runtime['is-valid-config'] === false) return 'Invalid';
-  if (runtime['is-running'] === true) return 'Running';
   if (runtime['is-disabled'] === true) return 'Disabled';
-  if (runtime['last-run-status'] === 'failed') return 'Failed';
-  if (runtime.state === 'Deploying') return 'Pending';
-  return runtime['last-run'] ? 'Idle' : 'Pending';
+  if (runtime['is-running'] !== true && runtime['last-run-status'] === 'failed') return 'Failed';
+  return 'Running';
 }
 
 export async function readRuntimeStatus(kube: Kube, inst: SluiceInstance, plan: ExecutionPlan): Promise<RuntimeStatus> {

@@ -121,6 +121,12 @@ export class Kube {
     return this.request<T>('PATCH', path, { body: obj, contentType: 'application/apply-patch+yaml', query: { fieldManager: FIELD_MANAGER, force: 'true' } });
   }
 
+  /** A full update (PUT): the object becomes exactly this, fields of other managers included. */
+  async replace<T extends KubeObject>(obj: KubeObject): Promise<T> {
+    const path = resourcePath(obj.apiVersion, PLURALS[obj.kind], obj.metadata.namespace, obj.metadata.name);
+    return this.request<T>('PUT', path, { body: obj, query: { fieldManager: FIELD_MANAGER } });
+  }
+
   async mergePatch<T extends KubeObject>(apiVersion: string, kind: string, namespace: string | undefined, name: string, patch: unknown, subresource?: string): Promise<T> {
     return this.request<T>('PATCH', resourcePath(apiVersion, PLURALS[kind], namespace, name, subresource), { body: patch, contentType: 'application/merge-patch+json', query: { fieldManager: FIELD_MANAGER } });
   }

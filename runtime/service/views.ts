@@ -235,6 +235,8 @@ export async function pumpRuntime(rt: SluiceRuntime, id: string): Promise<Json |
     progress: { processed: pump?.progress.read ?? 0, read: pump?.progress.read ?? 0, written: pump?.progress.written ?? 0, failed: pump?.progress.failed ?? 0 },
     success: outcome ? outcome.status === 'completed' : null,
     'last-run-metrics': outcome ? { read: outcome.read, written: outcome.written, unchanged: outcome.unchanged, deleted: outcome.deleted, failed: outcome.failed, retried: outcome.retried } : null,
+    // When the operator spreads a plan over several runtimes: which one runs this pipe.
+    ...(rt.plan?.placement ? { 'runtime-replica': rt.plan.placement.assignments[id] ?? 0, 'runs-here': rt.ownsPipe(id) } : {}),
   };
 }
 

@@ -7,6 +7,7 @@
  *   where the run fails. A server that does not start always fails the run.
  */
 import type { TestProject } from 'vitest/node';
+import { buildAppImage } from '../../scripts/test-services/app-image.js';
 import { kubeBinaries, startKube, type RunningKube } from '../../scripts/test-services/kube.js';
 
 declare module 'vitest' {
@@ -14,10 +15,22 @@ declare module 'vitest' {
     /** Path of an admin kubeconfig for the test API server; empty when there is none (suites skip). */
     kubeconfig: string;
     kubeProblem: string;
+    /** The runtime image's /app (compiled dist/), for the fake node to run runtime pods from. */
+    appImage: string;
   }
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const image = buildAppImage();
+  project.provide('appImage', image.dir);
+  const stopKube = await startServer(project);
+  return async () => {
+    await stopKube();
+    image.remove();
+  };
+}
+
+async function startServer(project: TestProject): Promise<() => Promise<void>> {
   const existing = process.env.SLUICE_TEST_KUBECONFIG;
   if (existing) {
     project.provide('kubeconfig', existing);

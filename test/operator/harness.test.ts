@@ -9,7 +9,7 @@ import { execFile as execFileCb, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startFakeNode, RUNTIME_URLS_ANNOTATION, type FakeNode, type FakeProcess } from '../support/kube-node.js';
@@ -154,19 +154,32 @@ describe.skipIf(!kubeconfig)('fake node', () => {
                 name: 'runtime',
                 image: 'ghcr.io/sluice/sluice:test',
                 command: ['node', '/app/test/support/fake-runtime.mjs'],
-                args: ['runtime', '--plan', '/etc/sluice/plan.json', '--port', '8080', '--bin', '/app/bin/sluice.js', '--blob=/etc/sluice/blob.bin'],
+                // The operator's layout: --plan names the directory above the plan part mounts.
+                args: ['runtime', '--plan', '/etc/sluice/plan', '--port', '9042', '--bin', '/app/bin/sluice.js', '--blob=/etc/sluice/plan/part-0/blob.bin'],
                 env: [
                   { name: 'GREETING', value: greeting },
                   { name: 'SLUICE_TOKEN', valueFrom: { secretKeyRef: { name: 'runtime-secrets', key: 'token' } } },
                   { name: 'LOG_LEVEL', valueFrom: { configMapKeyRef: { name: 'runtime-settings', key: 'logLevel' } } },
                   { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
-                  { name: 'PLAN_DIR', value: '/etc/sluice' },
+                  { name: 'SLUICE_DATA_DIR', value: '/var/lib/sluice' },
+                  { name: 'SECRETS_DIR', value: '/etc/sluice/secrets' },
                   { name: 'MESSAGE', value: '$(GREETING) from $(POD_NAMESPACE)' },
                 ],
-                volumeMounts: [{ name: 'plan', mountPath: '/etc/sluice', readOnly: true }],
+                readinessProbe: { httpGet: { path: '/api/health', port: 9042 }, periodSeconds: 5 },
+                volumeMounts: [
+                  { name: 'plan-0', mountPath: '/etc/sluice/plan/part-0' },
+                  { name: 'plan-1', mountPath: '/etc/sluice/plan/part-1' },
+                  { name: 'secrets', mountPath: '/etc/sluice/secrets', readOnly: true },
+                  { name: 'data', mountPath: '/var/lib/sluice' },
+                ],
               },
             ],
-            volumes: [{ name: 'plan', configMap: { name: 'runtime-plan' } }],
+            volumes: [
+              { name: 'plan-0', configMap: { name: 'runtime-plan' } },
+              { name: 'plan-1', configMap: { name: 'runtime-plan-extra', items: [{ key: 'extra', path: 'nested/extra.txt' }] } },
+              { name: 'secrets', secret: { secretName: 'runtime-secrets' } },
+              { name: 'data', emptyDir: {} },
+            ],
           },
         },
       },
@@ -189,9 +202,10 @@ describe.skipIf(!kubeconfig)('fake node', () => {
   it('runs a process per replica with the ConfigMap mounted and the Secret in its env, and reports them', async () => {
     await core.createNamespacedSecret({ namespace, body: { metadata: { name: 'runtime-secrets' }, stringData: { token: 's3cret' } } });
     await core.createNamespacedConfigMap({ namespace, body: { metadata: { name: 'runtime-settings' }, data: { logLevel: 'debug' } } });
+    await core.createNamespacedConfigMap({ namespace, body: { metadata: { name: 'runtime-plan-extra' }, data: { extra: 'x', ignored: 'y' } } });
     await apps.createNamespacedDeployment({ namespace, body: deployment(2, 'hello') });
     // The ConfigMap comes last: the replicas wait for it.
-    await until('the fake node to wait for the missing ConfigMap', () => node.logs(key).includes('runtime-plan'));
+    await until('the fake node to wait for the missing ConfigMap', () => node.logs(key).includes('runtime-plan (volume plan-0) not found'));
     expect(node.processes(key)).toEqual([]);
     await core.createNamespacedConfigMap({
       namespace,
@@ -203,13 +217,25 @@ describe.skipIf(!kubeconfig)('fake node', () => {
     for (const p of procs) {
       const i = await info(p);
       expect(i.port).toBe(p.port);
-      const dir = p.mounts['/etc/sluice'];
-      expect(i.args).toEqual(['runtime', '--plan', `${dir}/plan.json`, '--port', String(p.port), '--bin', join(repoRoot, 'bin', 'sluice.js'), `--blob=${dir}/blob.bin`]);
-      expect(i.files[`${dir}/plan.json`]).toBe('{"version":1}');
-      expect(i.files[`${dir}/blob.bin`]).toBe('hi');
-      expect(i.env).toMatchObject({ GREETING: 'hello', SLUICE_TOKEN: 's3cret', LOG_LEVEL: 'debug', POD_NAMESPACE: namespace, PLAN_DIR: dir, MESSAGE: `hello from ${namespace}`, HOSTNAME: p.pod });
+      const part0 = p.mounts['/etc/sluice/plan/part-0'];
+      const planDir = dirname(part0);
+      expect(i.args).toEqual(['runtime', '--plan', planDir, '--port', String(p.port), '--bin', join(repoRoot, 'bin', 'sluice.js'), `--blob=${part0}/blob.bin`]);
+      expect(i.files[planDir]).toEqual({ 'part-0': { 'plan.json': '{"version":1}', 'blob.bin': 'hi' }, 'part-1': { nested: { 'extra.txt': 'x' } } });
+      expect(i.files[p.mounts['/etc/sluice/secrets']]).toEqual({ token: 's3cret' });
+      expect(i.files[p.mounts['/var/lib/sluice']]).toEqual({});
+      expect(i.env).toMatchObject({
+        GREETING: 'hello',
+        SLUICE_TOKEN: 's3cret',
+        LOG_LEVEL: 'debug',
+        POD_NAMESPACE: namespace,
+        SLUICE_DATA_DIR: p.mounts['/var/lib/sluice'],
+        MESSAGE: `hello from ${namespace}`,
+        HOSTNAME: p.pod,
+      });
       expect(i.env.VITEST).toBeUndefined();
     }
+    // Each replica has its own files.
+    expect(procs[0].mounts['/var/lib/sluice']).not.toBe(procs[1].mounts['/var/lib/sluice']);
     expect(node.logs(name)).toContain('fake runtime listening');
 
     const d = await until('ready status and runtime URLs', async () => {
@@ -238,17 +264,13 @@ describe.skipIf(!kubeconfig)('fake node', () => {
     expect(node.processes(key).map((p) => p.pid)).toEqual(before.map((p) => p.pid));
   });
 
-  it('restarts the processes when the mounted ConfigMap changes', async () => {
+  it('updates the mounted files in place when the ConfigMap changes, like the kubelet (no restart)', async () => {
     const before = node.processes(key);
     await core.patchNamespacedConfigMap({ name: 'runtime-plan', namespace, body: { data: { 'plan.json': '{"version":2}' } } }, merge);
-    const after = await until('restarted processes', async () => {
-      const procs = node.processes(key);
-      return procs.length === 2 && procs.every((p) => p.ready && !before.some((b) => b.pid === p.pid)) ? procs : undefined;
-    }, 30_000, () => node.logs(key));
-    expect(after[0].templateHash).not.toBe(before[0].templateHash);
-    for (const p of before) await until(`old process ${p.pid} to exit`, () => !alive(p.pid));
-    for (const p of after) expect((await info(p)).files[`${p.mounts['/etc/sluice']}/plan.json`]).toBe('{"version":2}');
-    await until('the new URLs', async () => (await read()).metadata?.annotations?.[RUNTIME_URLS_ANNOTATION] === after.map((p) => p.url).join(','));
+    for (const p of before) {
+      await until(`the new data in process ${p.pid}`, async () => ((await info(p)).files[dirname(p.mounts['/etc/sluice/plan/part-0'])] as Record<string, Record<string, string>>)['part-0']['plan.json'] === '{"version":2}', 30_000, () => node.logs(key));
+    }
+    expect(node.processes(key).map((p) => [p.pid, p.restarts])).toEqual(before.map((p) => [p.pid, p.restarts]));
   });
 
   it('restarts the processes when the pod template changes, and reports the new generation', async () => {

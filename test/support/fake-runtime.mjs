@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // A stand-in for `sluice runtime` in the fake node's own tests: listens on 127.0.0.1 at `--port <p>`
 // (or PORT), answers GET /api/health with 200 and GET /info with what it was started with: its
-// arguments, environment, working directory and the contents of every file or directory (one level)
-// named by an argument or environment value. `--health-delay <ms>` delays readiness.
+// arguments, environment, working directory and the contents of every file or directory
+// named by an argument or environment value (directories as nested objects). `--health-delay <ms>` delays readiness.
 import { createServer } from 'node:http';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,11 +17,11 @@ function option(name) {
 const port = Number(option('--port') ?? process.env.PORT);
 const healthyAt = Date.now() + Number(option('--health-delay') ?? 0);
 
-function readPath(p) {
+function readPath(p, depth = 0) {
   try {
     const st = statSync(p);
     if (st.isFile()) return readFileSync(p, 'utf8');
-    if (st.isDirectory()) return Object.fromEntries(readdirSync(p).filter((f) => statSync(join(p, f)).isFile()).map((f) => [f, readFileSync(join(p, f), 'utf8')]));
+    if (st.isDirectory() && depth < 4) return Object.fromEntries(readdirSync(p).slice(0, 100).map((f) => [f, readPath(join(p, f), depth + 1)]));
   } catch {
     // not readable: left out
   }
@@ -30,7 +30,8 @@ function readPath(p) {
 
 function info() {
   const files = {};
-  for (const v of [...args, ...Object.values(process.env)]) {
+  const skip = new Set(['PATH', 'HOME', 'TMPDIR', 'PWD', 'OLDPWD', 'SHELL', '_']);
+  for (const v of [...args, ...Object.entries(process.env).filter(([k]) => !skip.has(k)).map(([, v]) => v)]) {
     for (const candidate of [v, v.includes('=') ? v.slice(v.indexOf('=') + 1) : undefined]) {
       if (candidate && candidate.startsWith('/') && existsSync(candidate) && !(candidate in files)) {
         const content = readPath(candidate);

@@ -17,26 +17,26 @@
  *   updatedReplicas, observedGeneration, conditions) and the annotation sluice.io/runtime-urls set
  *   to the ready replicas' URLs (JSON merge patches, field manager `fake-node`, so nothing fights the
  *   operator's server-side apply);
- * - a changed pod template, or a changed resourceVersion of a mounted ConfigMap/Secret, restarts the
- *   processes (stop all, then start: the Recreate strategy); replica changes start/stop processes;
+ * - a changed pod template restarts the processes (stop all, then start: the Recreate strategy);
+ *   new data in a mounted ConfigMap/Secret is swapped into the running pods' volumes (the kubelet's
+ *   way: no restart); replica changes start/stop processes;
  *   deletion (or losing the label) kills them; a process that exits on its own is restarted with
  *   back-off, like restartPolicy Always.
  *
  * Not emulated: garbage collection (ownerReferences), namespace deletion, Services, Pods as API objects.
  */
-import { KubeConfig, Watch } from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest, type RequestOptions } from 'node:https';
-import { createServer } from 'node:net';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { Api, ApiError, FIELD_MANAGER, Informer, type Json } from './kube-node-api.js';
+import { kill, refreshMounts, writeMounts, mapPaths, expand, sourceKeys, portIsFree, osFreePort, httpStatus, Pending, referencedSources, sleep, type DeploymentState, type PathMap, type Resolved, type Slot } from './kube-node-pod.js';
 
 export const MANAGED_BY_SELECTOR = 'app.kubernetes.io/managed-by=sluice-operator';
 export const RUNTIME_URLS_ANNOTATION = 'sluice.io/runtime-urls';
-export const FIELD_MANAGER = 'fake-node';
+export { FIELD_MANAGER };
 
 export interface FakeNodeOptions {
   kubeconfig: string;
@@ -92,249 +92,6 @@ export interface FakeNode {
   /** Resolves with the processes once `replicas` ready processes run the Deployment's current template. */
   waitForReady(deployment: string, replicas: number, timeoutMs?: number): Promise<FakeProcess[]>;
   stop(): Promise<void>;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Minimal raw API access (plain JSON, no model classes)
-
-/* eslint-disable @typescript-eslint/no-explicit-any */
-type Json = any;
-
-class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-class Api {
-  constructor(readonly kc: KubeConfig) {}
-
-  async request(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<Json> {
-    const cluster = this.kc.getCurrentCluster();
-    if (!cluster) throw new Error('kubeconfig has no current cluster');
-    const url = new URL(cluster.server + path);
-    const opts: RequestOptions = { method, headers: { Accept: 'application/json' } };
-    await this.kc.applyToHTTPSOptions(opts);
-    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    if (payload) Object.assign(opts.headers!, { 'Content-Type': contentType, 'Content-Length': payload.length });
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    return new Promise((resolve, reject) => {
-      const req = send(url, { ...opts, timeout: 15_000 }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          const status = res.statusCode ?? 0;
-          if (status >= 200 && status < 300) {
-            try {
-              resolve(text ? JSON.parse(text) : undefined);
-            } catch (err) {
-              reject(err);
-            }
-          } else reject(new ApiError(status, `${method} ${path}: ${status} ${text.slice(0, 500)}`));
-        });
-      });
-      req.on('timeout', () => req.destroy(new Error(`${method} ${path}: timed out`)));
-      req.on('error', reject);
-      req.end(payload);
-    });
-  }
-
-  async getOrNull(path: string): Promise<Json | null> {
-    try {
-      return await this.request('GET', path);
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 404) return null;
-      throw err;
-    }
-  }
-
-  mergePatch(path: string, body: unknown): Promise<Json> {
-    return this.request('PATCH', `${path}?fieldManager=${FIELD_MANAGER}`, body, 'application/merge-patch+json');
-  }
-}
-
-/** List, then watch from the list's resourceVersion; re-list whenever the watch ends or fails. */
-class Informer {
-  private abort: AbortController | undefined;
-  private stopped = false;
-  private retry: NodeJS.Timeout | undefined;
-
-  constructor(
-    private readonly api: Api,
-    private readonly path: string,
-    private readonly labelSelector: string | undefined,
-    private readonly onList: (items: Json[]) => void,
-    private readonly onEvent: (type: string, obj: Json) => void,
-    private readonly onError: (message: string) => void,
-  ) {}
-
-  /** Resolves after the first list and once the watch is established (or failed and is being retried). */
-  async start(): Promise<void> {
-    await this.run();
-  }
-
-  private async run(): Promise<void> {
-    if (this.stopped) return;
-    try {
-      const q = this.labelSelector ? `?labelSelector=${encodeURIComponent(this.labelSelector)}` : '';
-      const list = await this.api.request('GET', this.path + q);
-      if (this.stopped) return;
-      this.onList(list.items ?? []);
-      let rv: string = list.metadata?.resourceVersion ?? '';
-      let restarted = false;
-      const restart = (delay: number): void => {
-        if (restarted || this.stopped) return;
-        restarted = true;
-        this.retry = setTimeout(() => void this.run(), delay);
-      };
-      this.abort = await new Watch(this.api.kc).watch(
-        this.path,
-        { labelSelector: this.labelSelector, resourceVersion: rv, allowWatchBookmarks: true },
-        (type, obj) => {
-          if (type === 'ERROR') {
-            // 410 Gone (too old resource version) and the like: start over with a fresh list.
-            this.abort?.abort();
-            restart(100);
-            return;
-          }
-          if (obj?.metadata?.resourceVersion) rv = obj.metadata.resourceVersion;
-          if (type !== 'BOOKMARK') this.onEvent(type, obj);
-        },
-        (err) => {
-          if (this.stopped) return;
-          if (err && (err as Error).name !== 'AbortError') this.onError(`watch ${this.path} ended: ${(err as Error).message ?? err}`);
-          restart(err ? 500 : 0);
-        },
-      );
-    } catch (err) {
-      if (this.stopped) return;
-      this.onError(`list/watch ${this.path} failed: ${(err as Error).message}`);
-      this.retry = setTimeout(() => void this.run(), 1000);
-    }
-  }
-
-  stop(): void {
-    this.stopped = true;
-    clearTimeout(this.retry);
-    this.abort?.abort();
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Helpers
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
-
-function osFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function httpStatus(url: string): Promise<number> {
-  return new Promise((resolve) => {
-    const req = httpRequest(url, { timeout: 1000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', () => resolve(0));
-    req.end();
-  });
-}
-
-/** Kubernetes' $(VAR) expansion: defined names are replaced, `$$` escapes, anything else stays. */
-function expand(s: string, vars: Record<string, string>): string {
-  return s.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (m, name: string | undefined) => {
-    if (m === '$$') return '$';
-    return name !== undefined && Object.prototype.hasOwnProperty.call(vars, name) ? vars[name] : m;
-  });
-}
-
-/** Replaces container path prefixes (longest first) where they start a path: at the start or after `=`, `:` or `,`. */
-function mapPaths(s: string, mapping: [string, string][]): string {
-  let out = s;
-  for (const [from, to] of mapping) {
-    const esc = from.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    out = out.replace(new RegExp(`(^|[=:,])${esc}(?=$|/|[,:;\\s])`, 'g'), (_m, pre: string) => pre + to);
-  }
-  return out;
-}
-
-function decode(data: Record<string, string> | undefined): Record<string, Buffer> {
-  const out: Record<string, Buffer> = {};
-  for (const [k, v] of Object.entries(data ?? {})) out[k] = Buffer.from(v, 'base64');
-  return out;
-}
-
-/** The keys of a ConfigMap (data + binaryData) or Secret (data, base64) as bytes. */
-function sourceKeys(kind: 'configmap' | 'secret', obj: Json): Record<string, Buffer> {
-  if (kind === 'secret') return decode(obj.data);
-  const out: Record<string, Buffer> = {};
-  for (const [k, v] of Object.entries((obj.data ?? {}) as Record<string, string>)) out[k] = Buffer.from(v, 'utf8');
-  return { ...out, ...decode(obj.binaryData) };
-}
-
-class Pending extends Error {}
-
-interface Slot {
-  replica: number;
-  hash: string;
-  pod: string;
-  port: number;
-  dir: string;
-  exe: string;
-  command: string;
-  args: string[];
-  env: Record<string, string>;
-  fullEnv: Record<string, string>;
-  mounts: Record<string, string>;
-  cwd: string;
-  healthPath: string;
-  graceMs: number;
-  child?: ChildProcess;
-  ready: boolean;
-  restarts: number;
-  lastExit: number | string | null;
-  stopping: boolean;
-  restartTimer?: NodeJS.Timeout;
-  exited?: Promise<void>;
-}
-
-interface DeploymentState {
-  key: string;
-  namespace: string;
-  name: string;
-  slots: Map<number, Slot>;
-  hash: string | undefined;
-  refs: Set<string>;
-  pending: string | undefined;
-}
-
-interface Resolved {
-  /** volume name → files (relative path → bytes, mode) or 'emptyDir' */
-  volumes: Map<string, { files: { path: string; bytes: Buffer; mode: number }[] } | 'emptyDir'>;
-  versions: string[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -536,8 +293,14 @@ class FakeNodeImpl implements FakeNode {
       }
       return;
     }
+    if (st && st.uid !== dep.metadata.uid) {
+      // Deleted and created again between two looks: the old pods would have gone with the old Deployment.
+      this.note(key, 'deployment was replaced by a new one (new uid): stopping the old processes');
+      await Promise.all([...st.slots.values()].map((s) => this.stopSlot(st!, s)));
+      st = undefined;
+    }
     if (!st) {
-      st = { key, namespace, name, slots: new Map(), hash: undefined, refs: new Set(), pending: undefined };
+      st = { key, namespace, name, uid: dep.metadata.uid, slots: new Map(), hash: undefined, refs: new Set(), pending: undefined };
       this.states.set(key, st);
     }
     const template = dep.spec?.template ?? {};
@@ -554,8 +317,17 @@ class FakeNodeImpl implements FakeNode {
       this.setPending(st, err.message);
     }
     if (resolved) {
-      const hash = createHash('sha256').update(JSON.stringify(template)).update(resolved.versions.join(',')).digest('hex').slice(0, 10);
-      if (st.hash !== hash && st.hash !== undefined) this.note(key, `pod template or mounted data changed (${st.hash} → ${hash}): restarting`);
+      // Like the kubelet: a new template restarts; new ConfigMap/Secret data is written into running pods' volumes.
+      const hash = createHash('sha256').update(JSON.stringify(template)).digest('hex').slice(0, 10);
+      if (st.hash !== hash && st.hash !== undefined) this.note(key, `pod template changed (${st.hash} → ${hash}): restarting`);
+      const versions = resolved.versions.join(',');
+      for (const slot of st.slots.values()) {
+        if (slot.hash === hash && slot.versions !== versions) {
+          this.note(key, `mounted data changed: updating the volumes of replica ${slot.replica}`);
+          refreshMounts(container, resolved, slot.rootfs);
+          slot.versions = versions;
+        }
+      }
       st.hash = hash;
       // Recreate: old and surplus processes stop before new ones start.
       const stale = [...st.slots.values()].filter((s) => s.hash !== hash || s.replica >= desired);
@@ -603,9 +375,12 @@ class FakeNodeImpl implements FakeNode {
 
     const urls = ready.map((s) => `http://127.0.0.1:${s.port}`).join(',');
     const want = urls === '' ? null : urls;
+    let observedGeneration: number = dep.metadata.generation;
     if ((dep.metadata.annotations?.[RUNTIME_URLS_ANNOTATION] ?? null) !== want) {
       const patched = await this.api.mergePatch(base, { metadata: { annotations: { [RUNTIME_URLS_ANNOTATION]: want } } }).catch((err) => this.ignoreGone(err));
       if (!patched) return;
+      // Its generation counts as observed only if the spec is still the one acted on (else the next pass reports).
+      if (JSON.stringify(patched.spec) === JSON.stringify(dep.spec)) observedGeneration = patched.metadata.generation;
       dep = patched;
     }
 
@@ -618,7 +393,7 @@ class FakeNodeImpl implements FakeNode {
     };
     const complete = updated.length === desired && ready.length === desired && slots.length === desired;
     const status = {
-      observedGeneration: dep.metadata.generation,
+      observedGeneration,
       replicas: slots.length,
       updatedReplicas: updated.length,
       readyReplicas: ready.length,
@@ -741,36 +516,21 @@ class FakeNodeImpl implements FakeNode {
     const port = await this.allocatePort();
     const dir = mkdtempSync(join(this.root, `${st.namespace}_${pod}_`));
 
-    // Volumes: files per volume, then mount path → host path.
-    const mounts: Record<string, string> = {};
-    const volumeDirs = new Map<string, string>();
-    for (const m of (container.volumeMounts ?? []) as Json[]) {
-      const vol = resolved.volumes.get(m.name);
-      if (!vol) {
-        this.note(st.key, `volume ${m.name} (mounted at ${m.mountPath}) is not a ConfigMap, Secret or emptyDir volume: left unmapped`);
-        continue;
+    // Volumes: the mounts are laid out under <dir>/root as in the container's file system, so that
+    // a mount path, anything under it and the directories above it (e.g. --plan /etc/sluice/plan
+    // holding mounts part-0, part-1) map to host paths.
+    const rootfs = join(dir, 'root');
+    const mounts = writeMounts(container, resolved, rootfs, (m) => this.note(st.key, m));
+    const maps: PathMap[] = [
+      { from: '/app/bin/sluice.js', to: join(this.options.repoRoot, 'bin', 'sluice.js') },
+      ...Object.entries(this.options.paths ?? {}).map(([from, to]) => ({ from: from.replace(/\/+$/, ''), to })),
+      ...Object.entries(mounts).map(([from, to]) => ({ from, to })),
+    ];
+    for (const mountPath of Object.keys(mounts)) {
+      for (let a = dirname(mountPath); a !== '/' && a !== '.'; a = dirname(a)) {
+        if (!maps.some((e) => e.from === a)) maps.push({ from: a, to: join(rootfs, a), exact: true });
       }
-      let vdir = volumeDirs.get(m.name);
-      if (!vdir) {
-        vdir = join(dir, 'volumes', m.name);
-        mkdirSync(vdir, { recursive: true });
-        if (vol !== 'emptyDir') {
-          for (const f of vol.files) {
-            const target = join(vdir, f.path);
-            mkdirSync(dirname(target), { recursive: true });
-            writeFileSync(target, f.bytes);
-            chmodSync(target, f.mode | 0o200); // keep it writable for cleanup
-          }
-        }
-        volumeDirs.set(m.name, vdir);
-      }
-      mounts[m.mountPath.replace(/\/+$/, '') || '/'] = m.subPath ? join(vdir, m.subPath) : vdir;
     }
-    const mapping: [string, string][] = Object.entries({
-      '/app/bin/sluice.js': join(this.options.repoRoot, 'bin', 'sluice.js'),
-      ...this.options.paths,
-      ...mounts,
-    }).sort((a, b) => b[0].length - a[0].length);
 
     // Environment, with $(VAR) references to earlier variables and pod fields.
     const labels = template.metadata?.labels ?? {};
@@ -799,11 +559,11 @@ class FakeNodeImpl implements FakeNode {
       }
     };
     const env: Record<string, string> = {};
-    for (const e of envSpec) env[e.name] = mapPaths(e.fieldPath !== undefined ? field(e.fieldPath) : expand(e.value ?? '', env), mapping);
+    for (const e of envSpec) env[e.name] = mapPaths(e.fieldPath !== undefined ? field(e.fieldPath) : expand(e.value ?? '', env), maps);
 
     // Program and arguments.
     const command: string[] = (container.command?.length ? container.command : (this.options.entrypoint ?? ['node', '/app/bin/sluice.js'])).map((a: string) => expand(a, env));
-    const argv = [...command, ...((container.args ?? []) as string[]).map((a) => expand(a, env))].map((a) => mapPaths(a, mapping));
+    const argv = [...command, ...((container.args ?? []) as string[]).map((a) => expand(a, env))].map((a) => mapPaths(a, maps));
     const portAt = argv.indexOf('--port');
     const portEq = argv.findIndex((a) => a.startsWith('--port='));
     if (portAt >= 0 && portAt + 1 < argv.length) argv[portAt + 1] = String(port);
@@ -813,7 +573,7 @@ class FakeNodeImpl implements FakeNode {
     // The working directory: a mapped path, else a directory of the process's own.
     let cwd = dir;
     if (container.workingDir) {
-      const mapped = mapPaths(container.workingDir, mapping);
+      const mapped = mapPaths(container.workingDir, maps);
       cwd = mapped !== container.workingDir ? mapped : join(dir, 'workdir');
       mkdirSync(cwd, { recursive: true });
     }
@@ -826,6 +586,8 @@ class FakeNodeImpl implements FakeNode {
     const slot: Slot = {
       replica,
       hash,
+      versions: resolved.versions.join(','),
+      rootfs,
       pod,
       port,
       dir,
@@ -923,32 +685,6 @@ class FakeNodeImpl implements FakeNode {
     }
     this.usedPorts.delete(slot.port);
   }
-}
-
-function kill(child: ChildProcess | undefined, signal: NodeJS.Signals): void {
-  // Not detached: processes stay in the test run's process group, so an interrupted run takes them along.
-  if (child?.pid && child.exitCode === null && child.signalCode === null) child.kill(signal);
-}
-
-/** Names (`configmap/x`, `secret/y`) the template reads, so that their changes reach its Deployment. */
-function referencedSources(template: Json): Set<string> {
-  const refs = new Set<string>();
-  const spec = template.spec ?? {};
-  for (const v of spec.volumes ?? []) {
-    if (v.configMap?.name) refs.add(`configmap/${v.configMap.name}`);
-    if (v.secret?.secretName) refs.add(`secret/${v.secret.secretName}`);
-  }
-  for (const c of spec.containers ?? []) {
-    for (const ef of c.envFrom ?? []) {
-      if (ef.configMapRef?.name) refs.add(`configmap/${ef.configMapRef.name}`);
-      if (ef.secretRef?.name) refs.add(`secret/${ef.secretRef.name}`);
-    }
-    for (const e of c.env ?? []) {
-      if (e.valueFrom?.configMapKeyRef?.name) refs.add(`configmap/${e.valueFrom.configMapKeyRef.name}`);
-      if (e.valueFrom?.secretKeyRef?.name) refs.add(`secret/${e.valueFrom.secretKeyRef.name}`);
-    }
-  }
-  return refs;
 }
 
 /** Starts the fake node; resolves once it has listed the Deployments and is watching. */
