@@ -8,7 +8,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/operator/**/*.test.ts'],
-    globalSetup: ['test/operator/global-setup.ts'],
+    // The API server and the runtime image; FerretDB for the runtime pods that keep their data in MongoDB.
+    globalSetup: ['test/operator/global-setup.ts', 'test/global-setup.ts'],
     pool: 'forks',
     // One file at a time: the end-to-end tests time rollouts, and each file runs several processes.
     fileParallelism: false,
