@@ -3,6 +3,8 @@ import { Command } from 'commander';
 import { registerValidate } from './commands/validate.js';
 import { registerCompile } from './commands/compile.js';
 import { registerRun } from './commands/run.js';
+import { registerTest } from './commands/test.js';
+import { registerClient } from './commands/client.js';
 import { registerRuntime } from './commands/runtime.js';
 import { registerOperator } from './commands/operator.js';
 import { COMPILER_VERSION } from '../compiler/version.js';
@@ -20,6 +22,8 @@ export async function main(argv: string[]): Promise<number | undefined> {
   registerValidate(program, setExit);
   registerCompile(program, setExit);
   registerRun(program, setExit);
+  registerTest(program, setExit);
+  registerClient(program, setExit);
   registerRuntime(program, setExit);
   registerOperator(program, setExit);
   try {

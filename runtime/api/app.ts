@@ -10,6 +10,7 @@ import { PumpError } from '../pump/pump.js';
 import { PreviewError } from '../service/preview.js';
 import type { SluiceRuntime } from '../service/runtime.js';
 import { AuthError, makeVerifier, userFromPayload, type AuthOptions } from './auth.js';
+import { adminPlugin } from './admin.js';
 import { configPlugin } from './config.js';
 import { datasetsPlugin } from './datasets.js';
 import { envPlugin } from './env.js';
@@ -19,6 +20,7 @@ import { OpenApiCollector, openApiPlugin } from './openapi.js';
 import { pipesPlugin } from './pipes.js';
 import { pumpsPlugin } from './pumps.js';
 import { receiversPlugin } from './receivers.js';
+import { runnerPlugin } from './runner.js';
 import { secretsPlugin } from './secrets.js';
 import { servicePlugin } from './service.js';
 import { systemsPlugin } from './systems.js';
@@ -146,6 +148,7 @@ export async function buildApi(runtime: SluiceRuntime, options: ApiOptions = {})
     async (api) => {
       await api.register(servicePlugin, { runtime });
       await api.register(configPlugin, { runtime, bodyLimit });
+      await api.register(runnerPlugin, { runtime });
       await api.register(pipesPlugin, { runtime });
       await api.register(pumpsPlugin, { runtime });
       await api.register(datasetsPlugin, { runtime });
@@ -153,6 +156,7 @@ export async function buildApi(runtime: SluiceRuntime, options: ApiOptions = {})
       await api.register(systemsPlugin, { runtime });
       await api.register(envPlugin, { runtime });
       await api.register(secretsPlugin, { runtime });
+      await api.register(adminPlugin, { runtime });
       await api.register(openApiPlugin, { collector, version: COMPILER_VERSION });
     },
     { prefix: '/api' },
