@@ -1,13 +1,34 @@
-/** The `sluice` command line. Each command lives in its own module under cli/commands/. */
+/**
+ * The `sluice` command line. Each command lives in its own module under cli/commands/, loaded only
+ * when its command is named: a runtime pod should not wait for the operator's Kubernetes client,
+ * nor `sluice validate` for the API server.
+ */
 import { Command } from 'commander';
-import { registerValidate } from './commands/validate.js';
-import { registerCompile } from './commands/compile.js';
-import { registerRun } from './commands/run.js';
-import { registerTest } from './commands/test.js';
-import { registerClient } from './commands/client.js';
-import { registerRuntime } from './commands/runtime.js';
-import { registerOperator } from './commands/operator.js';
 import { COMPILER_VERSION } from '../compiler/version.js';
+import type { SetExit } from './commands/shared.js';
+
+type Register = (program: Command, setExit: SetExit) => void;
+
+const validate = async (): Promise<Register> => (await import('./commands/validate.js')).registerValidate;
+const compile = async (): Promise<Register> => (await import('./commands/compile.js')).registerCompile;
+const run = async (): Promise<Register> => (await import('./commands/run.js')).registerRun;
+const test = async (): Promise<Register> => (await import('./commands/test.js')).registerTest;
+// The client verbs also rewrite the client's own argument style (`-node`, `run` without a folder).
+const client = async (): Promise<Register> => (await import('./commands/client.js')).registerClient;
+const runtime = async (): Promise<Register> => (await import('./commands/runtime.js')).registerRuntime;
+const operator = async (): Promise<Register> => (await import('./commands/operator.js')).registerOperator;
+
+/** Every command, in help order. */
+const ALL = [validate, compile, run, test, client, runtime, operator];
+const BY_NAME: Record<string, (() => Promise<Register>)[]> = {
+  validate: [validate],
+  compile: [compile],
+  run: [run, client],
+  test: [test, client],
+  runtime: [runtime],
+  operator: [operator],
+};
+for (const verb of ['upload', 'download', 'status', 'run-all', 'verify', 'update', 'wipe', 'stop', 'restart', 'reset']) BY_NAME[verb] = [client];
 
 export async function main(argv: string[]): Promise<number | undefined> {
   const program = new Command('sluice')
@@ -19,13 +40,9 @@ export async function main(argv: string[]): Promise<number | undefined> {
   const setExit = (code: number) => {
     exitCode = code;
   };
-  registerValidate(program, setExit);
-  registerCompile(program, setExit);
-  registerRun(program, setExit);
-  registerTest(program, setExit);
-  registerClient(program, setExit);
-  registerRuntime(program, setExit);
-  registerOperator(program, setExit);
+  const named = argv.slice(2).find((a) => !a.startsWith('-'));
+  const loaders = (named !== undefined && BY_NAME[named]) || ALL;
+  for (const register of await Promise.all(loaders.map((load) => load()))) register(program, setExit);
   try {
     await program.parseAsync(argv);
   } catch (err) {

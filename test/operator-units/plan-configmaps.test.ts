@@ -32,7 +32,7 @@ describe('the plan in ConfigMaps', () => {
       expect(cm.metadata.annotations?.['sluice.io/plan-part']).toBe(`${i}/${maps.length}`);
     }
     // Mounted as the Deployment says: one directory per part under the plan path.
-    const deployment = runtimeDeployments(inst, plan, maps.length)[0] as { spec: { template: { spec: { containers: { volumeMounts: { name: string; mountPath: string }[] }[] } } } };
+    const deployment = runtimeDeployments(inst, plan, maps.length)[0] as unknown as { spec: { template: { spec: { containers: { volumeMounts: { name: string; mountPath: string }[] }[] } } } };
     const mounts = deployment.spec.template.spec.containers[0].volumeMounts.filter((m) => m.name.startsWith('plan-'));
     expect(mounts.map((m) => m.mountPath)).toEqual(maps.map((_, i) => `/etc/sluice/plan/part-${i}`));
     const root = mkdtempSync(join(tmpdir(), 'sluice-plan-'));
