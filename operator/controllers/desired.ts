@@ -3,6 +3,7 @@
  * large), the runtime secrets, one runtime Deployment per replica (placement decides which pipes
  * each runs) and a Service. Everything carries the instance's labels and an owner reference.
  */
+import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type { ExecutionPlan } from '../../compiler/plan/types.js';
 import type { KubeObject } from '../kube/rest.js';
@@ -38,6 +39,11 @@ export function planConfigMaps(inst: SluiceInstance, plan: ExecutionPlan): KubeO
   return out;
 }
 
+export function secretsHash(secrets: Record<string, string>): string {
+  const sorted = Object.fromEntries(Object.entries(secrets).sort(([a], [b]) => a.localeCompare(b)));
+  return createHash('sha256').update(JSON.stringify(sorted)).digest('hex').slice(0, 16);
+}
+
 export function runtimeSecrets(inst: SluiceInstance, secrets: Record<string, string>): KubeObject {
   return {
     apiVersion: 'v1',
@@ -49,7 +55,11 @@ export function runtimeSecrets(inst: SluiceInstance, secrets: Record<string, str
   };
 }
 
-export function runtimeDeployments(inst: SluiceInstance, plan: ExecutionPlan, planParts: number): KubeObject[] {
+/**
+ * `secretsDigest` (of the secret values, never the values) is on the pod template so that changed
+ * secrets roll the pods: their environment is read only when a container starts.
+ */
+export function runtimeDeployments(inst: SluiceInstance, plan: ExecutionPlan, planParts: number, secretsDigest = ''): KubeObject[] {
   const name = inst.metadata.name;
   const replicas = plan.placement?.replicas ?? 1;
   const store = inst.spec.store?.mongodbUriSecret;
@@ -74,7 +84,7 @@ export function runtimeDeployments(inst: SluiceInstance, plan: ExecutionPlan, pl
         strategy: { type: 'Recreate' },
         selector: { matchLabels: { 'sluice.io/instance': name, 'sluice.io/replica': String(replica) } },
         template: {
-          metadata: { labels, annotations: { 'sluice.io/plan-hash': plan.hash } },
+          metadata: { labels, annotations: { 'sluice.io/plan-hash': plan.hash, 'sluice.io/secrets-hash': secretsDigest } },
           spec: {
             containers: [
               {

@@ -15,7 +15,7 @@ import { assignPlacement } from '../../compiler/plan/placement.js';
 import type { ExecutionPlan } from '../../compiler/plan/types.js';
 import type { GitSource } from '../git.js';
 import { Kube, type KubeObject } from '../kube/rest.js';
-import { planConfigMaps, runtimeDeployments, runtimeSecrets, runtimeService } from './desired.js';
+import { planConfigMaps, runtimeDeployments, runtimeSecrets, runtimeService, secretsHash } from './desired.js';
 import { API_VERSION, FINALIZER, ownedSelector, planConfigMapName } from './names.js';
 import { applyAndRepair } from './drift.js';
 import { collectResources, resourceFiles, updateResourceStatuses } from './resources.js';
@@ -162,7 +162,7 @@ export class InstanceReconciler {
 
   private desiredObjects(inst: SluiceInstance, plan: ExecutionPlan, secrets: Record<string, string>): KubeObject[] {
     const maps = planConfigMaps(inst, plan);
-    return [...maps, runtimeSecrets(inst, secrets), ...runtimeDeployments(inst, plan, maps.length), runtimeService(inst)];
+    return [...maps, runtimeSecrets(inst, secrets), ...runtimeDeployments(inst, plan, maps.length, secretsHash(secrets)), runtimeService(inst)];
   }
 
   /** The plan last applied (from its ConfigMaps), to keep running when a new revision fails. */
