@@ -191,8 +191,15 @@ export class PipeRunner {
     let rounds = 0;
     let totalChanges = 0;
     const deadline = job.started + maxRunTime * 1000;
+    // Timers may fire a little before Date.now() reaches the deadline, so the time-out is a flag, not a clock comparison.
+    let timedOut = false;
+    const timeOut = () => {
+      if (job.stopReason) return;
+      timedOut = true;
+      job.stopReason = `max_run_time (${maxRunTime} s) was reached`;
+    };
     const timer = setTimeout(() => {
-      job.stopReason ??= `max_run_time (${maxRunTime} s) was reached`;
+      timeOut();
       if (job.currentPipe) rt.pump(job.currentPipe)?.active?.controller.abort();
     }, Math.max(0, deadline - Date.now()));
     timer.unref();
@@ -264,7 +271,7 @@ export class PipeRunner {
           }
           // Runs on the embedded store may complete without giving timers and sockets a turn.
           await new Promise((r) => setImmediate(r));
-          if (Date.now() >= deadline) job.stopReason ??= `max_run_time (${maxRunTime} s) was reached`;
+          if (Date.now() >= deadline) timeOut();
           ran++;
           const s = stats.get(id) ?? { pipe: id, runs: 0, read: 0, written: 0, deleted: 0, failedEntities: 0, failedRuns: 0, seconds: 0 };
           s.runs++;
@@ -289,8 +296,7 @@ export class PipeRunner {
         roundChanges.push(changes);
         totalChanges += changes;
         if (job.stopReason) {
-          const timeUp = Date.now() >= deadline;
-          return finish(timeUp ? 'failed' : 'stopped', `The pipe runner was stopped in run ${rounds}: ${job.stopReason}`);
+          return finish(timedOut ? 'failed' : 'stopped', `The pipe runner was stopped in run ${rounds}: ${job.stopReason}`);
         }
         zeroStreak = changes === 0 ? zeroStreak + 1 : 0;
         job.write('INFO', `Run ${rounds}: ${plural(ran, 'pipe')} ran, ${plural(changes, 'change')}${changes === 0 ? ` (${zeroStreak} of ${extraZeroRuns} runs without changes)` : ''}`);
