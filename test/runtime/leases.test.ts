@@ -19,8 +19,8 @@ interface Runtime {
   ready: Promise<void>;
 }
 
-function startRuntime(database: string, name: string): Runtime {
-  const proc = spawn(process.execPath, ['--import', 'tsx', child, mongodbUri(), database, name], { stdio: ['ignore', 'pipe', 'pipe'] });
+function startRuntime(database: string, name: string, leaseTtlMs = 2000): Runtime {
+  const proc = spawn(process.execPath, ['--import', 'tsx', child, mongodbUri(), database, name, String(leaseTtlMs)], { stdio: ['ignore', 'pipe', 'pipe'] });
   const ran: Runtime['ran'] = [];
   let err = '';
   proc.stderr!.on('data', (d) => (err += d));
@@ -92,8 +92,9 @@ describe('runtimes sharing a MongoDB database', () => {
     const store = await openMongoStore(database);
     await store.write('names', Array.from({ length: 200 }, (_, i) => ({ _id: `n${i}`, name: `name ${i}` })));
     await store.markPopulated('names');
-    const a = startRuntime(database, 'runtime-a');
-    const b = startRuntime(database, 'runtime-b');
+    // Nobody dies here, so a lease long enough to survive a busy machine's late renewals.
+    const a = startRuntime(database, 'runtime-a', 15_000);
+    const b = startRuntime(database, 'runtime-b', 15_000);
     await Promise.all([a.ready, b.ready]);
     await until(async () => ((await store.datasetInfo('initials'))?.entityCount ?? 0) === 200, 120_000, 'both pipes to finish');
     await store.write('names', [{ _id: 'n0', name: 'zed' }]);
