@@ -12,6 +12,8 @@
  * takes any key).
  */
 
+import { scanJson } from '../../compiler/values/json-scan.js';
+
 export class PyInt {
   constructor(readonly value: bigint) {}
 }
@@ -37,159 +39,27 @@ export function isPyDict(v: PyValue | undefined): v is PyDict {
  * keeps its first position and its last value. A byte order mark is skipped (`utf-8-sig`).
  */
 export function parsePyJson(text: string): PyValue {
-  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
-  const n = text.length;
-  const fail = (what: string): never => {
-    const before = text.slice(0, i);
-    const line = before.split('\n').length;
-    const column = i - before.lastIndexOf('\n');
-    throw new PyJsonError(`${what} (line ${line} column ${column})`);
-  };
-  const ws = () => {
-    for (; i < n; i++) {
-      const c = text.charCodeAt(i);
-      if (c !== 32 && c !== 9 && c !== 10 && c !== 13) break;
-    }
-  };
-  const str = (): string => {
-    // text[i] is the opening quote
-    let out = '';
-    let start = ++i;
-    for (;;) {
-      if (i >= n) fail('unterminated string');
-      const c = text.charCodeAt(i);
-      if (c === 34) {
-        out += text.slice(start, i++);
-        return out;
-      }
-      if (c === 92) {
-        out += text.slice(start, i);
-        const e = text[i + 1];
-        i += 2;
-        switch (e) {
-          case '"':
-            out += '"';
-            break;
-          case '\\':
-            out += '\\';
-            break;
-          case '/':
-            out += '/';
-            break;
-          case 'b':
-            out += '\b';
-            break;
-          case 'f':
-            out += '\f';
-            break;
-          case 'n':
-            out += '\n';
-            break;
-          case 'r':
-            out += '\r';
-            break;
-          case 't':
-            out += '\t';
-            break;
-          case 'u': {
-            const hex = text.slice(i, i + 4);
-            if (!/^[0-9a-fA-F]{4}$/.test(hex)) fail('invalid \\u escape');
-            out += String.fromCharCode(parseInt(hex, 16));
-            i += 4;
-            break;
-          }
-          default:
-            i -= 2;
-            fail('invalid escape');
-        }
-        start = i;
-        continue;
-      }
-      if (c < 32) fail('invalid control character in string');
-      i++;
-    }
-  };
-  const NUMBER = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?/y;
-  const value = (): PyValue => {
-    ws();
-    if (i >= n) fail('expecting value');
-    const c = text[i];
-    if (c === '{') {
-      i++;
-      const d: PyDict = new Map();
-      ws();
-      if (text[i] === '}') {
-        i++;
-        return d;
-      }
-      for (;;) {
-        ws();
-        if (text[i] !== '"') fail('expecting property name enclosed in double quotes');
-        const k = str();
-        ws();
-        if (text[i] !== ':') fail("expecting ':' delimiter");
-        i++;
-        d.set(k, value());
-        ws();
-        if (text[i] === ',') {
-          i++;
-          continue;
-        }
-        if (text[i] === '}') {
-          i++;
-          return d;
-        }
-        fail("expecting ',' delimiter");
-      }
-    }
-    if (c === '[') {
-      i++;
-      const a: PyValue[] = [];
-      ws();
-      if (text[i] === ']') {
-        i++;
-        return a;
-      }
-      for (;;) {
-        a.push(value());
-        ws();
-        if (text[i] === ',') {
-          i++;
-          continue;
-        }
-        if (text[i] === ']') {
-          i++;
-          return a;
-        }
-        fail("expecting ',' delimiter");
-      }
-    }
-    if (c === '"') return str();
-    for (const [word, v] of [
-      ['true', true],
-      ['false', false],
-      ['null', null],
-      ['NaN', new PyFloat(NaN)],
-      ['Infinity', new PyFloat(Infinity)],
-      ['-Infinity', new PyFloat(-Infinity)],
-    ] as const) {
-      if (text.startsWith(word, i)) {
-        i += word.length;
-        return v;
-      }
-    }
-    NUMBER.lastIndex = i;
-    const m = NUMBER.exec(text);
-    if (!m) fail('expecting value');
-    i += m![0].length;
-    if (m![1] !== undefined || m![2] !== undefined) return new PyFloat(Number(m![0]));
-    return new PyInt(BigInt(m![0]));
-  };
-  const v = value();
-  ws();
-  if (i < n) fail('extra data');
-  return v;
+  return scanJson<PyValue, PyDict>(
+    text,
+    {
+      newObject: () => new Map(),
+      setKey: (d, k, v) => void d.set(k, v),
+      number: (numberText, isFloat) => (isFloat ? new PyFloat(Number(numberText)) : new PyInt(BigInt(numberText))),
+      words: PYTHON_WORDS,
+      error(message, offset) {
+        const before = text.slice(0, offset);
+        return new PyJsonError(`${message} (line ${before.split('\n').length} column ${offset - before.lastIndexOf('\n')})`);
+      },
+    },
+    text.charCodeAt(0) === 0xfeff ? 1 : 0,
+  );
 }
+
+const PYTHON_WORDS = [
+  ['NaN', new PyFloat(NaN)],
+  ['Infinity', new PyFloat(Infinity)],
+  ['-Infinity', new PyFloat(-Infinity)],
+] as const;
 
 /**
  * A Python value from a JavaScript value (JSON.parse output and the like): integral numbers are
