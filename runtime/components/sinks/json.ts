@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { stringifyValue } from '../../../compiler/values/json.js';
 import type { Entity } from '../../../compiler/values/types.js';
 import type { RunInfo, SinkResult, SinkSpec } from '../types.js';
-import { HttpError, urlClientFor } from '../systems/url.js';
+import { HttpError, jsonExchangeHeaders, urlClientFor } from '../systems/url.js';
 
 /** What the sink remembers of a full sync, so that a resumed run continues the same sequence. */
 interface SequenceState {
@@ -37,10 +37,7 @@ export const jsonSink: SinkSpec = {
     const client = urlClientFor(ctx, c.system, 'the json sink');
     const url = c.url as string;
     const batchSize = Math.max(1, (c.batch_size as number | undefined) ?? 100);
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries((c.headers ?? {}) as Record<string, string>)) headers[k.toLowerCase()] = v;
-    headers['content-type'] ??= 'application/json';
-    headers.accept ??= 'application/json';
+    const headers = jsonExchangeHeaders(c.headers);
     const metaKey = `json-sink:${ctx.pipe.id}`;
 
     let seq: SequenceState | null = null;

@@ -70,6 +70,15 @@ function configText(config: unknown): string {
   return JSON.stringify(config, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
 }
 
+/** Headers of a component's `headers` setting, lower-cased, defaulting to a JSON exchange. */
+export function jsonExchangeHeaders(configured: unknown): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries((configured ?? {}) as Record<string, string>)) headers[k.toLowerCase()] = v;
+  headers['content-type'] ??= 'application/json';
+  headers.accept ??= 'application/json';
+  return headers;
+}
+
 export function snippet(text: string, max = 300): string {
   const t = text.replace(/\s+/g, ' ').trim();
   return t.length > max ? `${t.slice(0, max)}…` : t;

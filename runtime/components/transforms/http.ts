@@ -4,7 +4,7 @@ import { wildcardMatcher } from '../../../compiler/dtl/functions/ns-util.js';
 import { parseEntityJson, stringifyValue } from '../../../compiler/values/json.js';
 import type { Entity } from '../../../compiler/values/types.js';
 import type { EntityFailure, TransformSpec } from '../types.js';
-import { urlClientFor } from '../systems/url.js';
+import { jsonExchangeHeaders, urlClientFor } from '../systems/url.js';
 
 export const httpTransform: TransformSpec = {
   kind: 'transform',
@@ -17,10 +17,7 @@ export const httpTransform: TransformSpec = {
     const client = urlClientFor(ctx, c.system, 'the http transform');
     const url = c.url as string;
     const batchSize = Math.max(1, (c.batch_size as number | undefined) ?? 100);
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries((c.headers ?? {}) as Record<string, string>)) headers[k.toLowerCase()] = v;
-    headers['content-type'] ??= 'application/json';
-    headers.accept ??= 'application/json';
+    const headers = jsonExchangeHeaders(c.headers);
     const trigger = c.trigger_on as { key?: string; value: unknown } | undefined;
     const triggered = trigger
       ? (() => {
