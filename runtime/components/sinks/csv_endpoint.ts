@@ -1,7 +1,7 @@
 import schema from '../../../schemas/sinks/csv_endpoint.schema.json' with { type: 'json' };
 import type { SinkSpec } from '../types.js';
 import { csvOptionsFrom } from './csv-format.js';
-import { servedOnRequestSink } from './http_endpoint.js';
+import { checkpointOnlySink } from './null.js';
 
 export const csvEndpointSink: SinkSpec = {
   kind: 'sink',
@@ -14,6 +14,6 @@ export const csvEndpointSink: SinkSpec = {
     } catch (err) {
       throw new Error(`the csv_endpoint sink of pipe "${ctx.pipe.id}": ${(err as Error).message}`);
     }
-    return servedOnRequestSink(ctx);
+    return checkpointOnlySink(ctx);
   },
 };

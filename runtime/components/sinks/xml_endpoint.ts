@@ -1,6 +1,6 @@
 import schema from '../../../schemas/sinks/xml_endpoint.schema.json' with { type: 'json' };
 import type { SinkSpec } from '../types.js';
-import { servedOnRequestSink } from './http_endpoint.js';
+import { checkpointOnlySink } from './null.js';
 import { xmlOptionsFrom } from './xml-format.js';
 
 export const xmlEndpointSink: SinkSpec = {
@@ -14,6 +14,6 @@ export const xmlEndpointSink: SinkSpec = {
     } catch (err) {
       throw new Error(`the xml_endpoint sink of pipe "${ctx.pipe.id}": ${(err as Error).message}`);
     }
-    return servedOnRequestSink(ctx);
+    return checkpointOnlySink(ctx);
   },
 };
