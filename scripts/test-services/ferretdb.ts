@@ -7,10 +7,11 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './ports.js';
 import { startPostgres } from './postgres.js';
 
 const buildScript = fileURLToPath(new URL('./build-ferretdb.sh', import.meta.url));
@@ -29,17 +30,6 @@ export function ferretDbBinary(): string {
   const r = spawnSync('bash', [buildScript], { encoding: 'utf8', timeout: 30 * 60_000 });
   if (r.status !== 0) throw new Error(`building FerretDB failed (exit ${r.status}):\n${r.stderr.slice(-4000)}`);
   return r.stdout.trim().split('\n').pop()!;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 function canConnect(port: number): Promise<boolean> {

@@ -22,7 +22,7 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from './ferretdb.js';
+import { freePort } from './ports.js';
 
 const buildScript = fileURLToPath(new URL('./build-kube.sh', import.meta.url));
 

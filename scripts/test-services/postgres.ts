@@ -7,7 +7,7 @@ import { spawnSync, execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './ferretdb.js';
+import { freePort } from './ports.js';
 
 export interface RunningPostgres {
   url: string;

@@ -1,27 +1,18 @@
 /** `sluice operator` as a process against the current kubeconfig (the out-of-cluster development mode). */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Kube } from '../../operator/kube/rest.js';
 import type { SluiceInstance } from '../../operator/controllers/types.js';
+import { freePort } from '../../scripts/test-services/ports.js';
 import { applyCrds, createNamespace, deleteNamespace } from '../support/kube.js';
 import { kubeClient, waitFor } from './support.js';
 
 const API = 'sluice.io/v1alpha1';
 const kubeconfig = inject('kubeconfig');
 const root = join(import.meta.dirname, '..', '..');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe.skipIf(!kubeconfig)('sluice operator (command line)', () => {
   let kube: Kube;

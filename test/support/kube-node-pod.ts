@@ -21,17 +21,6 @@ export function portIsFree(port: number): Promise<boolean> {
   });
 }
 
-export function osFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 export function httpStatus(url: string): Promise<number> {
   return new Promise((resolve) => {
     const req = httpRequest(url, { timeout: 1000 }, (res) => {

@@ -31,8 +31,9 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { freePort } from '../../scripts/test-services/ports.js';
 import { Api, ApiError, FIELD_MANAGER, Informer, type Json } from './kube-node-api.js';
-import { kill, refreshMounts, writeMounts, mapPaths, expand, sourceKeys, portIsFree, osFreePort, httpStatus, Pending, referencedSources, sleep, type DeploymentState, type PathMap, type Resolved, type Slot } from './kube-node-pod.js';
+import { kill, refreshMounts, writeMounts, mapPaths, expand, sourceKeys, portIsFree, httpStatus, Pending, referencedSources, sleep, type DeploymentState, type PathMap, type Resolved, type Slot } from './kube-node-pod.js';
 
 export const MANAGED_BY_SELECTOR = 'app.kubernetes.io/managed-by=sluice-operator';
 export const RUNTIME_URLS_ANNOTATION = 'sluice.io/runtime-urls';
@@ -501,7 +502,7 @@ class FakeNodeImpl implements FakeNode {
 
   private async allocatePort(): Promise<number> {
     for (;;) {
-      const port = this.nextPort !== undefined ? this.nextPort++ : await osFreePort();
+      const port = this.nextPort !== undefined ? this.nextPort++ : await freePort();
       if (!this.usedPorts.has(port) && (await portIsFree(port))) {
         this.usedPorts.add(port);
         return port;
