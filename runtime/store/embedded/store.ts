@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEntityJson } from '../../../compiler/values/json.js';
+import { storedEntity } from '../stored-entity.js';
 import type { Entity, Value } from '../../../compiler/values/types.js';
 import { getPath } from '../../../compiler/dtl/runtime.js';
 import { entityContent, nowMicros, withReservedFields } from '../../datasets/content.js';
@@ -313,12 +314,7 @@ export class EmbeddedStore implements Store {
   }
 
   private toEntity(r: LogRow): StoredEntity {
-    const e = parseEntityJson(r.body, r.big === 1) as StoredEntity;
-    e._updated = r.off;
-    e._ts = r.ts;
-    e._hash = r.hash;
-    e._previous = r.prev;
-    return e;
+    return storedEntity(r.body, r.big === 1, r.off, r.ts, r.hash, r.prev);
   }
 
   async get(dataset: string, id: string): Promise<StoredEntity | null> {
@@ -372,12 +368,7 @@ export class EmbeddedStore implements Store {
   }
 
   private fromRaw(r: RawRow): StoredEntity {
-    const e = parseEntityJson(r[5], r[4] === 1) as StoredEntity;
-    e._updated = r[0];
-    e._ts = r[1];
-    e._hash = r[2];
-    e._previous = r[3];
-    return e;
+    return storedEntity(r[5], r[4] === 1, r[0], r[1], r[2], r[3]);
   }
 
   async *scan(dataset: string, options: ScanOptions = {}): AsyncIterable<StoredEntity> {

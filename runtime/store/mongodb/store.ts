@@ -18,6 +18,7 @@
 import { MongoClient, type Collection, type Db, type Document } from 'mongodb';
 import { getPath } from '../../../compiler/dtl/runtime.js';
 import { parseEntityJson } from '../../../compiler/values/json.js';
+import { storedEntity } from '../stored-entity.js';
 import type { Entity, Value } from '../../../compiler/values/types.js';
 import { entityContent, nowMicros, withReservedFields, type EntityContent } from '../../datasets/content.js';
 import { indexKeys } from '../../datasets/index-key.js';
@@ -328,12 +329,7 @@ export class MongoStore implements Store {
   }
 
   private toEntity(r: LogDoc): StoredEntity {
-    const e = parseEntityJson(r.body, r.big) as StoredEntity;
-    e._updated = r.off;
-    e._ts = r.ts;
-    e._hash = r.hash;
-    e._previous = r.prev;
-    return e;
+    return storedEntity(r.body, r.big, r.off, r.ts, r.hash, r.prev);
   }
 
   async get(dataset: string, id: string): Promise<StoredEntity | null> {
