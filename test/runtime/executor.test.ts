@@ -46,4 +46,22 @@ describe('pipe executor', () => {
     expect(r).toMatchObject({ deleted: 1 });
     expect((await rt.store.get('people', 'b'))!._deleted).toBe(true);
   });
+
+  it('transforms only the entities that trigger_on selects and passes the others through unchanged', async () => {
+    rt = await openRuntime();
+    const entities = [
+      { _id: 'a', name: 'ann', meta: { state: 'new-1' } },
+      { _id: 'b', name: 'bob', meta: { state: 'old' } },
+      { _id: 'c', name: 'cy', meta: { state: 7 } },
+    ];
+    const transform = { type: 'dtl', trigger_on: { key: 'meta.state', value: 'new-*' }, rules: { default: [['copy', '_id'], ['add', 'name', ['upper', '_S.name']]] } };
+    await configure(rt, [{ _id: 'shout', type: 'pipe', source: { type: 'embedded', entities }, transform }]);
+    expect(await rt.runPipe('shout')).toMatchObject({ status: 'completed', written: 3 });
+    const out = await collect(rt.store.scan('shout'));
+    expect(out.map((e) => [e._id, e.name, e.meta])).toEqual([
+      ['a', 'ANN', undefined],
+      ['b', 'bob', { state: 'old' }],
+      ['c', 'cy', { state: 7 }],
+    ]);
+  });
 });

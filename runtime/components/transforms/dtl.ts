@@ -2,10 +2,9 @@ import schema from '../../../schemas/transforms/dtl.schema.json' with { type: 'j
 import { CompiledDtl } from '../../../compiler/dtl/compiled.js';
 import { DtlContext, DtlRuntimeError, DtlSuspend } from '../../../compiler/dtl/runtime.js';
 import { isAsyncResolver, type HopsRequest } from '../../datasets/hops-resolver.js';
-import { getPath } from '../../../compiler/dtl/runtime.js';
-import { wildcardMatcher } from '../../../compiler/dtl/functions/ns-util.js';
 import type { Dict, Entity } from '../../../compiler/values/types.js';
 import type { EntityFailure, TransformSpec } from '../types.js';
+import { triggerMatcher } from './trigger.js';
 
 export const dtlTransform: TransformSpec = {
   kind: 'transform',
@@ -23,17 +22,7 @@ export const dtlTransform: TransformSpec = {
       propagateDeleted: true,
     });
 
-    const trigger = config.trigger_on as { key?: string; value: string } | undefined;
-    const triggered = trigger
-      ? (() => {
-          const path = (trigger.key ?? '_trigger').split('.');
-          const match = wildcardMatcher(String(trigger.value));
-          return (e: Entity) => {
-            const v = getPath(e, path);
-            return typeof v === 'string' && match(v);
-          };
-        })()
-      : null;
+    const triggered = triggerMatcher(config.trigger_on);
     const evaluate = (X: DtlContext, e: Entity, out: Entity[], failures: EntityFailure[]): unknown => {
       if (triggered && !triggered(e)) {
         out.push(e);

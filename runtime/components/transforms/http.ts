@@ -1,9 +1,8 @@
 import schema from '../../../schemas/transforms/http.schema.json' with { type: 'json' };
-import { getPath } from '../../../compiler/dtl/runtime.js';
-import { wildcardMatcher } from '../../../compiler/dtl/functions/ns-util.js';
 import { parseEntityJson, stringifyValue } from '../../../compiler/values/json.js';
 import type { Entity } from '../../../compiler/values/types.js';
 import type { EntityFailure, TransformSpec } from '../types.js';
+import { triggerMatcher } from './trigger.js';
 import { jsonExchangeHeaders, urlClientFor } from '../systems/url.js';
 
 export const httpTransform: TransformSpec = {
@@ -18,17 +17,7 @@ export const httpTransform: TransformSpec = {
     const url = c.url as string;
     const batchSize = Math.max(1, (c.batch_size as number | undefined) ?? 100);
     const headers = jsonExchangeHeaders(c.headers);
-    const trigger = c.trigger_on as { key?: string; value: unknown } | undefined;
-    const triggered = trigger
-      ? (() => {
-          const path = (trigger.key ?? '_trigger').split('.');
-          const match = wildcardMatcher(String(trigger.value));
-          return (e: Entity) => {
-            const v = getPath(e, path);
-            return typeof v === 'string' && match(v);
-          };
-        })()
-      : null;
+    const triggered = triggerMatcher(c.trigger_on);
 
     /** Posts one batch; returns the entities the service answered. */
     const call = async (batch: Entity[], signal: AbortSignal): Promise<Entity[]> => {
