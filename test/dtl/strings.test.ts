@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { evalJson } from './helpers.js';
-import { castToString, floatText, toJsonText } from '../../compiler/dtl/functions/strings.js';
+import { castToString, floatText, toJsonText } from '../../compiler/dtl/functions/text.js';
 import { Bytes, DateTime, Decimal, DtlFloat, NI, Uri, Uuid } from '../../compiler/values/types.js';
 
 describe('string cast', () => {

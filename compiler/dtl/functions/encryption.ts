@@ -14,7 +14,7 @@ import { family } from '../spec.js';
 import { DtlRuntimeError } from '../runtime.js';
 import { Bytes, type Value } from '../../values/types.js';
 import { decodeInPlace } from '../../values/transit.js';
-import { toJsonText } from './strings.js';
+import { toJsonText } from './text.js';
 import { parseJsonText } from './json.js';
 import { mapEach, SKIP } from './util.js';
 

@@ -7,7 +7,7 @@ import { family, optionalFnThenValues, type EmitContext } from '../spec.js';
 import { Bytes, type Value } from '../../values/types.js';
 import { decodeInPlace } from '../../values/transit.js';
 import { parseJsonLossless } from '../../values/lossless-json.js';
-import { toJsonText } from './strings.js';
+import { toJsonText } from './text.js';
 import { mapEach, SKIP, type Converted } from './util.js';
 
 /** JSON text of each value; a list gives a list of texts (null elements become "null"). */

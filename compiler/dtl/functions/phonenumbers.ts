@@ -6,7 +6,7 @@
 import { parsePhoneNumberFromString, type CountryCode, type PhoneNumber } from 'libphonenumber-js/max';
 import { family, type CheckContext } from '../spec.js';
 import { Uri, type Value } from '../../values/types.js';
-import { castToString } from './strings.js';
+import { castToString } from './text.js';
 import { mapEach, SKIP, type Converted } from './util.js';
 
 /** Runs of separators that become one hyphen in the RFC 3966 form. */
