@@ -139,8 +139,14 @@ export class Pump {
     };
     const promise = run().then(async (outcome) => {
       if (outcome.status !== 'skipped') this.lastOutcome = outcome;
+      try {
+        this.lastSeen = (await this.deps.store.getPipeState(this.id))?.last_seen ?? null;
+      } catch (err) {
+        this.deps.logger.warn({ pipe: this.id, err: (err as Error).message }, 'could not read the pipe state after a run');
+      }
+      // Still active until here, so that a signal arriving while the state is read sets
+      // `signalled` rather than a nextRun that the line below would overwrite.
       this.active = null;
-      this.lastSeen = (await this.deps.store.getPipeState(this.id))?.last_seen ?? null;
       // A pipe another runtime holds is looked at again once that lease could have expired.
       this.nextRun = outcome.status === 'skipped' ? Date.now() + (leases?.ttlMs ?? 30_000) / 2 : this.signalled ? Date.now() : this.computeNext(Date.now());
       this.signalled = false;

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { collect, configure, openRuntime } from '../support/runtime.js';
+import { collect, configure, openRuntime, openTestStore } from '../support/runtime.js';
+import type { Store } from '../../runtime/store/contract.js';
 import type { SluiceRuntime } from '../../runtime/service/runtime.js';
 import { nextCronTime, parseCron, validateCron } from '../../compiler/plan/cron.js';
 
@@ -33,6 +34,42 @@ describe('pumps and scheduling', () => {
     await configure(rt, [source([{ _id: 'a' }, { _id: 'b' }, { _id: 'c' }]), copyPipe()]);
     await rt.runPipe('src');
     await until(async () => (await rt.store.datasetInfo('copy'))?.entityCount === 3);
+  });
+
+  it('keeps a signal that arrives while a finished run reads back its state', async () => {
+    const store = await openTestStore();
+    let onCopyState: (() => void) | null = null;
+    // A store that is slow to answer the pipe state gives the signal a window to arrive in.
+    const slow = new Proxy(store, {
+      get(target, key) {
+        if (key === 'getPipeState') {
+          return async (id: string) => {
+            if (id === 'copy') onCopyState?.();
+            await new Promise((r) => setTimeout(r, 100));
+            return target.getPipeState(id);
+          };
+        }
+        const v = Reflect.get(target, key, target) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    }) as Store;
+    rt = await openRuntime({ store: slow, schedule: true });
+    await configure(rt, [source([{ _id: 'a' }]), copyPipe()]);
+    const pump = rt.pump('copy')!;
+    await until(async () => (await rt.store.datasetInfo('copy'))?.entityCount === 1 && !pump.active && !rt.pump('src')!.active);
+    const completed = async () => (await rt.log.entries('copy', { limit: 100 })).filter((e) => e.event_type === 'pump-completed').length;
+    const before = pump.lastOutcome;
+    onCopyState = () => {
+      // Only the read after the run has ended: the run's outcome is known by then.
+      if (pump.lastOutcome === before) return;
+      onCopyState = null;
+      rt.scheduler.signal('src');
+    };
+    await rt.runPipe('copy');
+    const afterManualRun = await completed();
+    // The signal runs the copy again now, not at its hourly schedule.
+    await until(async () => (await completed()) > afterManualRun, 5000);
+    expect(onCopyState).toBeNull();
   });
 
   it('runs on its interval and not while disabled', async () => {
