@@ -169,6 +169,8 @@ export class Pump {
     this.active = claim;
     return (outcome = {}) => {
       if (this.active === claim) this.active = null;
+      if (this.signalled) this.nextRun = Date.now();
+      this.signalled = false;
       done({ status: 'completed', syncType: 'incremental', read: 0, written: 0, unchanged: 0, deleted: 0, failed: 0, retried: 0, tracked: 0, started, ended: Date.now(), ...outcome });
     };
   }
