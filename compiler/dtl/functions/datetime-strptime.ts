@@ -14,12 +14,10 @@
  * fall back to an equivalent backtracking RegExp, built lazily once per format.
  */
 import { DateTime } from '../../values/types.js';
-import { civilFromDays, daysFromCivil, isLeapYear, MAX_NS, MIN_NS, NS_PER_SECOND } from '../../values/datetime.js';
+import { civilFromDays, daysFromCivil, daysInMonth, isLeapYear, MAX_NS, MIN_NS, NS_PER_SECOND } from '../../values/datetime.js';
 import type { TimeZone } from './datetime-zones.js';
 import { mod, NS_PER_MS } from './datetime-names.js';
 import { isSpace, P, tokenizeParse, type PTok } from './datetime-strptime-tokens.js';
-
-const MONTH_DAYS = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /** Fields collected while reading one input. */
 class Fields {
@@ -547,7 +545,7 @@ function finish(f: Fields, zone: TimeZone | null): DateTime | null {
     month = c.month;
     day = c.day;
   } else {
-    if (day > (month === 2 && isLeapYear(year) ? 29 : MONTH_DAYS[month])) return null;
+    if (day > daysInMonth(year, month)) return null;
     days = daysFromCivil(year, month, day);
   }
   if (year < 1 || year > 9999) return null;
