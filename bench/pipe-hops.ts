@@ -59,8 +59,11 @@ async function runOn(storeKind: string, n: number): Promise<Record<string, unkno
     const changed = Math.floor(n / 100);
     const step = Math.floor(n / changed);
     await store.write('accounts', Array.from({ length: changed }, (_, k) => ({ _id: `a${k * step}`, customer: `c${k * step}`, balance: 5000 + k, currency: 'NOK' })));
+    // Each timed run pays for merging its own writes into the database file, not for the setup's.
+    if (store instanceof EmbeddedStore) store.checkpointWal();
     t0 = process.hrtime.bigint();
     const rerun = await rt.runPipe('customer-balance');
+    if (store instanceof EmbeddedStore) store.checkpointWal();
     const rerunSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
     if (rerun.status !== 'completed' || rerun.tracked !== changed || rerun.written !== changed) throw new Error(`rerun: ${JSON.stringify(rerun)}`);
     log(`rerun after ${changed} joined entities changed: ${rerun.tracked} re-processed in ${round(rerunSeconds, 3)} s (${round((rerunSeconds / firstSeconds) * 100, 2)}% of the first run)`);
