@@ -80,7 +80,7 @@ describe('dataset entities', () => {
     const parsed = JSON.parse(text) as { _id: string }[];
     expect(parsed).toHaveLength(total);
     expect(parsed[total - 1]._id).toBe(`e${total - 1}`);
-  });
+  }, SLOW_STORE ? 300_000 : undefined);
 
   it('filters with history, deleted, reverse, since and start, and serves single entities', async () => {
     api = await startTestApi();
