@@ -17,7 +17,8 @@
  * XML endpoints compare lxml-style pretty printings (xml.ts), other endpoints their bytes.
  */
 import { unifiedDiff } from './diff.js';
-import { clonePy, dumpsPy, floatRepr, floatToIntegerText, isPyDict, parsePyJson, pyEquals, PyFloat, PyInt, type PyDict, type PyValue } from './pyjson.js';
+import { clonePy, dumpsPy, floatToIntegerText, isPyDict, parsePyJson, pyEquals, PyFloat, PyInt, type PyDict, type PyValue } from './pyjson.js';
+import { jsonFloat } from '../../compiler/dtl/functions/text.js';
 import type { TestSpec } from './spec.js';
 import { prettyXml } from './xml.js';
 
@@ -70,7 +71,7 @@ export function fixDecimalToInts(value: PyValue, noLargeIntBugs = false): PyValu
   if (isPyDict(value)) return new Map([...value].map(([k, v]) => [k, fixDecimalToInts(v, noLargeIntBugs)]));
   if (Array.isArray(value)) return value.map((v) => fixDecimalToInts(v, noLargeIntBugs));
   if (value instanceof PyFloat) {
-    const text = floatRepr(value.value);
+    const text = jsonFloat(value.value);
     if (text.endsWith('.0')) return fixDecimalToInts(new PyInt(floatToIntegerText(value.value)), noLargeIntBugs);
     return value;
   }
@@ -180,7 +181,7 @@ export function parametersQuery(parameters: PyDict | null): string {
     if (typeof v === 'string') return v;
     if (typeof v === 'boolean') return v ? 'True' : 'False';
     if (v instanceof PyInt) return v.value.toString();
-    if (v instanceof PyFloat) return floatRepr(v.value);
+    if (v instanceof PyFloat) return jsonFloat(v.value);
     return dumpsPy(v);
   };
   for (const [k, v] of parameters) {

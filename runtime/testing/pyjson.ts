@@ -12,6 +12,7 @@
  * takes any key).
  */
 
+import { jsonFloat } from '../../compiler/dtl/functions/text.js';
 import { scanJson } from '../../compiler/values/json-scan.js';
 
 export class PyInt {
@@ -78,30 +79,6 @@ export function fromJs(v: unknown): PyValue {
 }
 
 // ------------------------------------------------------------------------------------- printing
-
-/** Python's `repr` of a float: the shortest round-trip digits, scientific below 1e-4 and from 1e16. */
-export function floatRepr(x: number): string {
-  if (Number.isNaN(x)) return 'NaN';
-  if (x === Infinity) return 'Infinity';
-  if (x === -Infinity) return '-Infinity';
-  if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';
-  const [mant, expText] = x.toExponential().split('e');
-  const exp = Number(expText);
-  const neg = mant.startsWith('-');
-  const digits = mant.replace('-', '').replace('.', '');
-  let out: string;
-  if (exp < -4 || exp >= 16) {
-    const m = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
-    out = `${m}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
-  } else if (exp < 0) {
-    out = `0.${'0'.repeat(-exp - 1)}${digits}`;
-  } else if (digits.length <= exp + 1) {
-    out = `${digits}${'0'.repeat(exp + 1 - digits.length)}.0`;
-  } else {
-    out = `${digits.slice(0, exp + 1)}.${digits.slice(exp + 1)}`;
-  }
-  return neg ? `-${out}` : out;
-}
 
 /** `str(int(value))` of a float whose repr is exact digits (used for the client's large-int quirk). */
 export function floatToIntegerText(x: number): bigint {
@@ -173,7 +150,7 @@ export function dumpsPy(value: PyValue, options: DumpOptions = {}): string {
     else if (v === false) parts.push('false');
     else if (typeof v === 'string') parts.push(quoteString(v, ensureAscii));
     else if (v instanceof PyInt) parts.push(v.value.toString());
-    else if (v instanceof PyFloat) parts.push(floatRepr(v.value));
+    else if (v instanceof PyFloat) parts.push(jsonFloat(v.value));
     else if (Array.isArray(v)) {
       if (v.length === 0) return void parts.push('[]');
       const inner = indent === undefined ? '' : '\n' + ' '.repeat(indent * (level + 1));

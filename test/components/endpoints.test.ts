@@ -5,7 +5,8 @@
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestApi, type TestApi } from '../api/support.js';
-import { CsvWriter, csvOptionsFrom, fieldText, pythonFloatText, streamEncoder } from '../../runtime/components/sinks/csv-format.js';
+import { CsvWriter, csvOptionsFrom, fieldText, streamEncoder } from '../../runtime/components/sinks/csv-format.js';
+import { floatText as pythonFloatText } from '../../compiler/dtl/functions/text.js';
 import { XmlWriter, xmlOptionsFrom } from '../../runtime/components/sinks/xml-format.js';
 
 const apis: TestApi[] = [];

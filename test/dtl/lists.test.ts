@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { evalDtl, evalJson } from './helpers.js';
-import { Decimal, DtlFloat } from '../../compiler/values/types.js';
-import { groupKeyText, pythonFloatText, ValueIndex } from '../../compiler/dtl/functions/list-keys.js';
+import { Decimal, DtlFloat, type Value } from '../../compiler/values/types.js';
+import { ValueIndex } from '../../compiler/dtl/functions/list-keys.js';
+import { floatText as pythonFloatText, toJsonText } from '../../compiler/dtl/functions/text.js';
+
+/** The text a group-by key becomes (group-by without a string function). */
+const groupKeyText = (v: Value): string => toJsonText(v, true);
 
 describe('combine and flatten', () => {
   it('splices list arguments one level and drops null arguments', () => {

@@ -4,11 +4,10 @@
  * `ValueIndex` finds values equal under the entity model's equality (`valuesEqual`: 1, 1.0 and
  * ~f1 are one value, typed values never equal strings). Small collections are scanned; larger ones
  * switch to hash maps keyed by a canonical form, with lists, dicts and bytes still compared
- * pairwise. `groupKeyText` renders a group-by key as transit-encoded JSON text.
+ * pairwise.
  */
 import { valuesEqual } from '../../values/compare.js';
-import { encodeTyped } from '../../values/transit.js';
-import { Bytes, DateTime, Decimal, DtlFloat, NI, Uri, Uuid, type Dict, type Value } from '../../values/types.js';
+import { DateTime, Decimal, DtlFloat, NI, Uri, Uuid, type Dict, type Value } from '../../values/types.js';
 
 /** Up to this many items a linear scan beats hashing. */
 const LINEAR_LIMIT = 8;
@@ -171,66 +170,4 @@ export function memberTest(values: Value[]): (v: Value) => boolean {
 export function setKey(o: Dict, k: string, v: Value): void {
   if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
   else o[k] = v;
-}
-
-/** Float text as Python's repr gives it: shortest round-trip digits, exponent outside 1e-4..1e16. */
-export function pythonFloatText(n: number): string {
-  if (n === 0) return Object.is(n, -0) ? '-0.0' : '0.0';
-  const exp = n.toExponential();
-  const e = exp.indexOf('e');
-  let mantissa = exp.slice(0, e);
-  const power = Number(exp.slice(e + 1));
-  const negative = mantissa.startsWith('-');
-  if (negative) mantissa = mantissa.slice(1);
-  const digits = mantissa.replace('.', '');
-  const sign = negative ? '-' : '';
-  if (power < -4 || power >= 16) {
-    const m = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
-    const p = Math.abs(power);
-    return `${sign}${m}e${power < 0 ? '-' : '+'}${p < 10 ? '0' : ''}${p}`;
-  }
-  if (power < 0) return `${sign}0.${'0'.repeat(-power - 1)}${digits}`;
-  const intLen = power + 1;
-  if (digits.length <= intLen) return `${sign}${digits}${'0'.repeat(intLen - digits.length)}.0`;
-  return `${sign}${digits.slice(0, intLen)}.${digits.slice(intLen)}`;
-}
-
-/** A JSON string literal with non-ASCII characters escaped, as Python's json module writes it. */
-function asciiJsonString(s: string): string {
-  const j = JSON.stringify(s);
-  // eslint-disable-next-line no-control-regex
-  return /[^\x00-\x7f]/.test(j) ? j.replace(/[^\x00-\x7f]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0')) : j;
-}
-
-/**
- * Transit-encoded JSON text of a value, laid out like Python's `json.dumps(..., sort_keys=True)`:
- * `", "` and `": "` separators, sorted dict keys, non-ASCII escaped, floats in repr form.
- */
-export function groupKeyText(v: Value): string {
-  switch (typeof v) {
-    case 'string':
-      return asciiJsonString(v);
-    case 'number':
-      if (!Number.isInteger(v)) return pythonFloatText(v);
-      return Number.isSafeInteger(v) ? String(v) : BigInt(v).toString();
-    case 'bigint':
-      return v.toString();
-    case 'boolean':
-      return v ? 'true' : 'false';
-  }
-  if (v === null || v === undefined) return 'null';
-  if (Array.isArray(v)) {
-    let s = '[';
-    for (let i = 0; i < v.length; i++) s += (i ? ', ' : '') + groupKeyText(v[i]);
-    return s + ']';
-  }
-  if (v instanceof DtlFloat) return pythonFloatText(v.value);
-  if (v instanceof Bytes || v instanceof DateTime || v instanceof NI || v instanceof Uri || v instanceof Uuid || v instanceof Decimal) {
-    return asciiJsonString(encodeTyped(v)!);
-  }
-  const d = v as Dict;
-  const keys = Object.keys(d).sort();
-  let s = '{';
-  for (let i = 0; i < keys.length; i++) s += (i ? ', ' : '') + asciiJsonString(keys[i]) + ': ' + groupKeyText(d[keys[i]]);
-  return s + '}';
 }

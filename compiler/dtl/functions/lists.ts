@@ -13,7 +13,8 @@ import { compareValues } from '../../values/compare.js';
 import { isDict, normaliseInteger, truthy, type Dict, type Value } from '../../values/types.js';
 import { firstValue } from './util.js';
 import { integerRange, requireIndex, requireInteger, sumValues } from './list-numeric.js';
-import { groupKeyText, memberTest, setKey, ValueIndex } from './list-keys.js';
+import { memberTest, setKey, ValueIndex } from './list-keys.js';
+import { toJsonText } from './text.js';
 
 type Fn = (u: Value) => Value;
 
@@ -231,7 +232,7 @@ export function groupBy(values: Value, kf?: Fn, sf?: Fn): Dict {
     if (sf) {
       name = sf(key);
       if (typeof name !== 'string') continue;
-    } else name = groupKeyText(key);
+    } else name = toJsonText(key, true);
     if (hasOwn.call(out, name)) (out[name] as Value[]).push(x);
     else setKey(out, name, [x]);
   }

@@ -111,8 +111,8 @@ function sortedKeys(o: Dict): string[] {
   return keys;
 }
 
-/** Text of a number inside JSON. Non-finite floats use Python's `NaN` / `Infinity` spelling. */
-function jsonFloat(n: number): string {
+/** Text of a float inside JSON, as `json.dumps` writes it: repr, or `NaN` / `Infinity` / `-Infinity`. */
+export function jsonFloat(n: number): string {
   if (n !== n) return 'NaN';
   if (n === Infinity) return 'Infinity';
   if (n === -Infinity) return '-Infinity';

@@ -7,6 +7,7 @@
  *
  * Used by the CSV publisher; kept apart from the sink so that other code can write CSV the same way.
  */
+import { floatText } from '../../../compiler/dtl/functions/text.js';
 import { stringifyValue } from '../../../compiler/values/json.js';
 import { encodeTyped } from '../../../compiler/values/transit.js';
 import { Decimal, DtlFloat, type Entity, type Value } from '../../../compiler/values/types.js';
@@ -77,26 +78,6 @@ export function csvOptionsFrom(config: Record<string, unknown>): CsvOptions {
 
 // ------------------------------------------------------------------------------------- values
 
-/** Python's repr() of a float: shortest round-trip digits, exponent form below 1e-4 and from 1e16. */
-export function pythonFloatText(n: number): string {
-  if (Number.isNaN(n)) return 'nan';
-  if (n === Infinity) return 'inf';
-  if (n === -Infinity) return '-inf';
-  if (n === 0) return Object.is(n, -0) ? '-0.0' : '0.0';
-  const [mantissa, expText] = n.toExponential().split('e');
-  const exp = Number(expText);
-  const sign = mantissa.startsWith('-') ? '-' : '';
-  const digits = mantissa.replace('-', '').replace('.', '');
-  if (exp < -4 || exp >= 16) {
-    const m = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
-    return `${sign}${m}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
-  }
-  const point = exp + 1;
-  if (point <= 0) return `${sign}0.${'0'.repeat(-point)}${digits}`;
-  if (point >= digits.length) return `${sign}${digits}${'0'.repeat(point - digits.length)}.0`;
-  return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
-}
-
 export interface FieldText {
   text: string;
   /** Numbers and booleans (Python counts bools as numbers); null and missing are not. */
@@ -114,7 +95,7 @@ export function fieldText(v: Value | undefined): FieldText {
     case 'string':
       return { text: v, numeric: false };
     case 'number':
-      return { text: Number.isInteger(v) && Math.abs(v) < 1e21 ? String(v) : pythonFloatText(v), numeric: true };
+      return { text: Number.isInteger(v) && Math.abs(v) < 1e21 ? String(v) : floatText(v), numeric: true };
     case 'bigint':
       return { text: v.toString(), numeric: true };
     case 'boolean':
@@ -123,7 +104,7 @@ export function fieldText(v: Value | undefined): FieldText {
       return { text: '', numeric: false };
   }
   if (v === null) return { text: '', numeric: false };
-  if (v instanceof DtlFloat) return { text: pythonFloatText(v.value), numeric: true };
+  if (v instanceof DtlFloat) return { text: floatText(v.value), numeric: true };
   if (v instanceof Decimal) return { text: v.toFixed(), numeric: true };
   if (!Array.isArray(v)) {
     const typed = encodeTyped(v);
