@@ -1,7 +1,6 @@
 import { testStoreKind } from '../support/runtime.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { request } from 'node:http';
-import { startTestApi, type TestApi } from './support.js';
+import { readWithOnePause, startTestApi, type TestApi } from './support.js';
 
 let api: TestApi;
 afterEach(async () => api?.close());
@@ -54,26 +53,7 @@ describe('dataset entities', () => {
       }
     };
     let pulledWhilePaused = -1;
-    const text = await new Promise<string>((resolve, reject) => {
-      const req = request(new URL(`${api.base}/api/datasets/wide/entities`), (res) => {
-        const chunks: Buffer[] = [];
-        let paused = false;
-        res.on('data', (c: Buffer) => {
-          chunks.push(c);
-          if (paused) return;
-          paused = true;
-          res.pause();
-          setTimeout(() => {
-            pulledWhilePaused = pulled;
-            res.resume();
-          }, 300);
-        });
-        res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-        res.on('error', reject);
-      });
-      req.on('error', reject);
-      req.end();
-    });
+    const text = await readWithOnePause(`${api.base}/api/datasets/wide/entities`, () => (pulledWhilePaused = pulled));
     // About 20 MB in all; while the client did not read, the server stopped well short of the end.
     expect(pulledWhilePaused).toBeGreaterThan(0);
     expect(pulledWhilePaused).toBeLessThan(total);

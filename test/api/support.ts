@@ -1,5 +1,6 @@
 /** Test helpers for the service API: a runtime plus an app listening on a free port, and fetch wrappers. */
 import { testStoreKind } from '../support/runtime.js';
+import { request } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { buildApi, type ApiOptions } from '../../runtime/api/app.js';
 import type { SluiceRuntime } from '../../runtime/service/runtime.js';
@@ -69,6 +70,33 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
   }
   throw new Error(`timed out waiting for ${what}`);
 }
+/**
+ * Reads a response body like a slow client: after the first chunk it stops reading for 300 ms, calls
+ * `whilePaused` at the end of that pause, then reads the rest.
+ */
+export function readWithOnePause(url: string, whilePaused: () => void): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const req = request(new URL(url), (res) => {
+      const chunks: Buffer[] = [];
+      let paused = false;
+      res.on('data', (c: Buffer) => {
+        chunks.push(c);
+        if (paused) return;
+        paused = true;
+        res.pause();
+        setTimeout(() => {
+          whilePaused();
+          res.resume();
+        }, 300);
+      });
+      res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 
 /** Starts a pipe through the API and waits until its run is over. */
 export async function runViaApi(api: TestApi, pipe: string): Promise<Reply> {

@@ -2,9 +2,8 @@
  * Endpoint sinks and their publishers (http_endpoint: JSON pull; csv_endpoint; xml_endpoint), over
  * real HTTP against the Sluice API, and two Sluice instances talking JSON pull and JSON push.
  */
-import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startTestApi, type TestApi } from '../api/support.js';
+import { readWithOnePause, startTestApi, type TestApi } from '../api/support.js';
 import { CsvWriter, csvOptionsFrom, fieldText, streamEncoder } from '../../runtime/components/sinks/csv-format.js';
 import { floatText as pythonFloatText } from '../../compiler/dtl/functions/text.js';
 import { XmlWriter, xmlOptionsFrom } from '../../runtime/components/sinks/xml-format.js';
@@ -161,26 +160,7 @@ describe('the http_endpoint sink (JSON pull)', () => {
       }
     };
     let pulledWhilePaused = -1;
-    const text = await new Promise<string>((resolve, reject) => {
-      const req = request(new URL(`${api.base}/api/publishers/published-letters/entities`), (res) => {
-        const chunks: Buffer[] = [];
-        let paused = false;
-        res.on('data', (c: Buffer) => {
-          chunks.push(c);
-          if (paused) return;
-          paused = true;
-          res.pause();
-          setTimeout(() => {
-            pulledWhilePaused = pulled;
-            res.resume();
-          }, 300);
-        });
-        res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-        res.on('error', reject);
-      });
-      req.on('error', reject);
-      req.end();
-    });
+    const text = await readWithOnePause(`${api.base}/api/publishers/published-letters/entities`, () => (pulledWhilePaused = pulled));
     expect(JSON.parse(text)).toHaveLength(n);
     expect(pulledWhilePaused).toBeGreaterThan(0);
     expect(pulledWhilePaused).toBeLessThan(n);
