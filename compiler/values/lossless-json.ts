@@ -15,8 +15,9 @@ export class JsonSyntaxError extends SyntaxError {
   }
 }
 
-export function numberFromText(text: string): number | bigint | DtlFloat {
-  if (/[.eE]/.test(text)) {
+/** The value of a JSON number literal; `isFloat` (a fraction or exponent) when the caller already knows. */
+export function numberFromText(text: string, isFloat = /[.eE]/.test(text)): number | bigint | DtlFloat {
+  if (isFloat) {
     const n = Number(text);
     return Number.isInteger(n) ? new DtlFloat(n) : n;
   }
@@ -32,8 +33,8 @@ export function parseJsonLossless(text: string, keepFloatMarks = false): unknown
       if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
       else o[k] = v;
     },
-    number(numberText) {
-      const num = numberFromText(numberText);
+    number(numberText, isFloat) {
+      const num = numberFromText(numberText, isFloat);
       return !keepFloatMarks && num instanceof DtlFloat ? num.value : num;
     },
     error: (message, offset) => new JsonSyntaxError(`${message} at offset ${offset}`, offset),
