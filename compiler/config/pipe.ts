@@ -85,7 +85,9 @@ export function compilePipe(raw: RawEntity, resolvedNode: PObject, ctx: PipeCont
     // The documented default: 30 s for dataset-to-dataset pipes, 900 s for everything else.
     pumpConfig.schedule_interval = source?.type === 'dataset' && sink?.type === 'dataset' ? 30 : 900;
   }
-  if (effective.batch_size === undefined) effective.batch_size = 100;
+  // Sinks that send one request per entity document a smaller default batch (the REST sink: 1).
+  const sinkBatchDefault = sink ? schemas.schema(`sink/${sink.type}`)?.['x-pipe-batch-size-default'] : undefined;
+  if (effective.batch_size === undefined) effective.batch_size = typeof sinkBatchDefault === 'number' ? sinkBatchDefault : 100;
   const systemRefs = [source, ...transforms.map((t) => t.checked), sink].flatMap((c) => c?.systems ?? []);
   const datasetRefs: CompiledPipe['datasetRefs'] = [...(source?.datasets ?? []).map((d) => ({ dataset: d.dataset, mode: d.mode, node: d.node })), ...hopsRefs];
   const writes = sink?.datasets.find((d) => d.mode === 'write')?.dataset ?? null;

@@ -23,12 +23,16 @@ import { jsonSink } from './sinks/json.js';
 import { httpTransform } from './transforms/http.js';
 import { emitChildrenTransform } from './transforms/emit_children.js';
 import { urlSystem } from './systems/url.js';
+import { restSystem } from './systems/rest.js';
+import { restSource } from './sources/rest.js';
+import { restSink } from './sinks/rest.js';
+import { restTransform } from './transforms/rest.js';
 import type { SystemSpec } from './types.js';
 
-const sources: SourceSpec[] = [datasetSource, embeddedSource, emptySource, httpEndpointSource, jsonSource, csvSource, unionDatasetsSource, mergeDatasetsSource, mergeSource];
-const sinks: SinkSpec[] = [datasetSink, nullSink, httpEndpointSink, csvEndpointSink, xmlEndpointSink, jsonSink];
-const transforms: TransformSpec[] = [dtlTransform, httpTransform, emitChildrenTransform];
-const systems: SystemSpec<unknown>[] = [urlSystem];
+const sources: SourceSpec[] = [datasetSource, embeddedSource, emptySource, httpEndpointSource, jsonSource, csvSource, unionDatasetsSource, mergeDatasetsSource, mergeSource, restSource];
+const sinks: SinkSpec[] = [datasetSink, nullSink, httpEndpointSink, csvEndpointSink, xmlEndpointSink, jsonSink, restSink];
+const transforms: TransformSpec[] = [dtlTransform, httpTransform, emitChildrenTransform, restTransform];
+const systems: SystemSpec<unknown>[] = [urlSystem, restSystem];
 
 export class UnsupportedComponentError extends Error {
   readonly code = 'COMPONENT_UNSUPPORTED';

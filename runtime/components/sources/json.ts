@@ -6,13 +6,13 @@ import { urlClientFor, type UrlResponse } from '../systems/url.js';
 import { JsonEntitySplitter, JsonStreamError } from './json-stream.js';
 
 /** `_updated` as a since token (big integers as text). */
-function sinceOf(v: unknown): Since | undefined {
+export function sinceOf(v: unknown): Since | undefined {
   if (typeof v === 'number' || typeof v === 'string') return v;
   if (typeof v === 'bigint') return v.toString();
   return undefined;
 }
 
-function later(a: Since, b: Since): boolean {
+export function later(a: Since, b: Since): boolean {
   if (a === null) return false;
   if (b === null) return true;
   if (typeof a === 'number' && typeof b === 'number') return a > b;

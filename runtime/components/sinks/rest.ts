@@ -1,0 +1,51 @@
+import schema from '../../../schemas/sinks/rest.schema.json' with { type: 'json' };
+import type { Entity } from '../../../compiler/values/types.js';
+import type { SinkSpec } from '../types.js';
+import { restComponentSetup } from '../systems/rest.js';
+import { exchange } from '../systems/rest/exchange.js';
+import { plainValue } from '../systems/rest/values.js';
+
+export const restSink: SinkSpec = {
+  kind: 'sink',
+  type: 'rest',
+  doc: 'Sends each entity to a REST service with an operation of a REST system: the entity (or the sink) names the `operation`, its `properties` and `payload` fill the Jinja templates of the url, params, headers and payload, and the payload is sent as json, json-transit, form, multipart-form or text. A failed request fails the batch (the pipe retries entity by entity). The pipe batch_size defaults to 1.',
+  schema,
+  create(component, ctx) {
+    const c = component.config;
+    const { client, operations, what } = restComponentSetup(ctx, c, 'the rest sink');
+    if (c.operation !== undefined) operations.get(c.operation);
+    const retry = client.url.readRetryPolicy(ctx.pipe);
+    // Requests that would rather wait than fail: only connection failures are retried here; statuses fail the entity.
+    const networkRetry: typeof retry = (failure, attempt) => (failure.status === 0 && failure.code !== 'HTTP_TIMEOUT' ? retry(failure, attempt) : null);
+
+    const send = async (e: Entity, signal: AbortSignal): Promise<void> => {
+      const op = operations.get(e.operation ?? c.operation);
+      const entity = plainValue(e) as Record<string, unknown>;
+      const properties = (isDict(e.properties) ? entity.properties : (c.properties ?? op.properties ?? {})) as Record<string, unknown>;
+      const payload = e.payload !== undefined ? e.payload : c.payload !== undefined ? c.payload : op.payload;
+      const context = { ...entity, entity, properties };
+      for await (const page of exchange({ client, op, context, payload, paging: false, options: { signal, what: `${what}: entity "${e._id}"`, retry: networkRetry } })) void page;
+    };
+
+    return {
+      dataset: null,
+      atomicCheckpoint: false,
+      tracksDeletions: false,
+      async write(entities, run, checkpoint) {
+        for (const e of entities) await send(e, run.signal);
+        if (checkpoint) await ctx.store.setPipeState(checkpoint.pipeId, checkpoint.state);
+        let deleted = 0;
+        for (const e of entities) if (e._deleted === true) deleted++;
+        return { written: entities.length - deleted, unchanged: 0, deleted, failures: [] };
+      },
+      async endRun(_run, checkpoint) {
+        await ctx.store.setPipeState(checkpoint.pipeId, checkpoint.state);
+        return { written: 0, unchanged: 0, deleted: 0, failures: [] };
+      },
+    };
+  },
+};
+
+function isDict(v: unknown): boolean {
+  return v !== null && typeof v === 'object' && (v as object).constructor === Object;
+}

@@ -1,0 +1,87 @@
+/**
+ * Entities made from REST responses (sources, and transforms that replace or enrich entities):
+ * `response_property`, `response_headers_property`, `response_status_property`,
+ * `response_include_content_type`, and `_id` / `_updated` from `id_expression` / `updated_expression`.
+ */
+import type { Entity } from '../../../../compiler/values/types.js';
+import type { RestPage } from './exchange.js';
+import { evaluate } from './jinja.js';
+import type { Operation } from './operation.js';
+import { plainValue } from './values.js';
+
+export interface EntityShape {
+  responseProperty?: string;
+  headersProperty?: string;
+  statusProperty?: string;
+  includeContentType: boolean;
+  idExpression?: string;
+  updatedExpression?: string;
+}
+
+export function entityShape(op: Operation, config: Record<string, unknown>, defaultResponseProperty?: string): EntityShape {
+  return {
+    responseProperty: (op.setting('response_property') as string | undefined) ?? defaultResponseProperty,
+    headersProperty: op.setting('response_headers_property') as string | undefined,
+    statusProperty: op.setting('response_status_property') as string | undefined,
+    includeContentType: config.response_include_content_type === true,
+    idExpression: op.setting('id_expression') as string | undefined,
+    updatedExpression: op.setting('updated_expression') as string | undefined,
+  };
+}
+
+/** The response headers as a plain dict (the `Link` header as its text). */
+export function plainHeaders(page: RestPage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(page.headers)) out[k] = typeof v === 'string' ? v : k === 'link' ? '' : String(v);
+  return out;
+}
+
+/** Adds the response's headers, status and content type where the shape asks for them. */
+export function addResponseDetails(entity: Entity, page: RestPage, shape: EntityShape): Entity {
+  if (shape.headersProperty) entity[shape.headersProperty] = plainHeaders(page);
+  if (shape.statusProperty) entity[shape.statusProperty] = page.status;
+  if (shape.includeContentType) entity['content-type'] = page.contentType;
+  return entity;
+}
+
+/** Sets `_id` and `_updated` from the shape's expressions over an item of a response. */
+export function applyExpressions(entity: Entity, item: unknown, page: RestPage, shape: EntityShape, extra: Record<string, unknown>, what: string): void {
+  if (!shape.idExpression && !shape.updatedExpression) return;
+  const plain = plainValue(item);
+  const context = { ...page.context, ...extra, ...(plain !== null && typeof plain === 'object' && !Array.isArray(plain) ? plain : {}), entity: plain };
+  if (shape.idExpression) {
+    const id = evaluate(shape.idExpression, context, `${what}: id_expression`);
+    if (id === undefined || id === null || id === '') throw new Error(`${what}: the id_expression ${JSON.stringify(shape.idExpression)} gave no value for item ${JSON.stringify(plain)?.slice(0, 200)} of ${page.request.method} ${page.request.url}`);
+    entity._id = typeof id === 'string' ? id : String(typeof id === 'object' ? JSON.stringify(id) : id);
+  }
+  if (shape.updatedExpression) {
+    const updated = evaluate(shape.updatedExpression, context, `${what}: updated_expression`);
+    if (updated !== undefined && updated !== null && updated !== '') entity._updated = updated as Entity[string];
+  }
+}
+
+/** The entities a source (or a replacing transform) emits for one response page. */
+export function pageEntities(page: RestPage, shape: EntityShape, extra: Record<string, unknown>, what: string, fallbackId: () => string): Entity[] {
+  const out: Entity[] = [];
+  if (!page.json) {
+    const entity: Entity = { [shape.responseProperty ?? 'response']: page.text };
+    applyExpressions(entity, {}, page, shape, extra, what);
+    entity._id ??= fallbackId();
+    out.push(addResponseDetails(entity, page, shape));
+    return out;
+  }
+  page.items.forEach((item, i) => {
+    let entity: Entity;
+    if (shape.responseProperty) entity = { [shape.responseProperty]: item as Entity[string] };
+    else if (item !== null && typeof item === 'object' && !Array.isArray(item)) entity = { ...(item as Entity) };
+    else throw new Error(`${what}: item ${i + 1} of the response of ${page.request.method} ${page.request.url} is not a JSON object but ${JSON.stringify(item)?.slice(0, 100)} (set response_property to keep such values)`);
+    if (shape.responseProperty && item !== null && typeof item === 'object' && !Array.isArray(item) && typeof (item as Entity)._id === 'string') entity._id = (item as Entity)._id;
+    applyExpressions(entity, item, page, shape, extra, what);
+    if (typeof entity._id !== 'string' || entity._id === '') {
+      if (entity._id !== undefined && entity._id !== null && typeof entity._id !== 'object') entity._id = String(entity._id);
+      else throw new Error(`${what}: item ${i + 1} of the response of ${page.request.method} ${page.request.url} has no "_id" (set id_expression, e.g. "{{ id }}")`);
+    }
+    out.push(addResponseDetails(entity, page, shape));
+  });
+  return out;
+}

@@ -1,0 +1,165 @@
+/**
+ * One use of a REST operation: its templates rendered into requests, the responses read and parsed,
+ * and, when the operation has a `next_page_link`, the pages followed until a
+ * `next_page_termination_strategy` says the sequence ended.
+ */
+import { parseJsonText } from '../../../../compiler/dtl/functions/json.js';
+import { SKIP } from '../../../../compiler/dtl/functions/util.js';
+import { snippet } from '../url.js';
+import type { RestClient, RestRequest, SendOptions } from './client.js';
+import { evaluate, mentionsVariable, renderText, renderTree } from './jinja.js';
+import type { Operation } from './operation.js';
+import { bigintAsNumber, plainValue, valueAtPath } from './values.js';
+
+export class RestResponseError extends Error {
+  readonly code = 'REST_RESPONSE';
+}
+
+export interface SinceSetting {
+  name: string;
+  location: 'query' | 'header' | 'manual';
+  value: unknown;
+}
+
+export interface ExchangeInput {
+  client: RestClient;
+  op: Operation;
+  /** Template variables of every request: properties, since, entity, source_entity, entity properties. */
+  context: Record<string, unknown>;
+  /** The payload template (entity > component > operation), undefined for none. */
+  payload: unknown;
+  since?: SinceSetting | null;
+  /** Follow `next_page_link` (sources and transforms; sinks send one request). */
+  paging: boolean;
+  options: SendOptions;
+  /** Requests of custom_auth's token operations do not ask for a token themselves. */
+  authenticating?: boolean;
+}
+
+export interface RestPage {
+  page: number;
+  request: RestRequest;
+  status: number;
+  /** Response headers as templates see them: lower-case names (any case works), `link` parsed by rel. */
+  headers: Record<string, unknown>;
+  contentType: string | null;
+  json: boolean;
+  text: string;
+  /** The parsed JSON body, or the text of a body that is not JSON. */
+  body: unknown;
+  /** The body's `payload_property` (the body when none is set); for non-JSON bodies the text. */
+  result: unknown;
+  /** The result as a list of items. */
+  items: unknown[];
+  /** Template variables for expressions over this response (id, updated, error, next page). */
+  context: Record<string, unknown>;
+}
+
+/** RFC 5988 `Link` header values by their rel: `<?page=3>; rel="next"` → `{next: "?page=3"}`. */
+export function parseLinkHeader(value: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of value.matchAll(/<([^>]*)>\s*((?:;\s*[^;,]+)*)/g)) {
+    const rel = /;\s*rel\s*=\s*"?([^";]+)"?/i.exec(m[2]);
+    if (rel) for (const r of rel[1].trim().split(/\s+/)) out[r] ??= m[1];
+  }
+  return out;
+}
+
+/** Response headers for templates, reachable in any letter case (`headers.Link.next`). */
+function headerView(headers: Headers): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  headers.forEach((v, k) => {
+    o[k] = k === 'link' ? parseLinkHeader(v) : v;
+  });
+  return new Proxy(o, { get: (t, p) => (typeof p === 'string' ? (t[p] ?? t[p.toLowerCase()]) : undefined) });
+}
+
+function parseBody(text: string, what: string, href: string): unknown {
+  if (text.trim() === '') return null;
+  const v = parseJsonText(text);
+  if (v !== SKIP) return v;
+  let reason = 'invalid JSON';
+  try {
+    JSON.parse(text);
+  } catch (err) {
+    reason = (err as Error).message;
+  }
+  throw new RestResponseError(`${what}: the response of ${href} says it is JSON but is not valid JSON (${reason}): ${snippet(text, 200)}`);
+}
+
+function requestKey(r: RestRequest): string {
+  return JSON.stringify([r.method, r.url, r.params, r.headers, plainValue(r.payload) ?? null], bigintAsNumber);
+}
+
+export async function* exchange(input: ExchangeInput): AsyncIterable<RestPage> {
+  const { client, op, options } = input;
+  const what = options.what;
+  const term = op.termination;
+  const nextTemplate = input.paging ? (op.setting('next_page_link') as string | undefined) : undefined;
+  const pageSize = op.setting('page_size');
+  const payloadProperty = op.setting('payload_property') as string | undefined;
+  const errorExpression = op.setting('error_expression') as string | undefined;
+  const since = input.since;
+  // A url that uses `since` itself carries the continuation: the location setting is then ignored.
+  const sinceInUrl = since ? mentionsVariable(op.url, 'since') || mentionsVariable(op.url, since.name) : false;
+  const auth = input.authenticating ? {} : await client.authContext(options.signal);
+  let prev: { body: unknown; requestHeaders: Record<string, string>; params: Record<string, unknown>; headers: Record<string, unknown>; link: string | null; key: string; text: string } | null = null;
+  let nextUrl: string | null = null;
+  for (let page = 0; ; page++) {
+    const ctx: Record<string, unknown> = { ...input.context, ...auth, page, is_first_page: page === 0 };
+    if (pageSize !== undefined) ctx.page_size = pageSize;
+    if (since && since.value !== null && since.value !== undefined) {
+      ctx.since = since.value;
+      if (since.name !== 'since') ctx[since.name] = since.value;
+    }
+    if (prev) Object.assign(ctx, { previous_body: prev.body, previous_request_headers: prev.requestHeaders, previous_params: prev.params, previous_headers: prev.headers });
+    const url = nextUrl ?? renderText(op.url, ctx, `${what}: operation "${op.name}" url`);
+    ctx.url = url;
+    const params = (op.params ? renderTree(op.params, ctx, `${what}: operation "${op.name}" params`) : {}) as Record<string, unknown>;
+    const hasSince = since && since.value !== null && since.value !== undefined && !sinceInUrl;
+    if (hasSince && since.location === 'query' && !(nextUrl && new URL(nextUrl).searchParams.has(since.name))) params[since.name] ??= since.value;
+    ctx.params = params;
+    ctx.request_params = params;
+    const headers: Record<string, string> = input.authenticating ? {} : await client.systemHeaders(ctx, what);
+    const own = renderTree(op.headers, ctx, `${what}: operation "${op.name}" headers`) as Record<string, unknown>;
+    for (const [k, v] of Object.entries(own)) headers[k.toLowerCase()] = typeof v === 'string' ? v : JSON.stringify(v, bigintAsNumber);
+    if (hasSince && since.location === 'header') headers[since.name.toLowerCase()] = String(since.value);
+    const payload = input.payload === undefined ? undefined : renderTree(input.payload, { ...ctx, headers }, `${what}: operation "${op.name}" payload`);
+    const request: RestRequest = { method: op.method, url, params, headers, payload };
+    const key = requestKey(request);
+    if (prev && term.has('same-next-page-request') && key === prev.key) return;
+
+    const res = await client.send(request, op, { ...options, context: ctx });
+    const text = await res.text();
+    const href = `${op.method} ${res.url}`;
+    if (prev && term.has('same-response') && text === prev.text) return;
+    const contentType = res.headers.get('content-type');
+    const json = client.isJson(contentType);
+    const body: unknown = json ? parseBody(text, what, href) : text;
+    const result = json ? (payloadProperty ? valueAtPath(body, payloadProperty) : body) : text;
+    const items = !json ? [text] : Array.isArray(result) ? result : result === null || result === undefined ? [] : [result];
+    const view = headerView(res.headers);
+    const context = { ...ctx, body, headers: view, response_headers: view, request_headers: headers, request_params: params };
+    if (errorExpression && json && payloadProperty) {
+      const err = evaluate(errorExpression, context, `${what}: error_expression`);
+      if (err !== undefined && err !== null && err !== '' && err !== false) throw new RestResponseError(`${what}: ${href} reported an error (error_expression): ${typeof err === 'string' ? err : JSON.stringify(err, bigintAsNumber)}`);
+    }
+    yield { page, request, status: res.status, headers: view, contentType, json, text, body, result, items, context };
+
+    if (!nextTemplate || res.status < 200 || res.status >= 300) return;
+    if (term.has('empty-result') && (items.length === 0 || text.trim() === '')) return;
+    if (term.has('not-full-page') && items.length < (pageSize as number)) return;
+    const raw = evaluate(nextTemplate, context, `${what}: next_page_link`);
+    const link = raw === undefined || raw === null || raw === false ? null : String(raw).trim();
+    // Without a link there is nothing to request, whatever the strategies say.
+    if (link === null || link === '' || link === 'None') return;
+    if (term.has('same-next-page-link') && prev && link === prev.link) return;
+    try {
+      nextUrl = new URL(link, res.url).href;
+    } catch {
+      throw new RestResponseError(`${what}: the next_page_link of ${href} is not a URL: ${JSON.stringify(link)}`);
+    }
+    prev = { body, requestHeaders: headers, params, headers: view, link, key, text };
+    if (options.signal?.aborted) return;
+  }
+}

@@ -1,0 +1,81 @@
+import schema from '../../../schemas/transforms/rest.schema.json' with { type: 'json' };
+import type { Entity } from '../../../compiler/values/types.js';
+import type { EntityFailure, TransformSpec } from '../types.js';
+import { triggerMatcher } from './trigger.js';
+import { restComponentSetup } from '../systems/rest.js';
+import { addResponseDetails, applyExpressions, entityShape, pageEntities } from '../systems/rest/entities.js';
+import { exchange, type RestPage } from '../systems/rest/exchange.js';
+import { plainValue } from '../systems/rest/values.js';
+
+export const restTransform: TransformSpec = {
+  kind: 'transform',
+  type: 'rest',
+  doc: 'Calls a REST service for each entity with an operation of a REST system (named by the entity or the transform, templated like the REST sink, pages followed like the REST source) and adds the response to the entity in `response_property`, or replaces the entity with the JSON entities of the response (`replace_entity`); `allowed_status_codes` pass other statuses through, `ignored_status_codes` drop their responses.',
+  schema,
+  create(component, ctx) {
+    const c = component.config;
+    const { client, operations, what } = restComponentSetup(ctx, c, 'the rest transform');
+    if (c.operation !== undefined) operations.get(c.operation);
+    const triggered = triggerMatcher(c.trigger_on);
+    const replace = c.replace_entity === true;
+    const failIfEmpty = c.if_transform_empty === 'fail';
+    const retry = client.url.readRetryPolicy(ctx.pipe);
+
+    /** The entities one input entity becomes. */
+    const call = async (e: Entity, signal: AbortSignal): Promise<Entity[]> => {
+      const op = operations.get(e.operation ?? c.operation);
+      const shape = entityShape(op, c, 'response');
+      const entity = plainValue(e) as Record<string, unknown>;
+      const properties = (e.properties !== null && typeof e.properties === 'object' && !Array.isArray(e.properties) ? entity.properties : (c.properties ?? op.properties ?? {})) as Record<string, unknown>;
+      const payload = e.payload !== undefined ? e.payload : c.payload !== undefined ? c.payload : op.payload;
+      const context = { ...entity, entity, source_entity: entity, properties };
+      const at = `${what}: entity "${e._id}"`;
+      const pages: RestPage[] = [];
+      const accept = (s: number) => op.allowed(s) || (op.ignored?.(s) ?? false);
+      for await (const page of exchange({ client, op, context, payload, paging: true, options: { signal, what: at, retry, accept } })) {
+        if (op.ignored?.(page.status)) return replace ? [] : [e];
+        pages.push(page);
+      }
+      const last = pages[pages.length - 1];
+      if (replace) {
+        if (!last.json) return [addResponseDetails({ _id: e._id, [shape.responseProperty!]: last.text }, last, { ...shape, headersProperty: undefined, statusProperty: undefined })];
+        return pages.flatMap((p) => pageEntities(p, { ...shape, responseProperty: undefined, idExpression: undefined, updatedExpression: undefined, headersProperty: undefined, statusProperty: undefined, includeContentType: false }, {}, at, () => e._id as string));
+      }
+      let response: unknown;
+      if (!last.json) response = last.text;
+      else {
+        const shaped = (p: RestPage) => p.items.map((item) => withExpressions(item, p));
+        const withExpressions = (item: unknown, p: RestPage): unknown => {
+          if (!shape.idExpression && !shape.updatedExpression) return item;
+          if (item === null || typeof item !== 'object' || Array.isArray(item)) return item;
+          const copy = { ...(item as Entity) };
+          applyExpressions(copy, item, p, shape, { source_entity: entity }, at);
+          return copy;
+        };
+        response = pages.length === 1 && !Array.isArray(last.result) ? withExpressions(last.result, last) : pages.flatMap(shaped);
+      }
+      const out: Entity = { ...e, [shape.responseProperty!]: (response ?? null) as Entity[string] };
+      return [addResponseDetails(out, last, shape)];
+    };
+
+    return {
+      async apply(entities, run) {
+        const out: Entity[] = [];
+        const failures: EntityFailure[] = [];
+        for (const e of entities) {
+          if (triggered && !triggered(e)) {
+            out.push(e);
+            continue;
+          }
+          try {
+            for (const x of await call(e, run.signal)) out.push(x);
+          } catch (err) {
+            failures.push({ entity: e, error: err as Error });
+          }
+        }
+        if (failIfEmpty && entities.length > 0 && out.length === 0 && failures.length === 0) throw new Error(`${what}: produced no entities from ${entities.length} and if_transform_empty is "fail"`);
+        return { entities: out, failures };
+      },
+    };
+  },
+};
