@@ -37,7 +37,7 @@ export const restSource: SourceSpec = {
         let best: Since = start;
         let batch: Entity[] = [];
         let total = 0;
-        const pages = exchange({ client, op, context: { properties, since: start }, payload, since: sinceSetting, paging: true, options: { signal: run.signal, what, retry } });
+        const pages = exchange({ client, op, context: start === null ? { properties } : { properties, since: start }, payload, since: sinceSetting, paging: true, options: { signal: run.signal, what, retry } });
         for await (const page of pages) {
           for (const e of pageEntities(page, shape, { properties }, what, () => `${page.request.url}#${++fallback}`)) {
             const u = sinceOf(e._updated);

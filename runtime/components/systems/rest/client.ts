@@ -147,9 +147,10 @@ export class RestClient {
     const u = new URL(this.url.resolve(req.url));
     for (const [k, v] of Object.entries(req.params)) {
       if (v === undefined) continue;
-      u.searchParams.delete(k);
-      if (Array.isArray(v)) for (const x of v) u.searchParams.append(k, fieldText(x, false));
-      else u.searchParams.set(k, fieldText(v, false));
+      if (Array.isArray(v)) {
+        u.searchParams.delete(k);
+        for (const x of v) u.searchParams.append(k, fieldText(x, false));
+      } else u.searchParams.set(k, fieldText(v, false));
     }
     const headers = { ...req.headers };
     let body: string | Uint8Array | undefined;

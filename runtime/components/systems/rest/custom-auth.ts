@@ -73,7 +73,7 @@ export class CustomAuth {
     for await (const page of exchange({ client: this.client, op, context: { token: this.token, properties: op.properties ?? {} }, payload: op.payload, paging: false, options: { signal, what }, authenticating: true })) {
       if (!page.json) this.token = { ...this.token, value: page.text.trim() };
       else if (page.result !== null && typeof page.result === 'object' && !Array.isArray(page.result)) this.token = { ...this.token, ...(page.result as Record<string, unknown>) };
-      else throw new Error(`${what}: the response of ${page.request.method} ${page.request.url} is not a JSON object with the token`);
+      else throw new Error(`${what}: the response of ${page.request.method} ${page.href} is not a JSON object with the token`);
     }
   }
 

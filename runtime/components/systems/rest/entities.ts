@@ -51,7 +51,7 @@ export function applyExpressions(entity: Entity, item: unknown, page: RestPage, 
   const context = { ...page.context, ...extra, ...(plain !== null && typeof plain === 'object' && !Array.isArray(plain) ? plain : {}), entity: plain };
   if (shape.idExpression) {
     const id = evaluate(shape.idExpression, context, `${what}: id_expression`);
-    if (id === undefined || id === null || id === '') throw new Error(`${what}: the id_expression ${JSON.stringify(shape.idExpression)} gave no value for item ${JSON.stringify(plain)?.slice(0, 200)} of ${page.request.method} ${page.request.url}`);
+    if (id === undefined || id === null || id === '') throw new Error(`${what}: the id_expression ${JSON.stringify(shape.idExpression)} gave no value for item ${JSON.stringify(plain)?.slice(0, 200)} of ${page.request.method} ${page.href}`);
     entity._id = typeof id === 'string' ? id : String(typeof id === 'object' ? JSON.stringify(id) : id);
   }
   if (shape.updatedExpression) {
@@ -74,12 +74,12 @@ export function pageEntities(page: RestPage, shape: EntityShape, extra: Record<s
     let entity: Entity;
     if (shape.responseProperty) entity = { [shape.responseProperty]: item as Entity[string] };
     else if (item !== null && typeof item === 'object' && !Array.isArray(item)) entity = { ...(item as Entity) };
-    else throw new Error(`${what}: item ${i + 1} of the response of ${page.request.method} ${page.request.url} is not a JSON object but ${JSON.stringify(item)?.slice(0, 100)} (set response_property to keep such values)`);
+    else throw new Error(`${what}: item ${i + 1} of the response of ${page.request.method} ${page.href} is not a JSON object but ${JSON.stringify(item)?.slice(0, 100)} (set response_property to keep such values)`);
     if (shape.responseProperty && item !== null && typeof item === 'object' && !Array.isArray(item) && typeof (item as Entity)._id === 'string') entity._id = (item as Entity)._id;
     applyExpressions(entity, item, page, shape, extra, what);
     if (typeof entity._id !== 'string' || entity._id === '') {
       if (entity._id !== undefined && entity._id !== null && typeof entity._id !== 'object') entity._id = String(entity._id);
-      else throw new Error(`${what}: item ${i + 1} of the response of ${page.request.method} ${page.request.url} has no "_id" (set id_expression, e.g. "{{ id }}")`);
+      else throw new Error(`${what}: item ${i + 1} of the response of ${page.request.method} ${page.href} has no "_id" (set id_expression, e.g. "{{ id }}")`);
     }
     out.push(addResponseDetails(entity, page, shape));
   });

@@ -39,6 +39,8 @@ export interface ExchangeInput {
 export interface RestPage {
   page: number;
   request: RestRequest;
+  /** The URL the response came from (with the query). */
+  href: string;
   status: number;
   /** Response headers as templates see them: lower-case names (any case works), `link` parsed by rel. */
   headers: Record<string, unknown>;
@@ -113,7 +115,7 @@ export async function* exchange(input: ExchangeInput): AsyncIterable<RestPage> {
       if (since.name !== 'since') ctx[since.name] = since.value;
     }
     if (prev) Object.assign(ctx, { previous_body: prev.body, previous_request_headers: prev.requestHeaders, previous_params: prev.params, previous_headers: prev.headers });
-    const url = nextUrl ?? renderText(op.url, ctx, `${what}: operation "${op.name}" url`);
+    const url = nextUrl ?? client.url.resolve(renderText(op.url, ctx, `${what}: operation "${op.name}" url`));
     ctx.url = url;
     const params = (op.params ? renderTree(op.params, ctx, `${what}: operation "${op.name}" params`) : {}) as Record<string, unknown>;
     const hasSince = since && since.value !== null && since.value !== undefined && !sinceInUrl;
@@ -129,8 +131,18 @@ export async function* exchange(input: ExchangeInput): AsyncIterable<RestPage> {
     const key = requestKey(request);
     if (prev && term.has('same-next-page-request') && key === prev.key) return;
 
-    const res = await client.send(request, op, { ...options, context: ctx });
-    const text = await res.text();
+    // A controller per request: fetch leaves its abort listener on the signal it gets, and the run's lives long.
+    const controller = new AbortController();
+    const abort = () => controller.abort();
+    options.signal?.addEventListener('abort', abort, { once: true });
+    let res: Awaited<ReturnType<RestClient['send']>>;
+    let text: string;
+    try {
+      res = await client.send(request, op, { ...options, signal: options.signal ? controller.signal : undefined, context: ctx });
+      text = await res.text();
+    } finally {
+      options.signal?.removeEventListener('abort', abort);
+    }
     const href = `${op.method} ${res.url}`;
     if (prev && term.has('same-response') && text === prev.text) return;
     const contentType = res.headers.get('content-type');
@@ -144,7 +156,7 @@ export async function* exchange(input: ExchangeInput): AsyncIterable<RestPage> {
       const err = evaluate(errorExpression, context, `${what}: error_expression`);
       if (err !== undefined && err !== null && err !== '' && err !== false) throw new RestResponseError(`${what}: ${href} reported an error (error_expression): ${typeof err === 'string' ? err : JSON.stringify(err, bigintAsNumber)}`);
     }
-    yield { page, request, status: res.status, headers: view, contentType, json, text, body, result, items, context };
+    yield { page, request, href: res.url, status: res.status, headers: view, contentType, json, text, body, result, items, context };
 
     if (!nextTemplate || res.status < 200 || res.status >= 300) return;
     if (term.has('empty-result') && (items.length === 0 || text.trim() === '')) return;
