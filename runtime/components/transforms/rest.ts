@@ -3,7 +3,7 @@ import type { Entity } from '../../../compiler/values/types.js';
 import type { EntityFailure, TransformSpec } from '../types.js';
 import { triggerMatcher } from './trigger.js';
 import { restComponentSetup } from '../systems/rest.js';
-import { addResponseDetails, applyExpressions, entityShape, pageEntities } from '../systems/rest/entities.js';
+import { addResponseDetails, applyExpressions, entityShape } from '../systems/rest/entities.js';
 import { exchange, type RestPage } from '../systems/rest/exchange.js';
 import { plainValue } from '../systems/rest/values.js';
 
@@ -39,7 +39,13 @@ export const restTransform: TransformSpec = {
       const last = pages[pages.length - 1];
       if (replace) {
         if (!last.json) return [addResponseDetails({ _id: e._id, [shape.responseProperty!]: last.text }, last, { ...shape, headersProperty: undefined, statusProperty: undefined })];
-        return pages.flatMap((p) => pageEntities(p, { ...shape, responseProperty: undefined, idExpression: undefined, updatedExpression: undefined, headersProperty: undefined, statusProperty: undefined, includeContentType: false }, {}, at, () => e._id as string));
+        // The response's entities as they are: the expressions are not evaluated when replacing.
+        return pages.flatMap((p) =>
+          p.items.map((item, i) => {
+            if (item !== null && typeof item === 'object' && !Array.isArray(item)) return item as Entity;
+            throw new Error(`${at}: item ${i + 1} of the response of ${p.request.method} ${p.href} is not a JSON object, so it cannot replace the entity (replace_entity)`);
+          }),
+        );
       }
       let response: unknown;
       if (!last.json) response = last.text;
