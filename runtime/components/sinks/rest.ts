@@ -5,10 +5,13 @@ import { restComponentSetup } from '../systems/rest.js';
 import { exchange } from '../systems/rest/exchange.js';
 import { plainValue } from '../systems/rest/values.js';
 
+/** Requests a sink has under way at once within a batch. */
+const CONCURRENCY = 16;
+
 export const restSink: SinkSpec = {
   kind: 'sink',
   type: 'rest',
-  doc: 'Sends each entity to a REST service with an operation of a REST system: the entity (or the sink) names the `operation`, its `properties` and `payload` fill the Jinja templates of the url, params, headers and payload, and the payload is sent as json, json-transit, form, multipart-form or text. A failed request fails the batch (the pipe retries entity by entity). The pipe batch_size defaults to 1.',
+  doc: 'Sends each entity to a REST service with an operation of a REST system: the entity (or the sink) names the `operation`, its `properties` and `payload` fill the Jinja templates of the url, params, headers and payload, and the payload is sent as json, json-transit, form, multipart-form or text. Entities of a batch are sent up to 16 at a time (in order per _id); a failed request fails the batch (the pipe retries entity by entity). The pipe batch_size defaults to 1.',
   schema,
   create(component, ctx) {
     const c = component.config;
@@ -27,12 +30,40 @@ export const restSink: SinkSpec = {
       for await (const page of exchange({ client, op, context, payload, paging: false, options: { signal, what: `${what}: entity "${e._id}"`, retry: networkRetry } })) void page;
     };
 
+    /**
+     * Sends a batch, up to CONCURRENCY requests at a time; entities with the same _id go in order.
+     * After a failure nothing new is sent; the first failure (in batch order) is thrown once the
+     * requests under way have ended. With the default batch_size of 1 this is one request at a time.
+     */
+    const sendAll = async (entities: Entity[], signal: AbortSignal): Promise<void> => {
+      let next = 0;
+      const state: { failure: { index: number; error: unknown } | null } = { failure: null };
+      const pendingById = new Map<unknown, Promise<unknown>>();
+      const worker = async () => {
+        while (next < entities.length && state.failure === null) {
+          const index = next++;
+          const e = entities[index];
+          const before = pendingById.get(e._id);
+          const sent = before ? before.then(() => send(e, signal)) : send(e, signal);
+          pendingById.set(e._id, sent.catch(() => undefined));
+          try {
+            await sent;
+          } catch (error) {
+            const known = state.failure as { index: number } | null;
+            if (known === null || index < known.index) state.failure = { index, error };
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(CONCURRENCY, entities.length) }, worker));
+      if (state.failure !== null) throw state.failure.error;
+    };
+
     return {
       dataset: null,
       atomicCheckpoint: false,
       tracksDeletions: false,
       async write(entities, run, checkpoint) {
-        for (const e of entities) await send(e, run.signal);
+        await sendAll(entities, run.signal);
         if (checkpoint) await ctx.store.setPipeState(checkpoint.pipeId, checkpoint.state);
         let deleted = 0;
         for (const e of entities) if (e._deleted === true) deleted++;

@@ -5,9 +5,9 @@
  */
 import type { Entity } from '../../../../compiler/values/types.js';
 import type { RestPage } from './exchange.js';
-import { evaluate } from './jinja.js';
+import { expression, type Scope } from './jinja.js';
 import type { Operation } from './operation.js';
-import { plainValue } from './values.js';
+import { bigintAsNumber, plainValue } from './values.js';
 
 export interface EntityShape {
   responseProperty?: string;
@@ -44,18 +44,41 @@ export function addResponseDetails(entity: Entity, page: RestPage, shape: Entity
   return entity;
 }
 
-/** Sets `_id` and `_updated` from the shape's expressions over an item of a response. */
+type Compiled = (scope: Scope) => unknown;
+const compiledExpressions = new WeakMap<EntityShape, { id?: Compiled; updated?: Compiled }>();
+
+function compiledFor(shape: EntityShape, what: string): { id?: Compiled; updated?: Compiled } {
+  let c = compiledExpressions.get(shape);
+  if (!c) {
+    const variables = (scope: Scope) => (scope as Scope & { all(): Record<string, unknown> }).all();
+    c = {
+      id: shape.idExpression ? expression(shape.idExpression, `${what}: id_expression`, variables) : undefined,
+      updated: shape.updatedExpression ? expression(shape.updatedExpression, `${what}: updated_expression`, variables) : undefined,
+    };
+    compiledExpressions.set(shape, c);
+  }
+  return c;
+}
+
+/**
+ * Sets `_id` and `_updated` from the shape's expressions over an item of a response. The item's
+ * properties are variables beside `entity` (the item), the page's variables and `extra`.
+ */
 export function applyExpressions(entity: Entity, item: unknown, page: RestPage, shape: EntityShape, extra: Record<string, unknown>, what: string): void {
   if (!shape.idExpression && !shape.updatedExpression) return;
+  const compiled = compiledFor(shape, what);
   const plain = plainValue(item);
-  const context = { ...page.context, ...extra, ...(plain !== null && typeof plain === 'object' && !Array.isArray(plain) ? plain : {}), entity: plain };
-  if (shape.idExpression) {
-    const id = evaluate(shape.idExpression, context, `${what}: id_expression`);
-    if (id === undefined || id === null || id === '') throw new Error(`${what}: the id_expression ${JSON.stringify(shape.idExpression)} gave no value for item ${JSON.stringify(plain)?.slice(0, 200)} of ${page.request.method} ${page.href}`);
-    entity._id = typeof id === 'string' ? id : String(typeof id === 'object' ? JSON.stringify(id) : id);
+  const own = plain !== null && typeof plain === 'object' && !Array.isArray(plain) ? (plain as Record<string, unknown>) : {};
+  const scope = Object.assign((name: string): unknown => (name === 'entity' ? plain : Object.hasOwn(own, name) ? own[name] : Object.hasOwn(extra, name) ? extra[name] : page.context[name]), {
+    all: () => ({ ...page.context, ...extra, ...own, entity: plain }),
+  });
+  if (compiled.id) {
+    const id = compiled.id(scope);
+    if (id === undefined || id === null || id === '') throw new Error(`${what}: the id_expression ${JSON.stringify(shape.idExpression)} gave no value for item ${JSON.stringify(plain, bigintAsNumber)?.slice(0, 200)} of ${page.request.method} ${page.href}`);
+    entity._id = typeof id === 'string' ? id : typeof id === 'object' ? JSON.stringify(id, bigintAsNumber) : String(id);
   }
-  if (shape.updatedExpression) {
-    const updated = evaluate(shape.updatedExpression, context, `${what}: updated_expression`);
+  if (compiled.updated) {
+    const updated = compiled.updated(scope);
     if (updated !== undefined && updated !== null && updated !== '') entity._updated = updated as Entity[string];
   }
 }

@@ -131,18 +131,11 @@ export async function* exchange(input: ExchangeInput): AsyncIterable<RestPage> {
     const key = requestKey(request);
     if (prev && term.has('same-next-page-request') && key === prev.key) return;
 
-    // A controller per request: fetch leaves its abort listener on the signal it gets, and the run's lives long.
-    const controller = new AbortController();
-    const abort = () => controller.abort();
-    options.signal?.addEventListener('abort', abort, { once: true });
-    let res: Awaited<ReturnType<RestClient['send']>>;
-    let text: string;
-    try {
-      res = await client.send(request, op, { ...options, signal: options.signal ? controller.signal : undefined, context: ctx });
-      text = await res.text();
-    } finally {
-      options.signal?.removeEventListener('abort', abort);
-    }
+    // A signal per request: fetch leaves its abort listener on the signal it gets, and the run's lives long
+    // (a dependent signal holds no listener on the run's and goes away with the request).
+    const signal = options.signal ? AbortSignal.any([options.signal]) : undefined;
+    const res = await client.send(request, op, { ...options, signal, context: ctx });
+    const text = await res.text();
     const href = `${op.method} ${res.url}`;
     if (prev && term.has('same-response') && text === prev.text) return;
     const contentType = res.headers.get('content-type');

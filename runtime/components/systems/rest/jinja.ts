@@ -181,6 +181,33 @@ export function checkTemplate(text: unknown, what: string): void {
   if (typeof text === 'string' && isTemplate(text)) compile(text, what);
 }
 
+/** A template that only reads a variable or a dotted path of one: `{{ id }}`, `{{ entity.meta.updated }}`. */
+const SIMPLE_PATH = /^\s*\{\{\s*([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\s*\}\}\s*$/;
+
+/** Looks up a template variable by name (undefined when it is not set). */
+export type Scope = (name: string) => unknown;
+
+/**
+ * A template as a function of a scope. Simple paths are read directly (REST sources evaluate
+ * id and updated expressions for every entity); anything else renders with the scope's variables.
+ */
+export function expression(text: string, what: string, variables: (scope: Scope) => Record<string, unknown>): (scope: Scope) => unknown {
+  const simple = SIMPLE_PATH.exec(text);
+  if (simple) {
+    const [head, ...rest] = simple[1].split('.');
+    return (scope) => {
+      let v = scope(head);
+      for (const key of rest) {
+        if (v === null || v === undefined || typeof v !== 'object') return undefined;
+        v = (v as Record<string, unknown>)[key];
+      }
+      return v;
+    };
+  }
+  checkTemplate(text, what);
+  return (scope) => evaluate(text, variables(scope), what);
+}
+
 /**
  * The value of a template: a single `{{ expression }}` gives the expression's value (a number stays a
  * number, a missing value is undefined), anything else the rendered text. Plain strings are themselves.
