@@ -48,6 +48,7 @@ function makeAjv(extra: Options = {}): Ajv {
   ajv.addKeyword({ keyword: 'x-system-ref', schemaType: 'boolean', metaSchema: { const: true } });
   ajv.addKeyword({ keyword: 'x-doc', schemaType: 'string' });
   ajv.addKeyword({ keyword: 'x-namespaces-default', schemaType: 'boolean' });
+  ajv.addKeyword({ keyword: 'x-pipe-batch-size-default', schemaType: 'number' });
   return ajv;
 }
 
@@ -684,10 +685,14 @@ describe('annotations', () => {
   it('marks system references', () => {
     expect(collect('x-system-ref')).toEqual([
       'sinks/json.schema.json#/properties/system=true',
+      'sinks/rest.schema.json#/properties/system=true',
       'sources/csv.schema.json#/properties/system=true',
       'sources/embedded.schema.json#/properties/system=true',
       'sources/json.schema.json#/properties/system=true',
+      'sources/rest.schema.json#/properties/system=true',
       'transforms/http.schema.json#/properties/system=true',
+      'transforms/json_schema.schema.json#/properties/system=true',
+      'transforms/rest.schema.json#/properties/system=true',
     ]);
   });
 

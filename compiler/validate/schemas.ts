@@ -64,7 +64,7 @@ export class SchemaSet {
 
   private constructor(dir: string) {
     this.ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true });
-    for (const k of ['x-dataset-ref', 'x-dataset-ref-format', 'x-system-ref', 'x-doc', 'x-namespaces-default']) this.ajv.addKeyword(k);
+    for (const k of ['x-dataset-ref', 'x-dataset-ref-format', 'x-system-ref', 'x-doc', 'x-namespaces-default', 'x-pipe-batch-size-default']) this.ajv.addKeyword(k);
     for (const name of ['pipe', 'pump', 'system', 'node-metadata']) this.schemas.set(name, readJson(join(dir, `${name}.schema.json`)));
     for (const kind of Object.keys(KIND_DIRS) as ComponentKind[]) {
       const sub = join(dir, KIND_DIRS[kind]);
@@ -172,7 +172,7 @@ function describeSchemaTypes(s: JsonSchema): string {
     if (b.enum) return b.enum.map((x) => JSON.stringify(x)).join(' | ');
     const t = b.type;
     if (t === 'array' && b.items?.type) return `list of ${b.items.type}s`;
-    return Array.isArray(t) ? t.join(' | ') : (t ?? 'a valid value');
+    return Array.isArray(t) ? t.join(' | ') : (t ?? (typeof b.description === 'string' ? b.description : 'a valid value'));
   });
   return forms.join(' or ');
 }

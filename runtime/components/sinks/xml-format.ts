@@ -103,7 +103,7 @@ export class XmlWriter {
         count++;
       }
     }
-    if (count !== 1 || tag === null) throw new XmlShapeError(`${where} has ${count === 0 ? 'no' : count} "<tag>" properties; the xml_endpoint sink needs exactly one to name the element`);
+    if (count !== 1 || tag === null) throw new XmlShapeError(`${where} has ${count === 0 ? 'no' : count} "<tag>" properties; XML rendering needs exactly one to name the element`);
     const name = checkName(tag.slice(1, -1), `${where}: the element name`);
     let out = `<${name}${extraAttributes}`;
     for (const k in o) {
