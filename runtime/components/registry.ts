@@ -29,11 +29,12 @@ import { restSink } from './sinks/rest.js';
 import { restTransform } from './transforms/rest.js';
 import { xmlTransform } from './transforms/xml.js';
 import { jsonSchemaTransform } from './transforms/json_schema.js';
+import { templateTransform } from './transforms/template.js';
 import type { SystemSpec } from './types.js';
 
 const sources: SourceSpec[] = [datasetSource, embeddedSource, emptySource, httpEndpointSource, jsonSource, csvSource, unionDatasetsSource, mergeDatasetsSource, mergeSource, restSource];
 const sinks: SinkSpec[] = [datasetSink, nullSink, httpEndpointSink, csvEndpointSink, xmlEndpointSink, jsonSink, restSink];
-const transforms: TransformSpec[] = [dtlTransform, httpTransform, emitChildrenTransform, restTransform, xmlTransform, jsonSchemaTransform];
+const transforms: TransformSpec[] = [dtlTransform, httpTransform, emitChildrenTransform, restTransform, xmlTransform, jsonSchemaTransform, templateTransform];
 const systems: SystemSpec<unknown>[] = [urlSystem, restSystem];
 
 export class UnsupportedComponentError extends Error {
