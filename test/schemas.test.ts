@@ -686,6 +686,7 @@ describe('annotations', () => {
     expect(collect('x-system-ref')).toEqual([
       'sinks/json.schema.json#/properties/system=true',
       'sinks/rest.schema.json#/properties/system=true',
+      'sources/binary.schema.json#/properties/system=true',
       'sources/csv.schema.json#/properties/system=true',
       'sources/embedded.schema.json#/properties/system=true',
       'sources/json.schema.json#/properties/system=true',

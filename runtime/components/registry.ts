@@ -25,6 +25,7 @@ import { emitChildrenTransform } from './transforms/emit_children.js';
 import { urlSystem } from './systems/url.js';
 import { restSystem } from './systems/rest.js';
 import { restSource } from './sources/rest.js';
+import { binarySource } from './sources/binary.js';
 import { restSink } from './sinks/rest.js';
 import { restTransform } from './transforms/rest.js';
 import { xmlTransform } from './transforms/xml.js';
@@ -32,7 +33,7 @@ import { jsonSchemaTransform } from './transforms/json_schema.js';
 import { templateTransform } from './transforms/template.js';
 import type { SystemSpec } from './types.js';
 
-const sources: SourceSpec[] = [datasetSource, embeddedSource, emptySource, httpEndpointSource, jsonSource, csvSource, unionDatasetsSource, mergeDatasetsSource, mergeSource, restSource];
+const sources: SourceSpec[] = [datasetSource, embeddedSource, emptySource, httpEndpointSource, jsonSource, csvSource, unionDatasetsSource, mergeDatasetsSource, mergeSource, restSource, binarySource];
 const sinks: SinkSpec[] = [datasetSink, nullSink, httpEndpointSink, csvEndpointSink, xmlEndpointSink, jsonSink, restSink];
 const transforms: TransformSpec[] = [dtlTransform, httpTransform, emitChildrenTransform, restTransform, xmlTransform, jsonSchemaTransform, templateTransform];
 const systems: SystemSpec<unknown>[] = [urlSystem, restSystem];
