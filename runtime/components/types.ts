@@ -20,6 +20,8 @@ export interface RunInfo {
   signal: AbortSignal;
   /** `_B` for DTL: URL parameters of a publisher request. */
   bindings?: Record<string, unknown>;
+  /** Entries components add when asked to trace (`trace`); the pump-completed/-failed event carries them. */
+  trace?: Record<string, unknown>[];
 }
 
 export interface SourceBatch {

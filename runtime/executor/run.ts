@@ -85,7 +85,7 @@ export async function runPipe(inst: PipeInstance, deps: RunDeps, request: RunReq
   const full = inst.source.pushed ? false : resume ? resume.full : request.full === true || !inst.source.supportsSince || state.last_seen === null || (rescanEvery !== undefined && runCount % rescanEvery === 0);
   const partial = !full && !resume && partialEvery !== undefined && runCount % partialEvery === 0;
   const syncType = full ? 'full' : partial ? 'partial' : 'incremental';
-  const run: RunInfo = { id: resume?.id ?? randomUUID(), pipeId: pipe.id, full, signal };
+  const run: RunInfo = { id: resume?.id ?? randomUUID(), pipeId: pipe.id, full, signal, trace: [] };
   const since: Since = resume ? state.last_seen : full ? null : partial ? shiftSince(state.last_seen, pump.partial_rescan_delta as number) : state.last_seen;
   // A full run sees the joined datasets as they are now: dependency tracking continues from here.
   const trackingStart = resume?.tracking ?? (full ? await currentOffsets(store, pipe.dependencies) : undefined);
@@ -296,6 +296,7 @@ export async function runPipe(inst: PipeInstance, deps: RunDeps, request: RunReq
       entities_succeeded: outcome.written + outcome.unchanged,
       entities_failed: outcome.failed,
       metrics: { read: outcome.read, written: outcome.written, unchanged: outcome.unchanged, deleted: outcome.deleted, retried: outcome.retried, tracked: outcome.tracked },
+      ...(run.trace?.length ? { trace: run.trace as never } : {}),
     });
     return outcome;
   } catch (err) {
@@ -317,6 +318,7 @@ export async function runPipe(inst: PipeInstance, deps: RunDeps, request: RunReq
       entities_succeeded: outcome.written + outcome.unchanged,
       entities_failed: outcome.failed,
       tripped: err instanceof DtlRuntimeError && err.trip,
+      ...(run.trace?.length ? { trace: run.trace as never } : {}),
     });
     deps.logger.warn({ pipe: pipe.id, err: outcome.error }, 'pipe run failed');
     return outcome;

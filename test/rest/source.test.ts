@@ -1,7 +1,7 @@
 /** The REST source against the REST fixture service over real sockets. */
 import { describe, expect, it } from 'vitest';
 import { makeRecords } from '../../scripts/test-services/rest-fixture.js';
-import { configure } from '../support/runtime.js';
+import { collect, configure } from '../support/runtime.js';
 import { fixture, latest, restSystem, runtime } from './support.js';
 
 const list = (extra: Record<string, unknown> = {}) => ({ method: 'GET', url: 'records', params: { page_size: 10 }, next_page_link: '{{ body.next }}', ...extra });
@@ -290,3 +290,26 @@ describe('rest source: responses', () => {
     expect(await latest(rt, 'pull')).toHaveLength(2);
   });
 });
+
+describe('rest source: trace', () => {
+  it('puts the requests and responses in the pump-completed event, with secrets redacted', async () => {
+    const f = await fixture();
+    f.put(...makeRecords(2));
+    const rt = await runtime();
+    expect((await rt.setSecrets({ token: 'sup3rs3cretvalue' }, false)).ok).toBe(true);
+    await configure(rt, [
+      restSystem('api', f.base, { headers: { 'X-Api-Key': '$SECRET(token)' }, operations: { list: list() } }),
+      { _id: 'pull', type: 'pipe', source: source({ trace: { log_response_body_maxsize: 20, log_secret_redacted_bytes: -1 } }) },
+    ]);
+    expect(await rt.runPipe('pull')).toMatchObject({ status: 'completed', read: 2 });
+    const events = await collect(rt.store.scan('system:pump_execution:pull', { history: true }));
+    const done = events.find((e) => e.event_type === 'pump-completed')!;
+    const trace = done.trace as { request: { method: string; url: string; headers: Record<string, string> }; response: { status: number; body: string } }[];
+    expect(trace).toHaveLength(1);
+    expect(trace[0].request).toMatchObject({ method: 'GET', url: `${f.base}/records?page_size=10` });
+    expect(trace[0].response).toMatchObject({ status: 200, body: '{"data":[{"id":"r1",' });
+    expect(f.seen[0].headers['x-api-key']).toBe('sup3rs3cretvalue');
+    expect(trace[0].request.headers['x-api-key']).toBe('********');
+  });
+});
+

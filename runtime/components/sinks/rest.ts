@@ -1,6 +1,6 @@
 import schema from '../../../schemas/sinks/rest.schema.json' with { type: 'json' };
 import type { Entity } from '../../../compiler/values/types.js';
-import type { SinkSpec } from '../types.js';
+import type { RunInfo, SinkSpec } from '../types.js';
 import { restComponentSetup } from '../systems/rest.js';
 import { exchange } from '../systems/rest/exchange.js';
 import { plainValue } from '../systems/rest/values.js';
@@ -15,19 +15,19 @@ export const restSink: SinkSpec = {
   schema,
   create(component, ctx) {
     const c = component.config;
-    const { client, operations, what } = restComponentSetup(ctx, c, 'the rest sink');
+    const { client, operations, what, tracer } = restComponentSetup(ctx, c, 'the rest sink');
     if (c.operation !== undefined) operations.get(c.operation);
     const retry = client.url.readRetryPolicy(ctx.pipe);
     // Requests that would rather wait than fail: only connection failures are retried here; statuses fail the entity.
     const networkRetry: typeof retry = (failure, attempt) => (failure.status === 0 && failure.code !== 'HTTP_TIMEOUT' ? retry(failure, attempt) : null);
 
-    const send = async (e: Entity, signal: AbortSignal): Promise<void> => {
+    const send = async (e: Entity, run: RunInfo): Promise<void> => {
       const op = operations.get(e.operation ?? c.operation);
       const entity = plainValue(e) as Record<string, unknown>;
       const properties = (isDict(e.properties) ? entity.properties : (c.properties ?? op.properties ?? {})) as Record<string, unknown>;
       const payload = e.payload !== undefined ? e.payload : c.payload !== undefined ? c.payload : op.payload;
       const context = { ...entity, entity, properties };
-      for await (const page of exchange({ client, op, context, payload, paging: false, options: { signal, what: `${what}: entity "${e._id}"`, retry: networkRetry } })) void page;
+      for await (const page of exchange({ client, op, context, payload, paging: false, options: { signal: run.signal, what: `${what}: entity "${e._id}"`, retry: networkRetry }, trace: tracer && run.trace ? { tracer, entries: run.trace } : undefined })) void page;
     };
 
     /**
@@ -35,7 +35,7 @@ export const restSink: SinkSpec = {
      * After a failure nothing new is sent; the first failure (in batch order) is thrown once the
      * requests under way have ended. With the default batch_size of 1 this is one request at a time.
      */
-    const sendAll = async (entities: Entity[], signal: AbortSignal): Promise<void> => {
+    const sendAll = async (entities: Entity[], run: RunInfo): Promise<void> => {
       let next = 0;
       const state: { failure: { index: number; error: unknown } | null } = { failure: null };
       const pendingById = new Map<unknown, Promise<unknown>>();
@@ -44,7 +44,7 @@ export const restSink: SinkSpec = {
           const index = next++;
           const e = entities[index];
           const before = pendingById.get(e._id);
-          const sent = before ? before.then(() => send(e, signal)) : send(e, signal);
+          const sent = before ? before.then(() => send(e, run)) : send(e, run);
           pendingById.set(e._id, sent.catch(() => undefined));
           try {
             await sent;
@@ -63,7 +63,7 @@ export const restSink: SinkSpec = {
       atomicCheckpoint: false,
       tracksDeletions: false,
       async write(entities, run, checkpoint) {
-        await sendAll(entities, run.signal);
+        await sendAll(entities, run);
         if (checkpoint) await ctx.store.setPipeState(checkpoint.pipeId, checkpoint.state);
         let deleted = 0;
         for (const e of entities) if (e._deleted === true) deleted++;

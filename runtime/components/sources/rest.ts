@@ -13,7 +13,7 @@ export const restSource: SourceSpec = {
   schema,
   create(component, ctx) {
     const c = component.config;
-    const { client, operations, what } = restComponentSetup(ctx, c, 'the rest source');
+    const { client, operations, what, tracer } = restComponentSetup(ctx, c, 'the rest source');
     const op = operations.get(c.operation);
     const shape = entityShape(op, c);
     const supportsSince = c.supports_since === true;
@@ -37,7 +37,7 @@ export const restSource: SourceSpec = {
         let best: Since = start;
         let batch: Entity[] = [];
         let total = 0;
-        const pages = exchange({ client, op, context: start === null ? { properties } : { properties, since: start }, payload, since: sinceSetting, paging: true, options: { signal: run.signal, what, retry } });
+        const pages = exchange({ client, op, context: start === null ? { properties } : { properties, since: start }, payload, since: sinceSetting, paging: true, options: { signal: run.signal, what, retry }, trace: tracer && run.trace ? { tracer, entries: run.trace } : undefined });
         for await (const page of pages) {
           for (const e of pageEntities(page, shape, { properties }, what, () => `${page.request.url}#${++fallback}`)) {
             const u = sinceOf(e._updated);

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { ComponentContext } from '../types.js';
 import { RestClient } from './rest/client.js';
 import { OperationSet } from './rest/operation.js';
+import { secretValues, traceSettings, type Tracer } from './rest/trace.js';
 import type { ResolvedSystem, SystemContext, SystemSpec } from './spec.js';
 
 const clients = new Map<string, RestClient>();
@@ -29,7 +30,7 @@ export function restClientForSystem(system: { id: string; config: Record<string,
 }
 
 /** The REST client and the operations a component of the pipe in `ctx` can use. */
-export function restComponentSetup(ctx: ComponentContext, config: Record<string, unknown>, what: string): { client: RestClient; operations: OperationSet; what: string } {
+export function restComponentSetup(ctx: ComponentContext, config: Record<string, unknown>, what: string): { client: RestClient; operations: OperationSet; what: string; tracer: Tracer | null } {
   const at = `pipe "${ctx.pipe.id}": ${what}`;
   const systemId = config.system;
   if (typeof systemId !== 'string' || systemId === '') throw new Error(`${at} needs a "system" (the id of a REST system)`);
@@ -44,7 +45,9 @@ export function restComponentSetup(ctx: ComponentContext, config: Record<string,
   }
   const operations = new OperationSet(client.operations, config, system.config, at);
   if (operations.names().length === 0) throw new Error(`${at}: neither the component nor system "${systemId}" defines "operations"`);
-  return { client, operations, what: at };
+  const settings = traceSettings(config.trace);
+  const tracer = settings ? { settings, secrets: secretValues(system.effective, system.config) } : null;
+  return { client, operations, what: at, tracer };
 }
 
 export const restSystem: SystemSpec<RestClient> = {

@@ -1,6 +1,6 @@
 import schema from '../../../schemas/transforms/rest.schema.json' with { type: 'json' };
 import type { Entity } from '../../../compiler/values/types.js';
-import type { EntityFailure, TransformSpec } from '../types.js';
+import type { EntityFailure, RunInfo, TransformSpec } from '../types.js';
 import { triggerMatcher } from './trigger.js';
 import { restComponentSetup } from '../systems/rest.js';
 import { addResponseDetails, applyExpressions, entityShape } from '../systems/rest/entities.js';
@@ -14,7 +14,7 @@ export const restTransform: TransformSpec = {
   schema,
   create(component, ctx) {
     const c = component.config;
-    const { client, operations, what } = restComponentSetup(ctx, c, 'the rest transform');
+    const { client, operations, what, tracer } = restComponentSetup(ctx, c, 'the rest transform');
     if (c.operation !== undefined) operations.get(c.operation);
     const triggered = triggerMatcher(c.trigger_on);
     const replace = c.replace_entity === true;
@@ -22,7 +22,7 @@ export const restTransform: TransformSpec = {
     const retry = client.url.readRetryPolicy(ctx.pipe);
 
     /** The entities one input entity becomes. */
-    const call = async (e: Entity, signal: AbortSignal): Promise<Entity[]> => {
+    const call = async (e: Entity, run: RunInfo): Promise<Entity[]> => {
       const op = operations.get(e.operation ?? c.operation);
       const shape = entityShape(op, c, 'response');
       const entity = plainValue(e) as Record<string, unknown>;
@@ -32,7 +32,7 @@ export const restTransform: TransformSpec = {
       const at = `${what}: entity "${e._id}"`;
       const pages: RestPage[] = [];
       const accept = (s: number) => op.allowed(s) || (op.ignored?.(s) ?? false);
-      for await (const page of exchange({ client, op, context, payload, paging: true, options: { signal, what: at, retry, accept } })) {
+      for await (const page of exchange({ client, op, context, payload, paging: true, options: { signal: run.signal, what: at, retry, accept }, trace: tracer && run.trace ? { tracer, entries: run.trace } : undefined })) {
         if (op.ignored?.(page.status)) return replace ? [] : [e];
         pages.push(page);
       }
@@ -74,7 +74,7 @@ export const restTransform: TransformSpec = {
             continue;
           }
           try {
-            for (const x of await call(e, run.signal)) out.push(x);
+            for (const x of await call(e, run)) out.push(x);
           } catch (err) {
             failures.push({ entity: e, error: err as Error });
           }

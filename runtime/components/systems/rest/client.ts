@@ -33,6 +33,8 @@ export interface SendOptions {
   accept?: (status: number) => boolean;
   /** The request's template variables, to render the system headers again after a new custom_auth token. */
   context?: Record<string, unknown>;
+  /** Told what went on the wire (for `trace`). */
+  sent?: (request: { method: string; url: string; headers: Record<string, string>; body?: string }) => void;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -159,6 +161,7 @@ export class RestClient {
       body = encoded.body;
       headers['content-type'] ??= encoded.contentType;
     }
+    options.sent?.({ method: req.method, url: u.href, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : Buffer.from(body).toString('latin1') });
     const accept = (s: number) => (op.rateLimitRetries > 0 && s === 429) || (s === 401 && this.customAuth !== null) || (options.accept?.(s) ?? false);
     let renewedAuth = false;
     for (let attempt = 1; ; attempt++) {

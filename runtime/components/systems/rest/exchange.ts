@@ -7,9 +7,13 @@ import { parseJsonText } from '../../../../compiler/dtl/functions/json.js';
 import { SKIP } from '../../../../compiler/dtl/functions/util.js';
 import { snippet } from '../url.js';
 import type { RestClient, RestRequest, SendOptions } from './client.js';
+import { traceEntry, type Tracer } from './trace.js';
 import { evaluate, mentionsVariable, renderText, renderTree } from './jinja.js';
 import type { Operation } from './operation.js';
 import { bigintAsNumber, plainValue, valueAtPath } from './values.js';
+
+/** A run's trace keeps the first requests only (a sink may send millions). */
+const MAX_TRACE_ENTRIES = 1000;
 
 export class RestResponseError extends Error {
   readonly code = 'REST_RESPONSE';
@@ -34,6 +38,8 @@ export interface ExchangeInput {
   options: SendOptions;
   /** Requests of custom_auth's token operations do not ask for a token themselves. */
   authenticating?: boolean;
+  /** Where `trace` entries go, when the component traces. */
+  trace?: { tracer: Tracer; entries: Record<string, unknown>[] };
 }
 
 export interface RestPage {
@@ -134,8 +140,10 @@ export async function* exchange(input: ExchangeInput): AsyncIterable<RestPage> {
     // A signal per request: fetch leaves its abort listener on the signal it gets, and the run's lives long
     // (a dependent signal holds no listener on the run's and goes away with the request).
     const signal = options.signal ? AbortSignal.any([options.signal]) : undefined;
-    const res = await client.send(request, op, { ...options, signal, context: ctx });
+    let sent: Parameters<NonNullable<SendOptions['sent']>>[0] | null = null;
+    const res = await client.send(request, op, { ...options, signal, context: ctx, sent: input.trace ? (r) => (sent = r) : undefined });
     const text = await res.text();
+    if (input.trace && sent && input.trace.entries.length < MAX_TRACE_ENTRIES) input.trace.entries.push(traceEntry(input.trace.tracer, sent, { status: res.status, headers: res.headers, text }));
     const href = `${op.method} ${res.url}`;
     if (prev && term.has('same-response') && text === prev.text) return;
     const contentType = res.headers.get('content-type');
