@@ -7,7 +7,7 @@ import { makeRecords, startRestFixture } from './rest-fixture.js';
 
 const n = Number(process.argv[2] ?? 0);
 const fixture = await startRestFixture({ record: false });
-fixture.put(...makeRecords(n, 1, (i) => ({ email: `person${i}@example.org`, tags: ['a', 'b'], score: i % 100 })));
+fixture.putAll(makeRecords(n, 1, (i) => ({ email: `person${i}@example.org`, tags: ['a', 'b'], score: i % 100 })));
 // Writes are only counted: keeping 100,000 bodies would measure the fixture's memory instead.
 let writes = 0;
 fixture.overrides.push((req, res) => {

@@ -40,6 +40,8 @@ export interface RestFixture {
   /** Required `Authorization` header value, or null. */
   authorization: string | null;
   put(...records: FixtureRecord[]): void;
+  /** Like put, for lists too long to spread into arguments. */
+  putAll(records: FixtureRecord[]): void;
   close(): Promise<void>;
 }
 
@@ -65,6 +67,9 @@ function json(res: http.ServerResponse, status: number, body: unknown, headers: 
 export async function startRestFixture(options: FixtureOptions = {}): Promise<RestFixture> {
   const record = options.record !== false;
   const failures: { prefix: string; status: number; times: number; headers: Record<string, string>; body: string }[] = [];
+  // Sorted by `updated` when first read after a change (through put(), or the map directly).
+  let sorted: FixtureRecord[] | null = null;
+  let sortedSize = -1;
   const fixture: RestFixture = {
     base: '',
     records: new Map(),
@@ -76,17 +81,13 @@ export async function startRestFixture(options: FixtureOptions = {}): Promise<Re
       failures.push({ prefix, status, times, headers, body });
     },
     put(...records) {
+      fixture.putAll(records);
+    },
+    putAll(records) {
+      sorted = null;
       for (const r of records) fixture.records.set(r.id, r);
     },
     close: async () => undefined,
-  };
-  // Sorted by `updated` when first read after a change (records are changed through put(), or the map directly).
-  let sorted: FixtureRecord[] | null = null;
-  let sortedSize = -1;
-  const put = fixture.put;
-  fixture.put = (...records) => {
-    sorted = null;
-    put(...records);
   };
   const ordered = (): FixtureRecord[] => {
     if (!sorted || sortedSize !== fixture.records.size) {

@@ -3,6 +3,7 @@
  * and, when the operation has a `next_page_link`, the pages followed until a
  * `next_page_termination_strategy` says the sequence ended.
  */
+import { getMaxListeners, setMaxListeners } from 'node:events';
 import { parseJsonText } from '../../../../compiler/dtl/functions/json.js';
 import { SKIP } from '../../../../compiler/dtl/functions/util.js';
 import { snippet } from '../url.js';
@@ -134,15 +135,28 @@ export async function* exchange(input: ExchangeInput): AsyncIterable<RestPage> {
     if (hasSince && since.location === 'header') headers[since.name.toLowerCase()] = String(since.value);
     const payload = input.payload === undefined ? undefined : renderTree(input.payload, { ...ctx, headers }, `${what}: operation "${op.name}" payload`);
     const request: RestRequest = { method: op.method, url, params, headers, payload };
-    const key = requestKey(request);
+    // Only paged operations compare requests (same-next-page-request).
+    const key = nextTemplate ? requestKey(request) : '';
     if (prev && term.has('same-next-page-request') && key === prev.key) return;
 
-    // A signal per request: fetch leaves its abort listener on the signal it gets, and the run's lives long
-    // (a dependent signal holds no listener on the run's and goes away with the request).
-    const signal = options.signal ? AbortSignal.any([options.signal]) : undefined;
+    // A controller per request: fetch leaves its abort listener on the signal it gets, and the run's lives long.
+    const controller = options.signal ? new AbortController() : null;
+    const abort = () => controller?.abort();
+    if (options.signal) {
+      if (options.signal.aborted) controller!.abort();
+      // A sink has a request per entity under way at once, each listening for the run's stop.
+      else if (getMaxListeners(options.signal) < 100) setMaxListeners(100, options.signal);
+      options.signal.addEventListener('abort', abort, { once: true });
+    }
     let sent: Parameters<NonNullable<SendOptions['sent']>>[0] | null = null;
-    const res = await client.send(request, op, { ...options, signal, context: ctx, sent: input.trace ? (r) => (sent = r) : undefined });
-    const text = await res.text();
+    let res: Awaited<ReturnType<RestClient['send']>>;
+    let text: string;
+    try {
+      res = await client.send(request, op, { ...options, signal: controller?.signal, context: ctx, sent: input.trace ? (r) => (sent = r) : undefined });
+      text = await res.text();
+    } finally {
+      options.signal?.removeEventListener('abort', abort);
+    }
     if (input.trace && sent && input.trace.entries.length < MAX_TRACE_ENTRIES) input.trace.entries.push(traceEntry(input.trace.tracer, sent, { status: res.status, headers: res.headers, text }));
     const href = `${op.method} ${res.url}`;
     if (prev && term.has('same-response') && text === prev.text) return;
