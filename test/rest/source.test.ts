@@ -291,6 +291,21 @@ describe('rest source: responses', () => {
   });
 });
 
+describe('rest system as a URL system', () => {
+  it('serves the json source like a URL system', async () => {
+    const f = await fixture();
+    f.overrides.push((req, res) => {
+      if (req.path !== '/people') return false;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify([{ _id: 'p1' }, { _id: 'p2' }]));
+      return true;
+    });
+    const rt = await runtime();
+    await configure(rt, [restSystem('api', f.base, { operations: { list: list() } }), { _id: 'pull', type: 'pipe', source: { type: 'json', system: 'api', url: 'people' } }]);
+    expect(await rt.runPipe('pull')).toMatchObject({ status: 'completed', read: 2 });
+  });
+});
+
 describe('rest source: trace', () => {
   it('puts the requests and responses in the pump-completed event, with secrets redacted', async () => {
     const f = await fixture();

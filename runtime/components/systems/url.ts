@@ -482,7 +482,8 @@ export function urlClientFor(ctx: ComponentContext, systemId: unknown, what = 't
   if (typeof systemId !== 'string' || systemId === '') throw new Error(`${at} needs a "system" (the id of a URL system)`);
   const system = ctx.systems.get(systemId);
   if (!system) throw new Error(`${at} refers to system "${systemId}", which is not defined`);
-  if (system.type !== 'system:url') throw new Error(`${at} needs a URL system (type "system:url"), but system "${systemId}" has type "${system.type}"`);
+  // A REST system is a URL system with more settings: components of the URL system can use it too.
+  if (system.type !== 'system:url' && system.type !== 'system:rest') throw new Error(`${at} needs a URL system (type "system:url"), but system "${systemId}" has type "${system.type}"`);
   try {
     return clientForSystem(system, ctx.logger);
   } catch (err) {
