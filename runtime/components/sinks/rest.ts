@@ -3,7 +3,7 @@ import type { Entity } from '../../../compiler/values/types.js';
 import type { RunInfo, SinkSpec } from '../types.js';
 import { restComponentSetup } from '../systems/rest.js';
 import { exchange } from '../systems/rest/exchange.js';
-import { plainValue } from '../systems/rest/values.js';
+import { entityRequest } from '../systems/rest/entities.js';
 
 /** Requests a sink has under way at once within a batch. */
 const CONCURRENCY = 16;
@@ -23,10 +23,7 @@ export const restSink: SinkSpec = {
 
     const send = async (e: Entity, run: RunInfo): Promise<void> => {
       const op = operations.get(e.operation ?? c.operation);
-      const entity = plainValue(e) as Record<string, unknown>;
-      const properties = (isDict(e.properties) ? entity.properties : (c.properties ?? op.properties ?? {})) as Record<string, unknown>;
-      const payload = e.payload !== undefined ? e.payload : c.payload !== undefined ? c.payload : op.payload;
-      const context = { ...entity, entity, properties };
+      const { payload, context } = entityRequest(e, c, op);
       for await (const page of exchange({ client, op, context, payload, paging: false, options: { signal: run.signal, what: `${what}: entity "${e._id}"`, retry: networkRetry }, trace: tracer && run.trace ? { tracer, entries: run.trace } : undefined })) void page;
     };
 
@@ -76,7 +73,3 @@ export const restSink: SinkSpec = {
     };
   },
 };
-
-function isDict(v: unknown): boolean {
-  return v !== null && typeof v === 'object' && (v as object).constructor === Object;
-}

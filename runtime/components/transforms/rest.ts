@@ -3,9 +3,8 @@ import type { Entity } from '../../../compiler/values/types.js';
 import type { EntityFailure, RunInfo, TransformSpec } from '../types.js';
 import { triggerMatcher } from './trigger.js';
 import { restComponentSetup } from '../systems/rest.js';
-import { addResponseDetails, applyExpressions, entityShape } from '../systems/rest/entities.js';
+import { addResponseDetails, applyExpressions, entityRequest, entityShape } from '../systems/rest/entities.js';
 import { exchange, type RestPage } from '../systems/rest/exchange.js';
-import { plainValue } from '../systems/rest/values.js';
 
 export const restTransform: TransformSpec = {
   kind: 'transform',
@@ -25,10 +24,10 @@ export const restTransform: TransformSpec = {
     const call = async (e: Entity, run: RunInfo): Promise<Entity[]> => {
       const op = operations.get(e.operation ?? c.operation);
       const shape = entityShape(op, c, 'response');
-      const entity = plainValue(e) as Record<string, unknown>;
-      const properties = (e.properties !== null && typeof e.properties === 'object' && !Array.isArray(e.properties) ? entity.properties : (c.properties ?? op.properties ?? {})) as Record<string, unknown>;
-      const payload = e.payload !== undefined ? e.payload : c.payload !== undefined ? c.payload : op.payload;
-      const context = { ...entity, entity, source_entity: entity, properties };
+      const request = entityRequest(e, c, op);
+      const { payload } = request;
+      const entity = request.context.entity as Record<string, unknown>;
+      const context = { ...request.context, source_entity: entity };
       const at = `${what}: entity "${e._id}"`;
       const pages: RestPage[] = [];
       const accept = (s: number) => op.allowed(s) || (op.ignored?.(s) ?? false);

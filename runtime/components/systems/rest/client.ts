@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { stringifyValue } from '../../../../compiler/values/json.js';
 import { toJsonText } from '../../../../compiler/dtl/functions/text.js';
 import { Bytes, type Value } from '../../../../compiler/values/types.js';
-import { HttpError, snippet, UrlClient, type RetryPolicy, type UrlResponse } from '../url.js';
+import { HttpError, sleep, snippet, UrlClient, type RetryPolicy, type UrlResponse } from '../url.js';
 import { CustomAuth } from './custom-auth.js';
 import { renderText } from './jinja.js';
 import type { Operation } from './operation.js';
@@ -35,19 +35,6 @@ export interface SendOptions {
   context?: Record<string, unknown>;
   /** Told what went on the wire (for `trace`). */
   sent?: (request: { method: string; url: string; headers: Record<string, string>; body?: string }) => void;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (ms <= 0 || signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
 
 /** Seconds a `Retry-After` header asks for (delta seconds or an HTTP date), or null. */

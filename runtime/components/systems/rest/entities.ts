@@ -108,3 +108,16 @@ export function pageEntities(page: RestPage, shape: EntityShape, extra: Record<s
   });
   return out;
 }
+
+/**
+ * What one entity sends to a sink's or transform's operation: its `properties` (else the component's,
+ * else the operation's), its `payload` (else the component's, else the operation's), and the template
+ * variables (the entity's properties, `entity` and `properties`).
+ */
+export function entityRequest(e: Entity, component: Record<string, unknown>, op: Operation): { payload: unknown; context: Record<string, unknown> } {
+  const entity = plainValue(e) as Record<string, unknown>;
+  const own = entity.properties;
+  const properties = own !== null && typeof own === 'object' && !Array.isArray(own) ? own : (component.properties ?? op.properties ?? {});
+  const payload = e.payload !== undefined ? e.payload : component.payload !== undefined ? component.payload : op.payload;
+  return { payload, context: { ...entity, entity, properties } };
+}
