@@ -93,6 +93,29 @@ describe('rest sink', () => {
     expect(f.writes).toHaveLength(1);
   });
 
+  it('fails clearly when the service does not answer in time, and does not care what a success answers', async () => {
+    const f = await fixture();
+    f.overrides.push((req, res) => {
+      if (req.path === '/records/slow') return true; // never answers
+      if (req.path === '/records/garbage') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('<html>oops</html>');
+        return true;
+      }
+      return false;
+    });
+    const rt = await runtime();
+    await configure(rt, [
+      restSystem('api', f.base, { read_timeout: 1, operations }),
+      { _id: 'slow', type: 'pipe', source: { type: 'embedded', entities: [{ _id: 'slow' }] }, sink: { type: 'rest', system: 'api', operation: 'put-json' } },
+      { _id: 'garbage', type: 'pipe', source: { type: 'embedded', entities: [{ _id: 'garbage' }] }, sink: { type: 'rest', system: 'api', operation: 'put-json' } },
+    ]);
+    const slow = await rt.runPipe('slow');
+    expect(slow.error).toContain(`pipe "slow": the rest sink: entity "slow": PUT ${f.base}/records/slow timed out: no response within 1 s (the system's read_timeout)`);
+    expect(await rt.runPipe('garbage')).toMatchObject({ status: 'completed', written: 1 });
+    expect((await rt.store.getPipeState('slow'))?.last_seen ?? null).toBeNull();
+  });
+
   it('retries 429 answers (Retry-After 0) and sends basic and JWT authentication', async () => {
     const f = await fixture();
     f.authorization = `Basic ${Buffer.from('user:secret').toString('base64')}`;

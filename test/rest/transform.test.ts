@@ -110,6 +110,47 @@ describe('rest transform', () => {
     expect(empty.error).toContain('pipe "empty": the rest transform: produced no entities from 1 and if_transform_empty is "fail"');
   });
 
+  it('fails clearly on invalid JSON and on a response that stalls, writing nothing of the batch', async () => {
+    const f = await fixture();
+    f.overrides.push((req, res) => {
+      if (req.path === '/records/broken') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"id": ');
+        return true;
+      }
+      if (req.path === '/records/stall') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"id": "stall", ');
+        return true;
+      }
+      return false;
+    });
+    f.put(...makeRecords(1));
+    const rt = await runtime();
+    await configure(rt, [
+      restSystem('api', f.base, { read_timeout: 1, operations }),
+      {
+        _id: 'bad',
+        type: 'pipe',
+        source: { type: 'embedded', entities: [{ _id: 'ok', properties: { key: 'r1' } }, { _id: 'b', properties: { key: 'broken' } }] },
+        transform: { type: 'rest', system: 'api', operation: 'lookup' },
+      },
+      {
+        _id: 'slow',
+        type: 'pipe',
+        source: { type: 'embedded', entities: [{ _id: 'ok', properties: { key: 'r1' } }, { _id: 's', properties: { key: 'stall' } }] },
+        transform: { type: 'rest', system: 'api', operation: 'lookup' },
+      },
+    ]);
+    const r = await rt.runPipe('bad');
+    expect(r.status).toBe('failed');
+    expect(r.error).toMatch(new RegExp(`pipe "bad": the rest transform: entity "b": the response of GET ${f.base}/records/broken says it is JSON but is not valid JSON`));
+    expect(await latest(rt, 'bad')).toEqual([]);
+    const slow = await rt.runPipe('slow');
+    expect(slow.error).toContain(`pipe "slow": the rest transform: entity "s": GET ${f.base}/records/stall timed out: the response body stalled for 1 s (the system's read_timeout)`);
+    expect(await latest(rt, 'slow')).toEqual([]);
+  });
+
   it('refuses overlapping allowed and ignored status codes', async () => {
     const f = await fixture();
     const rt = await runtime();

@@ -24,7 +24,7 @@ export const restSink: SinkSpec = {
     const send = async (e: Entity, run: RunInfo): Promise<void> => {
       const op = operations.get(e.operation ?? c.operation);
       const { payload, context } = entityRequest(e, c, op);
-      for await (const page of exchange({ client, op, context, payload, paging: false, options: { signal: run.signal, what: `${what}: entity "${e._id}"`, retry: networkRetry }, trace: tracer && run.trace ? { tracer, entries: run.trace } : undefined })) void page;
+      for await (const page of exchange({ client, op, context, payload, paging: false, ignoreBody: true, options: { signal: run.signal, what: `${what}: entity "${e._id}"`, retry: networkRetry }, trace: tracer && run.trace ? { tracer, entries: run.trace } : undefined })) void page;
     };
 
     /**

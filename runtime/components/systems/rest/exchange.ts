@@ -39,6 +39,8 @@ export interface ExchangeInput {
   options: SendOptions;
   /** Requests of custom_auth's token operations do not ask for a token themselves. */
   authenticating?: boolean;
+  /** Read the body but do not parse it (sinks only need the status). */
+  ignoreBody?: boolean;
   /** Where `trace` entries go, when the component traces. */
   trace?: { tracer: Tracer; entries: Record<string, unknown>[] };
 }
@@ -161,7 +163,7 @@ export async function* exchange(input: ExchangeInput): AsyncIterable<RestPage> {
     const href = `${op.method} ${res.url}`;
     if (prev && term.has('same-response') && text === prev.text) return;
     const contentType = res.headers.get('content-type');
-    const json = client.isJson(contentType);
+    const json = !input.ignoreBody && client.isJson(contentType);
     const body: unknown = json ? parseBody(text, what, href) : text;
     const result = json ? (payloadProperty ? valueAtPath(body, payloadProperty) : body) : text;
     const items = !json ? [text] : Array.isArray(result) ? result : result === null || result === undefined ? [] : [result];
