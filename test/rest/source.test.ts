@@ -153,6 +153,33 @@ describe('rest source: continuation', () => {
     expect(f.seen[0].query.getAll('since')).toEqual(['7']);
   });
 
+  it('sends a templated payload (the source\'s wins over the operation\'s) with since in it', async () => {
+    const f = await fixture();
+    f.put(...makeRecords(4));
+    f.overrides.push((req, res) => {
+      if (req.path !== '/search') return false;
+      const query = JSON.parse(req.body) as { after: number | null; size: number };
+      const data = makeRecords(4).filter((r) => query.after === null || r.updated > query.after);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ data }));
+      return true;
+    });
+    const rt = await runtime();
+    await configure(rt, [
+      restSystem('api', f.base, { operations: { search: { method: 'POST', url: 'search', since_property_location: 'manual', payload: { ignored: true } } } }),
+      {
+        _id: 'pull',
+        type: 'pipe',
+        source: source({ operation: 'search', supports_since: true, updated_expression: '{{ updated }}', payload: { after: '{% if since is defined %}{{ since }}{% else %}null{% endif %}sesam:markjson', size: '{{ properties.size }}sesam:markjson' }, properties: { size: 50 } }),
+      },
+    ]);
+    expect(await rt.runPipe('pull')).toMatchObject({ status: 'completed', read: 4 });
+    expect(JSON.parse(f.seen[0].body)).toEqual({ after: null, size: 50 });
+    expect(f.seen[0].headers['content-type']).toBe('application/json');
+    expect(await rt.runPipe('pull')).toMatchObject({ status: 'completed', read: 0 });
+    expect(JSON.parse(f.seen[1].body)).toEqual({ after: 4, size: 50 });
+  });
+
   it('keeps the since value of an out-of-order source until the run completes', async () => {
     const f = await fixture();
     f.put(...makeRecords(30));
