@@ -23,12 +23,14 @@ import { jsonSink } from './sinks/json.js';
 import { httpTransform } from './transforms/http.js';
 import { emitChildrenTransform } from './transforms/emit_children.js';
 import { urlSystem } from './systems/url.js';
+import { smtpSystem } from './systems/smtp.js';
+import { mailSink } from './sinks/mail.js';
 import type { SystemSpec } from './types.js';
 
 const sources: SourceSpec[] = [datasetSource, embeddedSource, emptySource, httpEndpointSource, jsonSource, csvSource, unionDatasetsSource, mergeDatasetsSource, mergeSource];
-const sinks: SinkSpec[] = [datasetSink, nullSink, httpEndpointSink, csvEndpointSink, xmlEndpointSink, jsonSink];
+const sinks: SinkSpec[] = [datasetSink, nullSink, httpEndpointSink, csvEndpointSink, xmlEndpointSink, jsonSink, mailSink];
 const transforms: TransformSpec[] = [dtlTransform, httpTransform, emitChildrenTransform];
-const systems: SystemSpec<unknown>[] = [urlSystem];
+const systems: SystemSpec<unknown>[] = [urlSystem, smtpSystem];
 
 export class UnsupportedComponentError extends Error {
   readonly code = 'COMPONENT_UNSUPPORTED';
