@@ -25,12 +25,14 @@ import { emitChildrenTransform } from './transforms/emit_children.js';
 import { urlSystem } from './systems/url.js';
 import { smtpSystem } from './systems/smtp.js';
 import { mailSink } from './sinks/mail.js';
+import { elasticsearchSystem } from './systems/elasticsearch.js';
+import { elasticsearchSink } from './sinks/elasticsearch.js';
 import type { SystemSpec } from './types.js';
 
 const sources: SourceSpec[] = [datasetSource, embeddedSource, emptySource, httpEndpointSource, jsonSource, csvSource, unionDatasetsSource, mergeDatasetsSource, mergeSource];
-const sinks: SinkSpec[] = [datasetSink, nullSink, httpEndpointSink, csvEndpointSink, xmlEndpointSink, jsonSink, mailSink];
+const sinks: SinkSpec[] = [datasetSink, nullSink, httpEndpointSink, csvEndpointSink, xmlEndpointSink, jsonSink, mailSink, elasticsearchSink];
 const transforms: TransformSpec[] = [dtlTransform, httpTransform, emitChildrenTransform];
-const systems: SystemSpec<unknown>[] = [urlSystem, smtpSystem];
+const systems: SystemSpec<unknown>[] = [urlSystem, smtpSystem, elasticsearchSystem];
 
 export class UnsupportedComponentError extends Error {
   readonly code = 'COMPONENT_UNSUPPORTED';
