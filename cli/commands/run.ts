@@ -12,8 +12,11 @@ import { readConfig } from '../../compiler/load/files.js';
 import { startApi } from '../../runtime/api/app.js';
 import { SluiceRuntime } from '../../runtime/service/runtime.js';
 import { openStore } from '../../runtime/store/open.js';
+import { microservices } from '../../runtime/microservices/directory.js';
+import { LocalMicroservices } from '../../runtime/microservices/local.js';
 import { envValues } from '../config-input.js';
 import type { SetExit } from './shared.js';
+import type { ExecutionPlan } from '../../compiler/plan/types.js';
 
 export function registerRun(program: Command, setExit: SetExit): void {
   program
@@ -29,11 +32,24 @@ export function registerRun(program: Command, setExit: SetExit): void {
     .option('--jwt-secret <secret>', 'require HS256 JWT bearer tokens signed with this secret', process.env.SLUICE_JWT_SECRET)
     .option('--no-watch', 'do not reload when files change')
     .option('--log-level <level>', 'log level', process.env.SLUICE_LOG_LEVEL ?? 'info')
+    .option('--microservice <id=url...>', 'reach microservice system <id> at <url> (a service you run yourself) instead of starting its image')
     .action(async (path: string, opts) => {
       const logger = pino({ level: opts.logLevel });
       const configPath = resolve(path);
+      for (const given of (opts.microservice ?? []) as string[]) {
+        const at = given.indexOf('=');
+        if (at <= 0) throw new Error(`--microservice expects <id>=<url>, not "${given}"`);
+        microservices.give(given.slice(0, at), given.slice(at + 1));
+      }
+      // Containers for microservice systems, when docker or podman works here.
+      const containers = await LocalMicroservices.create({ logger });
+      microservices.useContainers(containers);
       const store = await openStore(opts.store, { dataDir: resolve(opts.dataDir) });
       const runtime = await SluiceRuntime.open({ store, logger });
+      const startMicroservices = (plan: ExecutionPlan) =>
+        void containers.reconcile(plan, [...runtime.systemsFor(plan).values()].filter((s) => s.type === 'system:microservice' && !microservices.givenAddress(s.id)));
+      runtime.on('plan-applied', startMicroservices);
+      if (runtime.plan) startMicroservices(runtime.plan);
       const load = async (reason: string) => {
         let files;
         try {
@@ -68,6 +84,7 @@ export function registerRun(program: Command, setExit: SetExit): void {
       await watcher?.close();
       await app.close();
       await runtime.close();
+      await containers.close();
       setExit(0);
     });
 }

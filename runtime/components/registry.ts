@@ -29,12 +29,13 @@ import { elasticsearchSystem } from './systems/elasticsearch.js';
 import { elasticsearchSink } from './sinks/elasticsearch.js';
 import { ldapSystem } from './systems/ldap.js';
 import { ldapSource } from './sources/ldap.js';
+import { microserviceSystem } from './systems/microservice.js';
 import type { SystemSpec } from './types.js';
 
 const sources: SourceSpec[] = [datasetSource, embeddedSource, emptySource, httpEndpointSource, jsonSource, csvSource, unionDatasetsSource, mergeDatasetsSource, mergeSource, ldapSource];
 const sinks: SinkSpec[] = [datasetSink, nullSink, httpEndpointSink, csvEndpointSink, xmlEndpointSink, jsonSink, mailSink, elasticsearchSink];
 const transforms: TransformSpec[] = [dtlTransform, httpTransform, emitChildrenTransform];
-const systems: SystemSpec<unknown>[] = [urlSystem, smtpSystem, elasticsearchSystem, ldapSystem];
+const systems: SystemSpec<unknown>[] = [urlSystem, smtpSystem, elasticsearchSystem, ldapSystem, microserviceSystem];
 
 export class UnsupportedComponentError extends Error {
   readonly code = 'COMPONENT_UNSUPPORTED';

@@ -476,15 +476,26 @@ export function clientForSystem(system: ResolvedSystem | { id: string; type?: st
   return client;
 }
 
+/**
+ * Other system types that components reach like a URL system (a microservice): each turns its
+ * config into a URL system's config, registered by its own module.
+ */
+const urlLikeSystems = new Map<string, (system: ResolvedSystem) => { id: string; config: Record<string, unknown> }>();
+
+export function registerUrlLikeSystem(type: string, asUrlSystem: (system: ResolvedSystem) => { id: string; config: Record<string, unknown> }): void {
+  urlLikeSystems.set(type, asUrlSystem);
+}
+
 /** The shared client of the URL system `systemId` for a component of the pipe in `ctx`. */
 export function urlClientFor(ctx: ComponentContext, systemId: unknown, what = 'the component'): UrlClient {
   const at = `pipe "${ctx.pipe.id}": ${what}`;
   if (typeof systemId !== 'string' || systemId === '') throw new Error(`${at} needs a "system" (the id of a URL system)`);
   const system = ctx.systems.get(systemId);
   if (!system) throw new Error(`${at} refers to system "${systemId}", which is not defined`);
-  if (system.type !== 'system:url') throw new Error(`${at} needs a URL system (type "system:url"), but system "${systemId}" has type "${system.type}"`);
+  const adapt = urlLikeSystems.get(system.type);
+  if (system.type !== 'system:url' && !adapt) throw new Error(`${at} needs a URL system (type "system:url"), but system "${systemId}" has type "${system.type}"`);
   try {
-    return clientForSystem(system, ctx.logger);
+    return clientForSystem(adapt ? adapt(system) : system, ctx.logger);
   } catch (err) {
     throw new Error(`${at}: ${(err as Error).message}`);
   }

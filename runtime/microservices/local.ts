@@ -1,0 +1,250 @@
+/**
+ * Microservices under `sluice run`: each microservice system of the running plan becomes a
+ * container of a working docker/podman (see engine.ts), created again when its settings change,
+ * removed when the system goes, pulled again on its `pull_image_cron_expression`. The runtime
+ * reaches a container through a loopback forwarder of its own whose port never changes, so the
+ * address pipes were built with stays right when a container is recreated on another port.
+ * Without a working engine nothing starts, and the directory's error tells the user to run the
+ * image themselves and point the system at it.
+ */
+import net from 'node:net';
+import type { Logger } from 'pino';
+import { nextCronTime, parseCron } from '../../compiler/plan/cron.js';
+import type { ExecutionPlan } from '../../compiler/plan/types.js';
+import type { ContainerBackend } from './directory.js';
+import { containerName, detectEngine, environmentOf, firstLine, registryOf, runArguments, runCommand, settingsDigest, type DockerSettings, type EngineCheck } from './engine.js';
+
+interface Forwarder {
+  server: net.Server;
+  port: number;
+  /** The container's published port, or null while it does not run. */
+  target: number | null;
+}
+
+interface Wanted {
+  docker: DockerSettings;
+  digest: string;
+}
+
+/** A microservice system of a plan with its config resolved (secrets substituted). */
+export interface ResolvedMicroservice {
+  id: string;
+  config: Record<string, unknown>;
+}
+
+/** Whether a microservice runs although no pipe uses it: eager_load, else global_defaults.eager_load_microservices (default true). */
+export function startsEagerly(plan: ExecutionPlan, id: string, config: Record<string, unknown>): boolean {
+  if (plan.pipes.some((p) => p.systems.includes(id))) return true;
+  if (typeof config.eager_load === 'boolean') return config.eager_load;
+  const defaults = (plan.metadata.effective.global_defaults ?? {}) as Record<string, unknown>;
+  return defaults.eager_load_microservices !== false;
+}
+
+async function listen(): Promise<net.Server> {
+  const server = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  return server;
+}
+
+export class LocalMicroservices implements ContainerBackend {
+  readonly unavailable?: string;
+  private readonly cli: string | null;
+  private readonly forwarders = new Map<string, Forwarder>();
+  private spare: net.Server[] = [];
+  private readonly wanted = new Map<string, Wanted>();
+  private readonly errors = new Map<string, string>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Engine commands run one at a time. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  private constructor(
+    check: EngineCheck,
+    private readonly logger: Logger,
+  ) {
+    this.cli = check.cli;
+    if (!check.cli) this.unavailable = check.reason ?? 'no working container engine';
+  }
+
+  static async create(options: { logger: Logger; check?: EngineCheck }): Promise<LocalMicroservices> {
+    const local = new LocalMicroservices(options.check ?? (await detectEngine()), options.logger);
+    if (local.cli) await local.refill();
+    else options.logger.warn({ reason: local.unavailable }, 'microservices cannot be started here; point microservice systems at services you run yourself with --microservice <id>=<url>');
+    return local;
+  }
+
+  /** Keeps a few listening loopback ports ready, so that an address can be handed out at once. */
+  private async refill(): Promise<void> {
+    while (!this.closed && this.spare.length < 4) this.spare.push(await listen());
+  }
+
+  address(id: string): string | null {
+    if (!this.cli) return null;
+    let f = this.forwarders.get(id);
+    if (!f) {
+      const server = this.spare.shift();
+      if (!server) return null;
+      void this.refill();
+      f = { server, port: (server.address() as net.AddressInfo).port, target: null };
+      const forwarder = f;
+      server.on('connection', (socket) => {
+        if (forwarder.target === null) return socket.destroy();
+        const upstream = net.connect(forwarder.target, '127.0.0.1');
+        socket.pipe(upstream).pipe(socket);
+        socket.on('error', () => upstream.destroy());
+        upstream.on('error', () => socket.destroy());
+      });
+      this.forwarders.set(id, f);
+    }
+    return `http://127.0.0.1:${f.port}`;
+  }
+
+  private engine(args: string[], options: { input?: string; env?: Record<string, string>; timeoutMs?: number } = {}) {
+    const run = this.queue.then(() => runCommand(this.cli!, args, options));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async must(args: string[], what: string, options: { input?: string; env?: Record<string, string> } = {}): Promise<string> {
+    const r = await this.engine(args, options);
+    if (r.code !== 0) throw new Error(`${this.cli} ${what} failed: ${firstLine(r.stderr || r.stdout) || `exit code ${r.code}`}`);
+    return r.stdout;
+  }
+
+  /** Makes the containers match the plan's microservice systems. */
+  async reconcile(plan: ExecutionPlan, systems: ResolvedMicroservice[]): Promise<void> {
+    if (!this.cli || this.closed) return;
+    const next = new Map<string, Wanted>();
+    for (const s of systems) if (startsEagerly(plan, s.id, s.config)) next.set(s.id, { docker: s.config.docker as DockerSettings, digest: settingsDigest(s.config.docker as DockerSettings) });
+    for (const id of [...this.wanted.keys()]) if (!next.has(id)) await this.remove(id);
+    for (const [id, w] of next) {
+      const before = this.wanted.get(id);
+      this.wanted.set(id, w);
+      this.schedulePull(id, w.docker);
+      try {
+        if (!before || before.digest !== w.digest || !(await this.runningWith(id, w.digest))) await this.create(id, w.docker, { pull: !w.docker.skip_pull });
+        else await this.track(id);
+        this.errors.delete(id);
+      } catch (err) {
+        this.errors.set(id, (err as Error).message);
+        this.logger.error({ microservice: id, err: (err as Error).message }, 'microservice did not start');
+      }
+    }
+  }
+
+  /** Whether the container runs with these settings (left from an earlier `sluice run`, say). */
+  private async runningWith(id: string, digest: string): Promise<boolean> {
+    const r = await this.engine(['inspect', '--format', '{{index .Config.Labels "sluice.io/settings"}} {{.State.Running}}', containerName(id)]);
+    return r.code === 0 && r.stdout.trim() === `${digest} true`;
+  }
+
+  private async login(docker: DockerSettings): Promise<void> {
+    if (!docker.username) return;
+    await this.must(['login', registryOf(docker.image), '--username', docker.username, '--password-stdin'], `login to ${registryOf(docker.image)}`, { input: docker.password ?? '' });
+  }
+
+  private async create(id: string, docker: DockerSettings, options: { pull: boolean }): Promise<void> {
+    if (options.pull) {
+      await this.login(docker);
+      await this.must(['pull', docker.image], `pull ${docker.image}`);
+    }
+    await this.engine(['rm', '-f', containerName(id)]);
+    await this.must(runArguments(id, docker), `run ${docker.image}`, { env: environmentOf(docker) });
+    this.logger.info({ microservice: id, image: docker.image }, 'microservice container started');
+    await this.track(id);
+  }
+
+  /** Points the forwarder at the container's published port. */
+  private async track(id: string): Promise<void> {
+    const docker = this.wanted.get(id)!.docker;
+    const out = await this.must(['port', containerName(id), `${docker.port}/tcp`], 'port');
+    const port = Number(/:(\d+)\s*$/m.exec(out.trim())?.[1]);
+    if (!Number.isInteger(port) || port <= 0) throw new Error(`${this.cli} port gave no published port for ${containerName(id)}: ${firstLine(out)}`);
+    this.address(id);
+    this.forwarders.get(id)!.target = port;
+  }
+
+  private async remove(id: string): Promise<void> {
+    this.wanted.delete(id);
+    this.errors.delete(id);
+    clearTimeout(this.timers.get(id));
+    this.timers.delete(id);
+    const f = this.forwarders.get(id);
+    if (f) f.target = null;
+    await this.engine(['rm', '-f', containerName(id)]);
+    this.logger.info({ microservice: id }, 'microservice container removed');
+  }
+
+  /** Pulls on the cron schedule; a new image recreates the container. */
+  private schedulePull(id: string, docker: DockerSettings): void {
+    clearTimeout(this.timers.get(id));
+    this.timers.delete(id);
+    if (!docker.pull_image_cron_expression || this.closed) return;
+    const at = nextCronTime(parseCron(docker.pull_image_cron_expression), new Date());
+    if (!at) return;
+    const timer = setTimeout(() => void this.pullAndRestart(id).finally(() => this.wanted.get(id) && this.schedulePull(id, this.wanted.get(id)!.docker)), Math.min(at.getTime() - Date.now(), 2 ** 31 - 1));
+    timer.unref();
+    this.timers.set(id, timer);
+  }
+
+  private async imageId(image: string): Promise<string> {
+    const r = await this.engine(['image', 'inspect', '--format', '{{.Id}}', image]);
+    return r.code === 0 ? r.stdout.trim() : '';
+  }
+
+  private async pullAndRestart(id: string): Promise<void> {
+    const w = this.wanted.get(id);
+    if (!w) return;
+    try {
+      const before = await this.imageId(w.docker.image);
+      await this.login(w.docker);
+      await this.must(['pull', w.docker.image], `pull ${w.docker.image}`);
+      if ((await this.imageId(w.docker.image)) !== before) await this.create(id, w.docker, { pull: false });
+    } catch (err) {
+      this.errors.set(id, (err as Error).message);
+      this.logger.error({ microservice: id, err: (err as Error).message }, 'scheduled image pull failed');
+    }
+  }
+
+  async reload(id: string): Promise<void> {
+    const w = this.wanted.get(id);
+    if (!w) throw new Error(`microservice "${id}" is not running here`);
+    await this.create(id, w.docker, { pull: true });
+  }
+
+  async status(id: string): Promise<Record<string, unknown>> {
+    const url = this.forwarders.has(id) ? `http://127.0.0.1:${this.forwarders.get(id)!.port}` : undefined;
+    const error = this.errors.get(id);
+    const r = await this.engine(['inspect', containerName(id)]);
+    if (r.code !== 0) return { running: false, url, error: error ?? (this.wanted.has(id) ? 'the container is not there' : 'not started (no pipe uses it and eager_load is off)') };
+    const info = (JSON.parse(r.stdout) as Record<string, any>[])[0] ?? {};
+    const state = info.State ?? {};
+    return {
+      running: state.Running === true,
+      url,
+      container: { id: String(info.Id ?? '').slice(0, 12), name: String(info.Name ?? '').replace(/^\//, ''), image: info.Config?.Image, created: info.Created, restart_count: info.RestartCount ?? 0 },
+      state: { status: state.Status, running: state.Running, started_at: state.StartedAt, finished_at: state.FinishedAt, exit_code: state.ExitCode, error: state.Error || undefined, oom_killed: state.OOMKilled },
+      ...(error ? { error } : {}),
+    };
+  }
+
+  async logs(id: string, since?: string): Promise<string> {
+    const args = ['logs', '--timestamps', ...(since ? ['--since', since] : ['--tail', '1000']), containerName(id)];
+    const r = await this.engine(args);
+    if (r.code !== 0) throw new Error(`${this.cli} logs failed: ${firstLine(r.stderr) || `exit code ${r.code}`}`);
+    // The container's stdout and stderr, ordered by their timestamps.
+    return [...r.stdout.split('\n'), ...r.stderr.split('\n')].filter((l) => l !== '').sort().join('\n') + '\n';
+  }
+
+  /** Removes the containers and stops forwarding (sluice run stopping). */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const t of this.timers.values()) clearTimeout(t);
+    if (this.cli) for (const id of [...this.wanted.keys()]) await this.remove(id);
+    for (const s of [...this.spare, ...[...this.forwarders.values()].map((f) => f.server)]) s.close();
+    this.spare = [];
+  }
+}
