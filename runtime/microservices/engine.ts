@@ -9,6 +9,9 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { containerEnvironment, type DockerSettings } from '../../compiler/plan/microservices.js';
+
+export type { DockerSettings };
 
 export interface EngineCheck {
   /** The working command (docker or podman), or null. */
@@ -23,20 +26,6 @@ export interface CommandResult {
   stderr: string;
 }
 
-export interface DockerSettings {
-  image: string;
-  port: number;
-  username?: string | null;
-  password?: string | null;
-  memory?: number;
-  cpu_quota?: number;
-  cpu_period?: number;
-  cpuset_cpus?: string | null;
-  environment?: Record<string, unknown>;
-  hosts?: Record<string, string>;
-  skip_pull?: boolean;
-  pull_image_cron_expression?: string | null;
-}
 
 export function runCommand(cli: string, args: string[], options: { input?: string; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<CommandResult> {
   return new Promise((resolve) => {
@@ -85,18 +74,7 @@ export function firstLine(text: string): string {
 
 export const containerName = (id: string) => `sluice-ms-${id}`;
 
-/** The registry host of an image name (Docker Hub when the first part is not a host). */
-export function registryOf(image: string): string {
-  const first = image.split('/')[0];
-  return image.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost') ? first : 'docker.io';
-}
 
-/** Environment values as the container gets them: strings as they are, anything else as JSON text. */
-export function environmentOf(docker: DockerSettings): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(docker.environment ?? {})) out[k] = typeof v === 'string' ? v : JSON.stringify(v);
-  return out;
-}
 
 /** A digest of what the container is made from: a changed digest recreates it. */
 export function settingsDigest(docker: DockerSettings): string {
@@ -112,7 +90,7 @@ export function runArguments(id: string, docker: DockerSettings): string[] {
   args.push('--cpu-period', String((docker.cpu_period ?? 100) * 1000), '--cpu-quota', String((docker.cpu_quota ?? 25) * 1000));
   if (docker.cpuset_cpus) args.push('--cpuset-cpus', docker.cpuset_cpus);
   for (const [host, ip] of Object.entries(docker.hosts ?? {})) args.push('--add-host', `${host}:${ip}`);
-  for (const name of Object.keys(environmentOf(docker))) args.push('-e', name);
+  for (const name of Object.keys(containerEnvironment(docker))) args.push('-e', name);
   args.push(docker.image);
   return args;
 }

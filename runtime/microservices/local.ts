@@ -12,7 +12,8 @@ import type { Logger } from 'pino';
 import { nextCronTime, parseCron } from '../../compiler/plan/cron.js';
 import type { ExecutionPlan } from '../../compiler/plan/types.js';
 import type { ContainerBackend } from './directory.js';
-import { containerName, detectEngine, environmentOf, firstLine, registryOf, runArguments, runCommand, settingsDigest, type DockerSettings, type EngineCheck } from './engine.js';
+import { containerEnvironment, registryOf, startsEagerly } from '../../compiler/plan/microservices.js';
+import { containerName, detectEngine, firstLine, runArguments, runCommand, settingsDigest, type DockerSettings, type EngineCheck } from './engine.js';
 
 interface Forwarder {
   server: net.Server;
@@ -32,13 +33,6 @@ export interface ResolvedMicroservice {
   config: Record<string, unknown>;
 }
 
-/** Whether a microservice runs although no pipe uses it: eager_load, else global_defaults.eager_load_microservices (default true). */
-export function startsEagerly(plan: ExecutionPlan, id: string, config: Record<string, unknown>): boolean {
-  if (plan.pipes.some((p) => p.systems.includes(id))) return true;
-  if (typeof config.eager_load === 'boolean') return config.eager_load;
-  const defaults = (plan.metadata.effective.global_defaults ?? {}) as Record<string, unknown>;
-  return defaults.eager_load_microservices !== false;
-}
 
 async function listen(): Promise<net.Server> {
   const server = net.createServer();
@@ -152,7 +146,7 @@ export class LocalMicroservices implements ContainerBackend {
       await this.must(['pull', docker.image], `pull ${docker.image}`);
     }
     await this.engine(['rm', '-f', containerName(id)]);
-    await this.must(runArguments(id, docker), `run ${docker.image}`, { env: environmentOf(docker) });
+    await this.must(runArguments(id, docker), `run ${docker.image}`, { env: containerEnvironment(docker) });
     this.logger.info({ microservice: id, image: docker.image }, 'microservice container started');
     await this.track(id);
   }

@@ -10,7 +10,8 @@ import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startApi } from '../../runtime/api/app.js';
 import { microservices, MicroserviceDirectory, parseGivenAddresses } from '../../runtime/microservices/directory.js';
-import { detectEngine, environmentOf, registryOf, runArguments } from '../../runtime/microservices/engine.js';
+import { detectEngine, runArguments } from '../../runtime/microservices/engine.js';
+import { containerEnvironment, registryOf } from '../../compiler/plan/microservices.js';
 import { LocalMicroservices } from '../../runtime/microservices/local.js';
 import { Microservice } from '../../runtime/components/systems/microservice.js';
 import { freePort } from '../../scripts/test-services/ports.js';
@@ -143,7 +144,7 @@ describe('microservice systems', () => {
     const args = runArguments('enricher', docker);
     expect(args.slice(0, 4)).toEqual(['run', '-d', '--name', 'sluice-ms-enricher']);
     expect(args.join(' ')).toContain('-p 127.0.0.1::5000 --memory 256m --cpu-period 100000 --cpu-quota 50000 --cpuset-cpus 0-1 --add-host db.internal:10.0.0.5 -e PLAIN -e CONFIG -e COUNT registry.example.org:5000/team/enricher:2');
-    expect(environmentOf(docker)).toEqual({ PLAIN: 'text', CONFIG: '{"a":1,"b":["x"]}', COUNT: '3' });
+    expect(containerEnvironment(docker)).toEqual({ PLAIN: 'text', CONFIG: '{"a":1,"b":["x"]}', COUNT: '3' });
     expect(registryOf(docker.image)).toBe('registry.example.org:5000');
     expect(registryOf('sesam/file-share:latest')).toBe('docker.io');
     expect(registryOf('ubuntu')).toBe('docker.io');
