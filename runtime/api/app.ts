@@ -155,10 +155,10 @@ export async function buildApi(runtime: SluiceRuntime, options: ApiOptions = {})
       await api.register(datasetsPlugin, { runtime });
       await api.register(receiversPlugin, { runtime, bodyLimit });
       await api.register(systemsPlugin, { runtime });
-      await api.register(microservicesPlugin, { runtime });
       await api.register(envPlugin, { runtime });
       await api.register(secretsPlugin, { runtime });
       await api.register(adminPlugin, { runtime });
+      await api.register(microservicesPlugin, { runtime });
       await api.register(openApiPlugin, { collector, version: COMPILER_VERSION });
     },
     { prefix: '/api' },

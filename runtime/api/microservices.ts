@@ -5,7 +5,7 @@
  * `POST /systems/{id}/reload` (pull the image again and recreate the container). Generic system
  * routes may take these paths over; they reach microservices through `microserviceFor` and the
  * Microservice's status()/logs()/reload()/urlClient(), so each route is registered here only when
- * no other plugin has it.
+ * no other plugin has it (this plugin is registered after the others).
  */
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { Microservice } from '../components/systems/microservice.js';

@@ -13,7 +13,7 @@ import { microservices, MicroserviceDirectory, parseGivenAddresses } from '../..
 import { detectEngine, runArguments } from '../../runtime/microservices/engine.js';
 import { containerEnvironment, registryOf } from '../../compiler/plan/microservices.js';
 import { LocalMicroservices } from '../../runtime/microservices/local.js';
-import { Microservice } from '../../runtime/components/systems/microservice.js';
+import { Microservice, microserviceOperations } from '../../runtime/components/systems/microservice.js';
 import { freePort } from '../../scripts/test-services/ports.js';
 import type { SluiceRuntime } from '../../runtime/service/runtime.js';
 import { collect, configure, openRuntime, quietLogger } from '../support/runtime.js';
@@ -128,6 +128,19 @@ describe('microservice systems', () => {
     expect(new Microservice({ id: 'plain', config: system('plain') }, directory).baseUrl()).toBe('http://plain:5000/');
     expect(() => parseGivenAddresses('{"a": "ftp://x"}')).toThrow(/must be an http or https URL/);
     expect(() => parseGivenAddresses('[1]')).toThrow(/must be a JSON object/);
+  });
+
+  it('offer the generic system operations: status, a proxy through their URL client, and logs/reload refused with the reason', async () => {
+    const url = await runService({ MS_USER: 'u', MS_PASSWORD: 'p' });
+    microservices.give('proxied', url);
+    const resolved = { id: 'proxied', type: 'system:microservice', source_file: '', location: { file: '', line: 1, column: 1 }, original: {}, effective: {}, hash: '', config: system('proxied', { authentication: 'basic', username: 'u', password: 'p' }) };
+    const ops = microserviceOperations(resolved as never, { logger: quietLogger });
+    expect(await ops.status()).toMatchObject({ platform: 'external', running: true });
+    const res = await ops.proxy({ method: 'GET', path: 'entities?x=1', headers: { authorization: 'Bearer the-callers-own', accept: 'application/json' } });
+    expect(res.status).toBe(200);
+    expect(JSON.parse(await res.text())).toHaveLength(2);
+    await expect(ops.logs()).rejects.toMatchObject({ statusCode: 409, code: 'LOGS_NOT_AVAILABLE' });
+    await expect(ops.reload()).rejects.toMatchObject({ statusCode: 409, code: 'RELOAD_NOT_AVAILABLE' });
   });
 
   it('turn the docker settings into container engine arguments', () => {

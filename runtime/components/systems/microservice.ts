@@ -111,6 +111,40 @@ async function reach(url: string): Promise<{ reachable: boolean; http_status?: n
 
 registerUrlLikeSystem('system:microservice', (system) => new Microservice(system).asUrlSystem());
 
+/** An error the API answers with its status (409: the platform cannot do this here). */
+function refused(message: string, code: string): Error {
+  return Object.assign(new Error(message), { statusCode: 409, code });
+}
+
+/** Request headers not passed on to the microservice by the proxy (hop-by-hop, and the caller's own credentials). */
+const NOT_PROXIED = new Set(['host', 'connection', 'content-length', 'authorization', 'transfer-encoding', 'keep-alive', 'upgrade', 'cookie']);
+
+/**
+ * The system operations of the generic system routes (status, logs, reload, proxy), for a system
+ * module's `operations`: logs and reload that the platform cannot give fail with status 409 and
+ * the reason; the proxy goes through the microservice's URL client (its login and timeouts).
+ */
+export function microserviceOperations(system: ResolvedSystem, ctx: SystemContext) {
+  const ms = new Microservice(system);
+  return {
+    status: () => ms.status(),
+    async logs(since?: Date): Promise<string[]> {
+      const logs = await ms.logs(since?.toISOString());
+      if (!logs.available) throw refused(logs.reason, 'LOGS_NOT_AVAILABLE');
+      return logs.text.split('\n').filter((l) => l !== '');
+    },
+    async reload(): Promise<void> {
+      const outcome = await ms.reload();
+      if (!outcome.reloaded) throw refused(outcome.reason ?? `microservice "${ms.id}" cannot be reloaded here`, 'RELOAD_NOT_AVAILABLE');
+    },
+    async proxy(req: { method: string; path: string; headers: Record<string, string>; body?: Uint8Array; signal?: AbortSignal }) {
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(req.headers)) if (!NOT_PROXIED.has(k.toLowerCase())) headers[k] = v;
+      return ms.urlClient(ctx.logger).request({ method: req.method, url: req.path, headers, body: req.body, signal: req.signal, what: `the proxy of microservice "${ms.id}"`, accept: () => true });
+    },
+  };
+}
+
 export const microserviceSystem: SystemSpec<Microservice> = {
   kind: 'system',
   type: 'microservice',
