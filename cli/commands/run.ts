@@ -16,7 +16,6 @@ import { microservices } from '../../runtime/microservices/directory.js';
 import { LocalMicroservices } from '../../runtime/microservices/local.js';
 import { envValues } from '../config-input.js';
 import type { SetExit } from './shared.js';
-import type { ExecutionPlan } from '../../compiler/plan/types.js';
 
 export function registerRun(program: Command, setExit: SetExit): void {
   program
@@ -46,10 +45,7 @@ export function registerRun(program: Command, setExit: SetExit): void {
       microservices.useContainers(containers);
       const store = await openStore(opts.store, { dataDir: resolve(opts.dataDir) });
       const runtime = await SluiceRuntime.open({ store, logger });
-      const startMicroservices = (plan: ExecutionPlan) =>
-        void containers.reconcile(plan, [...runtime.systemsFor(plan).values()].filter((s) => s.type === 'system:microservice' && !microservices.givenAddress(s.id)));
-      runtime.on('plan-applied', startMicroservices);
-      if (runtime.plan) startMicroservices(runtime.plan);
+      containers.follow(runtime, (id) => microservices.givenAddress(id) !== undefined);
       const load = async (reason: string) => {
         let files;
         try {

@@ -11,6 +11,7 @@ import net from 'node:net';
 import type { Logger } from 'pino';
 import { nextCronTime, parseCron } from '../../compiler/plan/cron.js';
 import type { ExecutionPlan } from '../../compiler/plan/types.js';
+import type { SluiceRuntime } from '../service/runtime.js';
 import type { ContainerBackend } from './directory.js';
 import { containerEnvironment, registryOf, startsEagerly } from '../../compiler/plan/microservices.js';
 import { containerName, detectEngine, firstLine, runArguments, runCommand, settingsDigest, type DockerSettings, type EngineCheck } from './engine.js';
@@ -53,6 +54,8 @@ export class LocalMicroservices implements ContainerBackend {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   /** Engine commands run one at a time. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** The latest reconcile (plans are reconciled one after another). */
+  private reconciling: Promise<void> = Promise.resolve();
   private closed = false;
 
   private constructor(
@@ -106,6 +109,24 @@ export class LocalMicroservices implements ContainerBackend {
     const r = await this.engine(args, options);
     if (r.code !== 0) throw new Error(`${this.cli} ${what} failed: ${firstLine(r.stderr || r.stdout) || `exit code ${r.code}`}`);
     return r.stdout;
+  }
+
+  /**
+   * Keeps the containers matching the runtime's plan from now on: its microservice systems (secrets
+   * substituted), except those given an address with --microservice.
+   */
+  follow(runtime: SluiceRuntime, given: (id: string) => boolean): void {
+    const apply = (plan: ExecutionPlan) => {
+      const systems = [...runtime.systemsFor(plan).values()].filter((s) => s.type === 'system:microservice' && !given(s.id));
+      this.reconciling = this.reconciling.then(() => this.reconcile(plan, systems)).catch((err: Error) => this.logger.error({ err: err.message }, 'microservices could not be reconciled'));
+    };
+    runtime.on('plan-applied', apply);
+    if (runtime.plan) apply(runtime.plan);
+  }
+
+  /** Resolves when the reconciles started so far are done. */
+  idle(): Promise<void> {
+    return this.reconciling;
   }
 
   /** Makes the containers match the plan's microservice systems. */
