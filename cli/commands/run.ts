@@ -78,6 +78,7 @@ export function registerRun(program: Command, setExit: SetExit): void {
       });
       logger.info('stopping');
       await watcher?.close();
+      if (timer) clearTimeout(timer);
       await app.close();
       await runtime.close();
       await containers.close();

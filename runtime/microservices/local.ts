@@ -9,12 +9,14 @@
  */
 import net from 'node:net';
 import type { Logger } from 'pino';
-import { nextCronTime, parseCron } from '../../compiler/plan/cron.js';
 import type { ExecutionPlan } from '../../compiler/plan/types.js';
 import type { SluiceRuntime } from '../service/runtime.js';
 import type { ContainerBackend } from './directory.js';
-import { containerEnvironment, registryOf, startsEagerly } from '../../compiler/plan/microservices.js';
+import { containerEnvironment, nextPullTime, registryOf, startsEagerly } from '../../compiler/plan/microservices.js';
 import { containerName, detectEngine, firstLine, runArguments, runCommand, settingsDigest, type DockerSettings, type EngineCheck } from './engine.js';
+
+/** How long a connection waits for a container that is being started. */
+const FORWARD_WAIT_MS = 60_000;
 
 interface Forwarder {
   server: net.Server;
@@ -87,16 +89,30 @@ export class LocalMicroservices implements ContainerBackend {
       void this.refill();
       f = { server, port: (server.address() as net.AddressInfo).port, target: null };
       const forwarder = f;
-      server.on('connection', (socket) => {
-        if (forwarder.target === null) return socket.destroy();
-        const upstream = net.connect(forwarder.target, '127.0.0.1');
-        socket.pipe(upstream).pipe(socket);
-        socket.on('error', () => upstream.destroy());
-        upstream.on('error', () => socket.destroy());
-      });
+      server.on('connection', (socket) => void this.forward(id, forwarder, socket));
       this.forwarders.set(id, f);
     }
     return `http://127.0.0.1:${f.port}`;
+  }
+
+  /**
+   * Passes a connection on to the container; while it is being (re)created the connection waits
+   * for it, and when it does not come the caller gets an HTTP 503 saying why.
+   */
+  private async forward(id: string, forwarder: Forwarder, socket: net.Socket): Promise<void> {
+    socket.pause();
+    socket.on('error', () => undefined);
+    for (let waited = 0; forwarder.target === null && waited < FORWARD_WAIT_MS && !this.closed && !this.errors.has(id); waited += 100) await new Promise((r) => setTimeout(r, 100));
+    if (forwarder.target === null) {
+      const why = `microservice "${id}" is not running${this.errors.has(id) ? `: ${this.errors.get(id)}` : ''}`;
+      socket.end(`HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(why)}\r\nConnection: close\r\n\r\n${why}`);
+      return;
+    }
+    const upstream = net.connect(forwarder.target, '127.0.0.1');
+    socket.pipe(upstream).pipe(socket);
+    socket.resume();
+    upstream.on('error', () => socket.destroy());
+    socket.on('close', () => upstream.destroy());
   }
 
   private engine(args: string[], options: { input?: string; env?: Record<string, string>; timeoutMs?: number } = {}) {
@@ -162,11 +178,17 @@ export class LocalMicroservices implements ContainerBackend {
   }
 
   private async create(id: string, docker: DockerSettings, options: { pull: boolean }): Promise<void> {
+    const stopping = () => {
+      if (this.closed) throw new Error('sluice run is stopping');
+    };
+    stopping();
     if (options.pull) {
       await this.login(docker);
       await this.must(['pull', docker.image], `pull ${docker.image}`);
     }
+    stopping();
     await this.engine(['rm', '-f', containerName(id)]);
+    stopping();
     await this.must(runArguments(id, docker), `run ${docker.image}`, { env: containerEnvironment(docker) });
     this.logger.info({ microservice: id, image: docker.image }, 'microservice container started');
     await this.track(id);
@@ -198,8 +220,11 @@ export class LocalMicroservices implements ContainerBackend {
     clearTimeout(this.timers.get(id));
     this.timers.delete(id);
     if (!docker.pull_image_cron_expression || this.closed) return;
-    const at = nextCronTime(parseCron(docker.pull_image_cron_expression), new Date());
-    if (!at) return;
+    const at = nextPullTime(docker.pull_image_cron_expression, new Date());
+    if (!at) {
+      this.logger.warn({ microservice: id, cron: docker.pull_image_cron_expression }, 'pull_image_cron_expression is not a valid cron expression (or never fires); the image is not pulled on a schedule');
+      return;
+    }
     const timer = setTimeout(() => void this.pullAndRestart(id).finally(() => this.wanted.get(id) && this.schedulePull(id, this.wanted.get(id)!.docker)), Math.min(at.getTime() - Date.now(), 2 ** 31 - 1));
     timer.unref();
     this.timers.set(id, timer);
@@ -258,7 +283,9 @@ export class LocalMicroservices implements ContainerBackend {
   async close(): Promise<void> {
     this.closed = true;
     for (const t of this.timers.values()) clearTimeout(t);
-    if (this.cli) for (const id of [...this.wanted.keys()]) await this.remove(id);
+    // A reconcile in progress stops at its next step; then every container it may have made goes.
+    await this.reconciling;
+    if (this.cli) for (const id of new Set([...this.wanted.keys(), ...this.forwarders.keys()])) await this.remove(id);
     for (const s of [...this.spare, ...[...this.forwarders.values()].map((f) => f.server)]) s.close();
     this.spare = [];
   }

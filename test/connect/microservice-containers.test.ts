@@ -6,7 +6,8 @@
  * microservice's address while its container is recreated, status, logs, reload, scheduled pulls
  * and removal.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +18,8 @@ import { LocalMicroservices } from '../../runtime/microservices/local.js';
 import { Microservice } from '../../runtime/components/systems/microservice.js';
 import type { SluiceRuntime } from '../../runtime/service/runtime.js';
 import { collect, configure, openRuntime, quietLogger } from '../support/runtime.js';
+import { sluiceBin } from '../support/cli.js';
+import { freePort } from '../../scripts/test-services/ports.js';
 
 const ENGINE = fileURLToPath(new URL('../support/fake-container-engine.mjs', import.meta.url));
 const SERVICE = fileURLToPath(new URL('../support/fake-microservice.mjs', import.meta.url));
@@ -124,5 +127,81 @@ describe('microservice containers under sluice run', () => {
     expect(broken).toMatchObject({ platform: 'container', running: false });
     expect(broken.error).toMatch(/pull example\/missing:1 failed: Error: pull access denied for example\/missing:1/);
     expect(await new Microservice({ id: 'lazy', config: { docker: { image: 'example/other:2', port: 80 } } }).status()).toMatchObject({ running: false, error: expect.stringMatching(/no pipe uses it and eager_load is off/) });
+  });
+});
+
+/** `sluice run` in a child process, until `done` holds or the time is up; answers the API's port and the log. */
+async function sluiceRun(dir: string, args: string[], env: Record<string, string>, done: (api: string, log: string) => Promise<boolean>, seen: () => unknown = () => null): Promise<string> {
+  const child: ChildProcess = spawn(process.execPath, [sluiceBin, 'run', dir, '--port', '0', '--data-dir', join(dir, '.data'), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout!.on('data', (d) => (log += d));
+  child.stderr!.on('data', (d) => (log += d));
+  try {
+    const deadline = Date.now() + 45_000;
+    for (;;) {
+      const port = /localhost:(\d+)\/api/.exec(log)?.[1];
+      if (port && (await done(`http://127.0.0.1:${port}/api`, log).catch(() => false))) return log;
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`sluice run did not get there (last seen: ${JSON.stringify(seen())}); its log:\n${log.split('\n').filter((l) => !l.includes('"msg":"incoming request"') && !l.includes('"msg":"request completed"')).join('\n').slice(-4000)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
+
+describe('sluice run with microservices', () => {
+  it('reaches a microservice at the address given with --microservice, and says what to do for one it cannot start', { timeout: 60_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-run-ms-'));
+    const port = await freePort();
+    const service = spawn(process.execPath, [SERVICE], { env: { PATH: process.env.PATH, PORT: String(port), GREETING: 'given' }, stdio: 'ignore' });
+    try {
+      mkdirSync(join(dir, 'systems'));
+      mkdirSync(join(dir, 'pipes'));
+      writeFileSync(join(dir, 'systems', 'mine.conf.json'), JSON.stringify({ _id: 'mine', type: 'system:microservice', docker: { image: 'me/mine:1', port: 5000 } }));
+      writeFileSync(join(dir, 'systems', 'theirs.conf.json'), JSON.stringify({ _id: 'theirs', type: 'system:microservice', docker: { image: 'them/theirs:1', port: 8080 } }));
+      writeFileSync(join(dir, 'pipes', 'pulled.conf.json'), JSON.stringify({ _id: 'pulled', type: 'pipe', source: { type: 'json', system: 'mine', url: 'entities' }, pump: { schedule_interval: 1 } }));
+      writeFileSync(join(dir, 'pipes', 'other.conf.json'), JSON.stringify({ _id: 'other', type: 'pipe', source: { type: 'json', system: 'theirs', url: 'entities' } }));
+      const log = await sluiceRun(dir, ['--microservice', `mine=http://127.0.0.1:${port}`], { SLUICE_CONTAINER_ENGINE: 'false' }, async (api, text) => {
+        const pulled = (await (await fetch(`${api}/datasets/pulled/entities`)).json()) as unknown[];
+        return pulled.length === 2 && text.includes('cannot be started: no working container engine');
+      });
+      expect(log).toContain('microservice \\"theirs\\" cannot be started: no working container engine: false is installed but does not work');
+      expect(log).toContain('--microservice theirs=http://localhost:8080');
+    } finally {
+      service.kill('SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('starts the image with a working container engine and removes the container when it stops', { timeout: 60_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-run-ms-'));
+    // Outside the config folder, which sluice run watches.
+    const engineDir = mkdtempSync(join(tmpdir(), 'sluice-engine-'));
+    try {
+      mkdirSync(join(dir, 'pipes'), { recursive: true });
+      writeFileSync(join(dir, 'pipes', 'pulled.conf.json'), JSON.stringify({ _id: 'pulled', type: 'pipe', source: { type: 'json', system: 'svc', url: 'entities' }, pump: { schedule_interval: 1 } }));
+      mkdirSync(join(dir, 'systems'));
+      writeFileSync(join(dir, 'systems', 'svc.conf.json'), JSON.stringify({ _id: 'svc', type: 'system:microservice', docker: { image: IMAGE, port: 5000, skip_pull: true } }));
+      let last: unknown = null;
+      const log = await sluiceRun(
+        dir,
+        [],
+        { SLUICE_CONTAINER_ENGINE: ENGINE, FAKE_ENGINE_DIR: engineDir, FAKE_ENGINE_IMAGES: JSON.stringify({ [IMAGE]: SERVICE }) },
+        async (api) => {
+          const status = (await (await fetch(`${api}/systems/svc/status`)).json()) as { running?: boolean };
+          const pulled = (await (await fetch(`${api}/datasets/pulled/entities`)).json()) as unknown[];
+          last = { status, pulled, pipe: await (await fetch(`${api}/pipes/pulled`)).json() };
+          return status.running === true && pulled.length === 2;
+        },
+        () => last,
+      );
+      // Stopped: the container is gone.
+      expect(existsSync(join(engineDir, 'containers', 'sluice-ms-svc.json')), `${readFileSync(join(engineDir, 'calls.log'), 'utf8')}\n${log.split('\n').filter((l) => !l.includes('request')).join('\n').slice(-3000)}`).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(engineDir, { recursive: true, force: true });
+    }
   });
 });

@@ -71,8 +71,9 @@ export class FakeServices {
     const servicePort = (svc?.spec?.ports ?? []).find((p: Json) => p.port === port);
     const targets = svc && servicePort ? this.endpoints(namespace, svc.spec.selector ?? {}) : [];
     if (!targets.length) {
-      // No Service, no such port or no ready pod: the connection is refused, as by a ClusterIP without endpoints.
-      socket.destroy();
+      // No Service, no such port or no ready pod: the connection is reset, as by a ClusterIP without
+      // endpoints (a plain close would make HTTP clients retry on new connections without end).
+      socket.resetAndDestroy();
       return;
     }
     const target = targets[proxy.next++ % targets.length];
