@@ -7,6 +7,7 @@ import schema from '../../../schemas/systems/elasticsearch.schema.json' with { t
 import type { ComponentContext } from '../types.js';
 import { snippet } from './url.js';
 import type { ResolvedSystem, SystemContext, SystemSpec } from './spec.js';
+import { systemClientFor, unsetSecret, unsetSecretMessage } from './lookup.js';
 
 export type ElasticErrorCode = 'ES_CONFIG' | 'ES_CONNECT' | 'ES_TIMEOUT' | 'ES_STATUS' | 'ES_MALFORMED';
 
@@ -49,8 +50,8 @@ export class ElasticClient {
     const fail = (msg: string): never => {
       throw new ElasticError(`system "${this.id}": ${msg}`, 'ES_CONFIG');
     };
-    const unresolved = /\$SECRET\(([^)]*)\)/.exec(JSON.stringify(c));
-    if (unresolved) fail(`the secret "${unresolved[1]}" is not set (set it with PUT /api/systems/${this.id}/secrets or as a global secret)`);
+    const unset = unsetSecret(c);
+    if (unset !== null) fail(unsetSecretMessage(this.id, unset));
     const hosts = Array.isArray(c.hosts) && c.hosts.length ? (c.hosts as unknown[]) : ['localhost:9200'];
     this.hosts = hosts.map((h) => {
       try {
@@ -124,15 +125,7 @@ export function reasonOf(body: unknown): string | undefined {
 }
 
 export function elasticClientFor(ctx: ComponentContext, systemId: unknown, what: string): ElasticClient {
-  const at = `pipe "${ctx.pipe.id}": ${what}`;
-  const system = ctx.systems.get(String(systemId));
-  if (!system) throw new Error(`${at} refers to system "${String(systemId)}", which is not defined`);
-  if (system.type !== 'system:elasticsearch') throw new Error(`${at} needs an Elasticsearch system (type "system:elasticsearch"), but system "${system.id}" has type "${system.type}"`);
-  try {
-    return new ElasticClient(system);
-  } catch (err) {
-    throw new Error(`${at}: ${(err as Error).message}`);
-  }
+  return systemClientFor(ctx, systemId, 'system:elasticsearch', 'an Elasticsearch system', what, (system) => new ElasticClient(system));
 }
 
 export const elasticsearchSystem: SystemSpec<ElasticClient> = {

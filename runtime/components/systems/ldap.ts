@@ -8,6 +8,7 @@ import schema from '../../../schemas/systems/ldap.schema.json' with { type: 'jso
 import { Client } from 'ldapts';
 import type { ComponentContext } from '../types.js';
 import type { ResolvedSystem, SystemContext, SystemSpec } from './spec.js';
+import { systemClientFor, unsetSecret, unsetSecretMessage } from './lookup.js';
 
 export type LdapErrorCode = 'LDAP_CONFIG' | 'LDAP_CONNECT' | 'LDAP_TIMEOUT' | 'LDAP_TLS' | 'LDAP_AUTH' | 'LDAP_SEARCH';
 
@@ -54,8 +55,8 @@ export class LdapConnector {
     const fail = (msg: string): never => {
       throw new LdapError(`system "${this.id}": ${msg}`, 'LDAP_CONFIG');
     };
-    const unresolved = /\$SECRET\(([^)]*)\)/.exec(JSON.stringify(c));
-    if (unresolved) fail(`the secret "${unresolved[1]}" is not set (set it with PUT /api/systems/${this.id}/secrets or as a global secret)`);
+    const unset = unsetSecret(c);
+    if (unset !== null) fail(unsetSecretMessage(this.id, unset));
     const host = typeof c.host === 'string' && c.host ? c.host : 'localhost';
     if (/^ldaps?:\/\//i.test(host)) fail(`"host" is a URL ("${host}"); give the host name in "host" and use "port" and "use_ssl" for the rest`);
     const port = typeof c.port === 'number' ? c.port : 389;
@@ -101,15 +102,7 @@ export class LdapConnector {
 }
 
 export function ldapConnectorFor(ctx: ComponentContext, systemId: unknown, what: string): LdapConnector {
-  const at = `pipe "${ctx.pipe.id}": ${what}`;
-  const system = ctx.systems.get(String(systemId));
-  if (!system) throw new Error(`${at} refers to system "${String(systemId)}", which is not defined`);
-  if (system.type !== 'system:ldap') throw new Error(`${at} needs an LDAP system (type "system:ldap"), but system "${system.id}" has type "${system.type}"`);
-  try {
-    return new LdapConnector(system);
-  } catch (err) {
-    throw new Error(`${at}: ${(err as Error).message}`);
-  }
+  return systemClientFor(ctx, systemId, 'system:ldap', 'an LDAP system', what, (system) => new LdapConnector(system));
 }
 
 export const ldapSystem: SystemSpec<LdapConnector> = {

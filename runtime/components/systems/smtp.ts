@@ -7,6 +7,7 @@ import schema from '../../../schemas/systems/smtp.schema.json' with { type: 'jso
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { ComponentContext } from '../types.js';
 import type { ResolvedSystem, SystemContext, SystemSpec } from './spec.js';
+import { systemClientFor, unsetSecret, unsetSecretMessage } from './lookup.js';
 
 export type SmtpErrorCode = 'SMTP_CONFIG' | 'SMTP_CONNECT' | 'SMTP_TIMEOUT' | 'SMTP_AUTH' | 'SMTP_TLS' | 'SMTP_REJECTED' | 'SMTP_TEMPORARY' | 'SMTP_PROTOCOL';
 
@@ -53,8 +54,8 @@ export class SmtpClient {
     const fail = (msg: string): never => {
       throw new SmtpError(`system "${this.id}": ${msg}`, 'SMTP_CONFIG');
     };
-    const unresolved = /\$SECRET\(([^)]*)\)/.exec(JSON.stringify(c));
-    if (unresolved) fail(`the secret "${unresolved[1]}" is not set (set it with PUT /api/systems/${this.id}/secrets or as a global secret)`);
+    const unset = unsetSecret(c);
+    if (unset !== null) fail(unsetSecretMessage(this.id, unset));
     const host = typeof c.smtp_server === 'string' && c.smtp_server ? c.smtp_server : 'localhost';
     const port = typeof c.smtp_port === 'number' ? c.smtp_port : 25;
     const user = typeof c.smtp_username === 'string' && c.smtp_username !== '' ? c.smtp_username : null;
@@ -153,15 +154,7 @@ export function smtpClientForSystem(system: { id: string; config: Record<string,
 
 /** The shared client of the SMTP system `systemId` for a component of the pipe in `ctx`. */
 export function smtpClientFor(ctx: ComponentContext, systemId: unknown, what: string): SmtpClient {
-  const at = `pipe "${ctx.pipe.id}": ${what}`;
-  const system = ctx.systems.get(String(systemId));
-  if (!system) throw new Error(`${at} refers to system "${String(systemId)}", which is not defined`);
-  if (system.type !== 'system:smtp') throw new Error(`${at} needs an SMTP system (type "system:smtp"), but system "${system.id}" has type "${system.type}"`);
-  try {
-    return smtpClientForSystem(system);
-  } catch (err) {
-    throw new Error(`${at}: ${(err as Error).message}`);
-  }
+  return systemClientFor(ctx, systemId, 'system:smtp', 'an SMTP system', what, (system) => smtpClientForSystem(system));
 }
 
 export const smtpSystem: SystemSpec<SmtpClient> = {
