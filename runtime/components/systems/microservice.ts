@@ -145,7 +145,8 @@ export function microserviceOperations(system: ResolvedSystem, ctx: SystemContex
   };
 }
 
-export const microserviceSystem: SystemSpec<Microservice> = {
+/** The system module; `operations` serves the generic system routes (status, logs, reload, proxy). */
+export const microserviceSystem: SystemSpec<Microservice> & { operations: typeof microserviceOperations } = {
   kind: 'system',
   type: 'microservice',
   doc: 'An HTTP service run from a container image: a Deployment and a Service owned by the instance on Kubernetes, a docker/podman container under `sluice run`, or a service the user runs and names with `--microservice id=url`. The JSON source, HTTP transform and JSON push sink use it like a URL system; the API gives its status and logs.',
@@ -153,4 +154,5 @@ export const microserviceSystem: SystemSpec<Microservice> = {
   create(system: ResolvedSystem, _ctx: SystemContext) {
     return new Microservice(system);
   },
+  operations: microserviceOperations,
 };
