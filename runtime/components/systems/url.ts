@@ -461,6 +461,16 @@ export class UrlClient {
   }
 }
 
+/**
+ * Other system types that components reach like a URL system (a microservice): each turns its
+ * config into a URL system's config, registered by its own module.
+ */
+const urlLikeSystems = new Map<string, (system: ResolvedSystem) => { id: string; config: Record<string, unknown> }>();
+
+export function registerUrlLikeSystem(type: string, asUrlSystem: (system: ResolvedSystem) => { id: string; config: Record<string, unknown> }): void {
+  urlLikeSystems.set(type, asUrlSystem);
+}
+
 /** Clients per system config, so pipes share connections and tokens (and a changed config gets a new client). */
 const clients = new Map<string, UrlClient>();
 const MAX_CLIENTS = 200;
@@ -474,16 +484,6 @@ export function clientForSystem(system: ResolvedSystem | { id: string; type?: st
     clients.set(key, client);
   }
   return client;
-}
-
-/**
- * Other system types that components reach like a URL system (a microservice): each turns its
- * config into a URL system's config, registered by its own module.
- */
-const urlLikeSystems = new Map<string, (system: ResolvedSystem) => { id: string; config: Record<string, unknown> }>();
-
-export function registerUrlLikeSystem(type: string, asUrlSystem: (system: ResolvedSystem) => { id: string; config: Record<string, unknown> }): void {
-  urlLikeSystems.set(type, asUrlSystem);
 }
 
 /** The shared client of the URL system `systemId` for a component of the pipe in `ctx`. */
