@@ -18,7 +18,7 @@ import { Kube, type KubeObject } from '../kube/rest.js';
 import { planConfigMaps, runtimeDeployments, runtimeSecrets, runtimeService, secretsHash } from './desired.js';
 import { API_VERSION, FINALIZER, ownedSelector, planConfigMapName } from './names.js';
 import { applyAndRepair } from './drift.js';
-import { microserviceObjects, nextMicroserviceRestartMs } from './microservices.js';
+import { microserviceObjects, nextMicroserviceRestartMs, readMicroserviceStatus } from './microservices.js';
 import { collectResources, resourceFiles, updateResourceStatuses } from './resources.js';
 import { readRuntimeStatus } from './runtime-status.js';
 import { parseDuration, setCondition, type Condition, type InstanceStatus, type SluiceInstance } from './types.js';
@@ -150,6 +150,7 @@ export class InstanceReconciler {
     // 5. Status read back from the runtimes.
     const runtime = plan ? await readRuntimeStatus(kube, inst, plan) : { ready: false, readyReplicas: 0, pipes: [], views: new Map() };
     status.readyReplicas = runtime.readyReplicas;
+    status.microservices = plan ? await readMicroserviceStatus(kube, inst, plan) : [];
     status.pipes = runtime.pipes;
     const ready: Condition = runtime.ready
       ? { type: 'Ready', status: 'True', reason: 'RuntimesReady', message: `${runtime.readyReplicas} runtime replica(s) run plan ${plan!.hash.slice(0, 12)}` }

@@ -13,9 +13,9 @@ import { createHash } from 'node:crypto';
 import { substituteSecrets } from '../../compiler/config/env.js';
 import { containerEnvironment, lastCronTime, microserviceSystems, nextPullTime, registryOf, startsEagerly, type DockerSettings } from '../../compiler/plan/microservices.js';
 import type { ExecutionPlan } from '../../compiler/plan/types.js';
-import type { KubeObject } from '../kube/rest.js';
+import type { Kube, KubeObject } from '../kube/rest.js';
 import { API_VERSION, instanceLabels } from './names.js';
-import type { SluiceInstance } from './types.js';
+import type { InstanceStatus, SluiceInstance } from './types.js';
 
 export const MICROSERVICE_LABEL = 'sluice.io/microservice';
 export const PULLED_AT_ANNOTATION = 'sluice.io/image-pulled-at';
@@ -130,4 +130,16 @@ export function nextMicroserviceRestartMs(plan: ExecutionPlan, now = new Date())
     if (at) next = Math.min(next ?? Infinity, at.getTime() - now.getTime());
   }
   return next === null ? null : Math.max(1000, next);
+}
+
+/** The instance status's view of its microservices: each one that runs, and whether its Deployment has a ready pod. */
+export async function readMicroserviceStatus(kube: Kube, inst: SluiceInstance, plan: ExecutionPlan): Promise<NonNullable<InstanceStatus['microservices']>> {
+  const out: NonNullable<InstanceStatus['microservices']> = [];
+  for (const system of microserviceSystems(plan)) {
+    if (!startsEagerly(plan, system.id, system.effective)) continue;
+    const deployment = microserviceName(inst.metadata.name, system.id);
+    const live = await kube.get<KubeObject & { status?: { readyReplicas?: number } }>('apps/v1', 'Deployment', inst.metadata.namespace, deployment);
+    out.push({ id: system.id, deployment, image: (system.effective.docker as DockerSettings).image, ready: (live?.status?.readyReplicas ?? 0) > 0 });
+  }
+  return out;
 }

@@ -151,6 +151,12 @@ describe.skipIf(!kubeconfig)('microservices on Kubernetes', () => {
     // The runtime's own process was given the Service's DNS name (the fake node maps it to its forwarder).
     expect(node.processes(`${ns}/shop-runtime-0`)[0].env.SLUICE_MICROSERVICES).toContain('127.0.0.1:');
 
+    // The instance's status shows the microservice ready.
+    await waitFor('the microservice ready in the instance status', async () => {
+      const m = (await instance())?.status?.microservices ?? [];
+      return m.length === 1 && m[0].id === 'enricher' && m[0].deployment === 'shop-ms-enricher' && m[0].image === IMAGE && m[0].ready;
+    }, 30_000, describeState);
+
     const status = await getJson<Record<string, unknown>>(`${url}/api/systems/enricher/status`);
     expect(status.body).toMatchObject({ id: 'enricher', platform: 'kubernetes', deployment: 'shop-ms-enricher', namespace: ns, running: true });
     const logs = await getJson<{ error: { code: string; message: string } }>(`${url}/api/systems/enricher/logs`);
