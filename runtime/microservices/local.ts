@@ -15,6 +15,9 @@ import type { ContainerBackend } from './directory.js';
 import { containerEnvironment, nextPullTime, registryOf, startsEagerly } from '../../compiler/plan/microservices.js';
 import { containerName, detectEngine, firstLine, runArguments, runCommand, settingsDigest, type DockerSettings, type EngineCheck } from './engine.js';
 
+/** How long after a failed start a container is tried again (by default). */
+const RETRY_MS = 30_000;
+
 /** How long a connection waits for a container that is being started. */
 const FORWARD_WAIT_MS = 60_000;
 
@@ -54,6 +57,7 @@ export class LocalMicroservices implements ContainerBackend {
   private readonly wanted = new Map<string, Wanted>();
   private readonly errors = new Map<string, string>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly retries = new Map<string, NodeJS.Timeout>();
   /** Engine commands run one at a time. */
   private queue: Promise<unknown> = Promise.resolve();
   /** The latest reconcile (plans are reconciled one after another). */
@@ -63,13 +67,14 @@ export class LocalMicroservices implements ContainerBackend {
   private constructor(
     check: EngineCheck,
     private readonly logger: Logger,
+    private readonly retryMs: number,
   ) {
     this.cli = check.cli;
     if (!check.cli) this.unavailable = check.reason ?? 'no working container engine';
   }
 
-  static async create(options: { logger: Logger; check?: EngineCheck }): Promise<LocalMicroservices> {
-    const local = new LocalMicroservices(options.check ?? (await detectEngine()), options.logger);
+  static async create(options: { logger: Logger; check?: EngineCheck; retryMs?: number }): Promise<LocalMicroservices> {
+    const local = new LocalMicroservices(options.check ?? (await detectEngine()), options.logger, options.retryMs ?? RETRY_MS);
     if (local.cli) await local.refill();
     else options.logger.warn({ reason: local.unavailable }, 'microservices cannot be started here; point microservice systems at services you run yourself with --microservice <id>=<url>');
     return local;
@@ -160,10 +165,29 @@ export class LocalMicroservices implements ContainerBackend {
         else await this.track(id);
         this.errors.delete(id);
       } catch (err) {
-        this.errors.set(id, (err as Error).message);
-        this.logger.error({ microservice: id, err: (err as Error).message }, 'microservice did not start');
+        this.failed(id, err as Error);
       }
     }
+  }
+
+  /** Remembers why a container did not start, and tries again a while later (as a restart policy would). */
+  private failed(id: string, err: Error): void {
+    this.errors.set(id, err.message);
+    this.logger.error({ microservice: id, err: err.message, retry_in_s: this.retryMs / 1000 }, 'microservice did not start');
+    clearTimeout(this.retries.get(id));
+    const timer = setTimeout(() => {
+      this.retries.delete(id);
+      const w = this.wanted.get(id);
+      if (!w || this.closed || !this.errors.has(id)) return;
+      this.reconciling = this.reconciling
+        .then(() => this.create(id, w.docker, { pull: !w.docker.skip_pull }))
+        .then(() => void this.errors.delete(id))
+        .catch((e: Error) => {
+          if (this.wanted.get(id) === w) this.failed(id, e);
+        });
+    }, this.retryMs);
+    timer.unref();
+    this.retries.set(id, timer);
   }
 
   /** Whether the container runs with these settings (left from an earlier `sluice run`, say). */
@@ -209,6 +233,8 @@ export class LocalMicroservices implements ContainerBackend {
     this.errors.delete(id);
     clearTimeout(this.timers.get(id));
     this.timers.delete(id);
+    clearTimeout(this.retries.get(id));
+    this.retries.delete(id);
     const f = this.forwarders.get(id);
     if (f) f.target = null;
     await this.engine(['rm', '-f', containerName(id)]);
@@ -282,7 +308,7 @@ export class LocalMicroservices implements ContainerBackend {
   /** Removes the containers and stops forwarding (sluice run stopping). */
   async close(): Promise<void> {
     this.closed = true;
-    for (const t of this.timers.values()) clearTimeout(t);
+    for (const t of [...this.timers.values(), ...this.retries.values()]) clearTimeout(t);
     // A reconcile in progress stops at its next step; then every container it may have made goes.
     await this.reconciling;
     if (this.cli) for (const id of new Set([...this.wanted.keys(), ...this.forwarders.keys()])) await this.remove(id);

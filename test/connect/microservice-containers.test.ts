@@ -56,7 +56,7 @@ describe('microservice containers under sluice run', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sluice-engine-'));
     Object.assign(process.env, { FAKE_ENGINE_DIR: dir, FAKE_ENGINE_IMAGES: JSON.stringify({ [IMAGE]: SERVICE, 'example/other:2': SERVICE }), FAKE_ENGINE_PASSWORD: 'pull-pw' });
-    local = await LocalMicroservices.create({ logger: quietLogger, check: await detectEngine([ENGINE]) });
+    local = await LocalMicroservices.create({ logger: quietLogger, check: await detectEngine([ENGINE]), retryMs: 100 });
     microservices.useContainers(local);
     rt = await openRuntime();
     await rt.setSecrets({ token: 't0k3n', registry: 'pull-pw' }, true);
@@ -112,6 +112,19 @@ describe('microservice containers under sluice run', () => {
     expect(calls().filter((c) => c.args[0] === 'pull')).toHaveLength(pulls);
     expect(state()!.env.GREETING).toBe('hei');
     expect(await greetings()).toEqual(['hei one', 'hei two']);
+  });
+
+  it('tries a container that did not start again until it does', async () => {
+    const images = process.env.FAKE_ENGINE_IMAGES!;
+    await configure(rt, [worker({ image: 'example/late:1', skip_pull: true, username: null, password: null }), ...pipes]);
+    await local.idle();
+    const ms = new Microservice({ id: 'worker', config: worker({ image: 'example/late:1' }) });
+    expect(await ms.status()).toMatchObject({ running: false, error: expect.stringMatching(/Unable to find image 'example\/late:1' locally/) });
+    // The image appears (pulled by hand, say): a later attempt starts it.
+    process.env.FAKE_ENGINE_IMAGES = JSON.stringify({ ...JSON.parse(images), 'example/late:1': SERVICE });
+    for (let i = 0; i < 300 && (await ms.status()).running !== true; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await ms.status()).toMatchObject({ running: true, container: { image: 'example/late:1' } });
+    expect(await greetings()).toEqual(['yo one', 'yo two']);
   });
 
   it('removes the container of a removed system, reports a failing pull, and starts no container for an idle system', async () => {
