@@ -182,6 +182,10 @@ export function generate(): Record<string, Schema> {
         items: { type: 'object', properties: { id: { type: 'string' }, state: { type: 'string' }, replica: { type: 'integer' }, lastRun: { type: 'string' }, entities: { type: 'integer' }, origin: { type: 'string' } } },
       },
       readyReplicas: { type: 'integer' },
+      microservices: {
+        type: 'array',
+        items: { type: 'object', properties: { id: { type: 'string' }, deployment: { type: 'string' }, image: { type: 'string' }, ready: { type: 'boolean' } } },
+      },
     },
   };
   return {

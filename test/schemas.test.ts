@@ -684,12 +684,15 @@ describe('annotations', () => {
 
   it('marks system references', () => {
     expect(collect('x-system-ref')).toEqual([
+      'sinks/elasticsearch.schema.json#/properties/system=true',
       'sinks/json.schema.json#/properties/system=true',
+      'sinks/mail.schema.json#/properties/system=true',
       'sinks/rest.schema.json#/properties/system=true',
       'sources/binary.schema.json#/properties/system=true',
       'sources/csv.schema.json#/properties/system=true',
       'sources/embedded.schema.json#/properties/system=true',
       'sources/json.schema.json#/properties/system=true',
+      'sources/ldap.schema.json#/properties/system=true',
       'sources/rest.schema.json#/properties/system=true',
       'transforms/http.schema.json#/properties/system=true',
       'transforms/json_schema.schema.json#/properties/system=true',

@@ -12,6 +12,8 @@ import { readConfig } from '../../compiler/load/files.js';
 import { startApi } from '../../runtime/api/app.js';
 import { SluiceRuntime } from '../../runtime/service/runtime.js';
 import { openStore } from '../../runtime/store/open.js';
+import { microservices } from '../../runtime/microservices/directory.js';
+import { LocalMicroservices } from '../../runtime/microservices/local.js';
 import { envValues } from '../config-input.js';
 import type { SetExit } from './shared.js';
 
@@ -29,11 +31,21 @@ export function registerRun(program: Command, setExit: SetExit): void {
     .option('--jwt-secret <secret>', 'require HS256 JWT bearer tokens signed with this secret', process.env.SLUICE_JWT_SECRET)
     .option('--no-watch', 'do not reload when files change')
     .option('--log-level <level>', 'log level', process.env.SLUICE_LOG_LEVEL ?? 'info')
+    .option('--microservice <id=url...>', 'reach microservice system <id> at <url> (a service you run yourself) instead of starting its image')
     .action(async (path: string, opts) => {
       const logger = pino({ level: opts.logLevel });
       const configPath = resolve(path);
+      for (const given of (opts.microservice ?? []) as string[]) {
+        const at = given.indexOf('=');
+        if (at <= 0) throw new Error(`--microservice expects <id>=<url>, not "${given}"`);
+        microservices.give(given.slice(0, at), given.slice(at + 1));
+      }
+      // Containers for microservice systems, when docker or podman works here.
+      const containers = await LocalMicroservices.create({ logger });
+      microservices.useContainers(containers);
       const store = await openStore(opts.store, { dataDir: resolve(opts.dataDir) });
       const runtime = await SluiceRuntime.open({ store, logger });
+      containers.follow(runtime, (id) => microservices.givenAddress(id) !== undefined);
       const load = async (reason: string) => {
         let files;
         try {
@@ -66,8 +78,10 @@ export function registerRun(program: Command, setExit: SetExit): void {
       });
       logger.info('stopping');
       await watcher?.close();
+      if (timer) clearTimeout(timer);
       await app.close();
       await runtime.close();
+      await containers.close();
       setExit(0);
     });
 }

@@ -59,7 +59,7 @@ export function runtimeSecrets(inst: SluiceInstance, secrets: Record<string, str
  * `secretsDigest` (of the secret values, never the values) is on the pod template so that changed
  * secrets roll the pods: their environment is read only when a container starts.
  */
-export function runtimeDeployments(inst: SluiceInstance, plan: ExecutionPlan, planParts: number, secretsDigest = ''): KubeObject[] {
+export function runtimeDeployments(inst: SluiceInstance, plan: ExecutionPlan, planParts: number, secretsDigest = '', microservicesEnv: string | null = null): KubeObject[] {
   const name = inst.metadata.name;
   const replicas = plan.placement?.replicas ?? 1;
   const store = inst.spec.store?.mongodbUriSecret;
@@ -72,6 +72,8 @@ export function runtimeDeployments(inst: SluiceInstance, plan: ExecutionPlan, pl
       store ? { name: 'SLUICE_STORE', valueFrom: { secretKeyRef: { name: store.name, key: store.key ?? 'uri' } } } : { name: 'SLUICE_STORE', value: 'embedded' },
       { name: 'SLUICE_DATA_DIR', value: '/var/lib/sluice' },
     ];
+    // Where the microservices' Services are (see microservices.ts).
+    if (microservicesEnv) env.push({ name: 'SLUICE_MICROSERVICES', value: microservicesEnv });
     if (inst.spec.runtime?.jwtSecret) env.push({ name: 'SLUICE_JWT_SECRET', valueFrom: { secretKeyRef: { name: inst.spec.runtime.jwtSecret, key: 'jwt-secret' } } });
     const volumes = Array.from({ length: planParts }, (_, i) => ({ name: `plan-${i}`, configMap: { name: planConfigMapName(name, i) } }));
     out.push({

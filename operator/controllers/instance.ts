@@ -18,6 +18,7 @@ import { Kube, type KubeObject } from '../kube/rest.js';
 import { planConfigMaps, runtimeDeployments, runtimeSecrets, runtimeService, secretsHash } from './desired.js';
 import { API_VERSION, FINALIZER, ownedSelector, planConfigMapName } from './names.js';
 import { applyAndRepair } from './drift.js';
+import { microserviceObjects, nextMicroserviceRestartMs, readMicroserviceStatus } from './microservices.js';
 import { collectResources, resourceFiles, updateResourceStatuses } from './resources.js';
 import { readRuntimeStatus } from './runtime-status.js';
 import { parseDuration, setCondition, type Condition, type InstanceStatus, type SluiceInstance } from './types.js';
@@ -149,6 +150,7 @@ export class InstanceReconciler {
     // 5. Status read back from the runtimes.
     const runtime = plan ? await readRuntimeStatus(kube, inst, plan) : { ready: false, readyReplicas: 0, pipes: [], views: new Map() };
     status.readyReplicas = runtime.readyReplicas;
+    status.microservices = plan ? await readMicroserviceStatus(kube, inst, plan) : [];
     status.pipes = runtime.pipes;
     const ready: Condition = runtime.ready
       ? { type: 'Ready', status: 'True', reason: 'RuntimesReady', message: `${runtime.readyReplicas} runtime replica(s) run plan ${plan!.hash.slice(0, 12)}` }
@@ -157,12 +159,15 @@ export class InstanceReconciler {
     await updateResourceStatuses(kube, resources, plan ?? null, result.diagnostics, runtime.views);
     await this.writeStatus(inst, { ...status, conditions: conditions.map((c) => ({ ...c, observedGeneration: inst.metadata.generation })) });
     logger.debug({ instance: key, revision, ready: runtime.ready }, 'reconciled');
-    return { requeueAfterMs: runtime.ready ? pollSeconds * 1000 : 2000 };
+    // Scheduled image pulls of microservices need a pass at their time.
+    const pullDue = plan ? nextMicroserviceRestartMs(plan) : null;
+    return { requeueAfterMs: Math.min(runtime.ready ? pollSeconds * 1000 : 2000, pullDue ?? Infinity) };
   }
 
   private desiredObjects(inst: SluiceInstance, plan: ExecutionPlan, secrets: Record<string, string>): KubeObject[] {
     const maps = planConfigMaps(inst, plan);
-    return [...maps, runtimeSecrets(inst, secrets), ...runtimeDeployments(inst, plan, maps.length, secretsHash(secrets)), runtimeService(inst)];
+    const microservices = microserviceObjects(inst, plan, secrets);
+    return [...maps, runtimeSecrets(inst, secrets), ...runtimeDeployments(inst, plan, maps.length, secretsHash(secrets), microservices.runtimeEnv), runtimeService(inst), ...microservices.objects];
   }
 
   /** The plan last applied (from its ConfigMaps), to keep running when a new revision fails. */

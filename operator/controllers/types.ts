@@ -27,6 +27,8 @@ export interface InstanceStatus {
   diagnostics?: { file: string; line: number; column: number; severity: string; code: string; message: string }[];
   pipes?: { id: string; state: string; replica?: number; lastRun?: string; entities?: number; origin?: string }[];
   readyReplicas?: number;
+  /** The microservices that run, and whether their Deployment has a ready pod. */
+  microservices?: { id: string; deployment: string; image: string; ready: boolean }[];
 }
 
 export type SluiceInstance = KubeObject & { spec: InstanceSpec; status?: InstanceStatus };

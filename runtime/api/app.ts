@@ -24,6 +24,7 @@ import { runnerPlugin } from './runner.js';
 import { secretsPlugin } from './secrets.js';
 import { servicePlugin } from './service.js';
 import { systemsPlugin } from './systems.js';
+import { microservicesPlugin } from './microservices.js';
 import { jsonText, normaliseBooleanQuery } from './util.js';
 
 declare module 'fastify' {
@@ -157,6 +158,7 @@ export async function buildApi(runtime: SluiceRuntime, options: ApiOptions = {})
       await api.register(envPlugin, { runtime });
       await api.register(secretsPlugin, { runtime });
       await api.register(adminPlugin, { runtime });
+      await api.register(microservicesPlugin, { runtime });
       await api.register(openApiPlugin, { collector, version: COMPILER_VERSION });
     },
     { prefix: '/api' },

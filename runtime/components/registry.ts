@@ -31,12 +31,19 @@ import { restTransform } from './transforms/rest.js';
 import { xmlTransform } from './transforms/xml.js';
 import { jsonSchemaTransform } from './transforms/json_schema.js';
 import { templateTransform } from './transforms/template.js';
+import { smtpSystem } from './systems/smtp.js';
+import { mailSink } from './sinks/mail.js';
+import { elasticsearchSystem } from './systems/elasticsearch.js';
+import { elasticsearchSink } from './sinks/elasticsearch.js';
+import { ldapSystem } from './systems/ldap.js';
+import { ldapSource } from './sources/ldap.js';
+import { microserviceSystem } from './systems/microservice.js';
 import type { SystemSpec } from './types.js';
 
-const sources: SourceSpec[] = [datasetSource, embeddedSource, emptySource, httpEndpointSource, jsonSource, csvSource, unionDatasetsSource, mergeDatasetsSource, mergeSource, restSource, binarySource];
-const sinks: SinkSpec[] = [datasetSink, nullSink, httpEndpointSink, csvEndpointSink, xmlEndpointSink, jsonSink, restSink];
+const sources: SourceSpec[] = [datasetSource, embeddedSource, emptySource, httpEndpointSource, jsonSource, csvSource, unionDatasetsSource, mergeDatasetsSource, mergeSource, restSource, binarySource, ldapSource];
+const sinks: SinkSpec[] = [datasetSink, nullSink, httpEndpointSink, csvEndpointSink, xmlEndpointSink, jsonSink, restSink, mailSink, elasticsearchSink];
 const transforms: TransformSpec[] = [dtlTransform, httpTransform, emitChildrenTransform, restTransform, xmlTransform, jsonSchemaTransform, templateTransform];
-const systems: SystemSpec<unknown>[] = [urlSystem, restSystem];
+const systems: SystemSpec<unknown>[] = [urlSystem, restSystem, smtpSystem, elasticsearchSystem, ldapSystem, microserviceSystem];
 
 export class UnsupportedComponentError extends Error {
   readonly code = 'COMPONENT_UNSUPPORTED';

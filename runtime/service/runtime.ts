@@ -199,7 +199,8 @@ export class SluiceRuntime extends EventEmitter {
     return entitiesOf(this.files).map((e) => e.entity);
   }
 
-  private systemsFor(plan: ExecutionPlan): Map<string, PlanSystem & { config: Record<string, unknown> }> {
+  /** The plan's systems with `$SECRET(...)` references substituted (for components, and for microservices to start). */
+  systemsFor(plan: ExecutionPlan): Map<string, PlanSystem & { config: Record<string, unknown> }> {
     return new Map(plan.systems.map((s) => [s.id, { ...s, config: substituteSecrets(s.effective, this.secrets) }]));
   }
 

@@ -97,6 +97,8 @@ export interface Slot {
   mounts: Record<string, string>;
   cwd: string;
   healthPath: string;
+  /** Ready when the port accepts connections (a tcpSocket probe) instead of when healthPath answers 200. */
+  tcpProbe: boolean;
   graceMs: number;
   child?: ChildProcess;
   ready: boolean;
@@ -116,6 +118,8 @@ export interface DeploymentState {
   hash: string | undefined;
   refs: Set<string>;
   pending: string | undefined;
+  /** The pod template's labels (Services select by them). */
+  podLabels?: Record<string, string>;
 }
 
 export interface Resolved {

@@ -23,7 +23,12 @@
  *   deletion (or losing the label) kills them; a process that exits on its own is restarted with
  *   back-off, like restartPolicy Always.
  *
- * Not emulated: garbage collection (ownerReferences), namespace deletion, Services, Pods as API objects.
+ * - a container without `command` runs the command `images` gives for its image (else the entrypoint);
+ *   a tcpSocket readiness probe is ready once the process accepts connections;
+ * - Services: Service DNS names in env values and args point at local listeners that forward to the
+ *   ready processes the Service selects (kube-node-services.ts).
+ *
+ * Not emulated: garbage collection (ownerReferences), namespace deletion, Pods as API objects.
  */
 import { KubeConfig } from '@kubernetes/client-node';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -32,6 +37,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { freePort } from '../../scripts/test-services/ports.js';
+import { FakeServices, tcpOpen } from './kube-node-services.js';
 import { Api, ApiError, FIELD_MANAGER, Informer, type Json } from './kube-node-api.js';
 import { kill, refreshMounts, writeMounts, mapPaths, expand, sourceKeys, portIsFree, httpStatus, Pending, referencedSources, sleep, type DeploymentState, type PathMap, type Resolved, type Slot } from './kube-node-pod.js';
 
@@ -55,6 +61,8 @@ export interface FakeNodeOptions {
   entrypoint?: string[];
   /** Environment for every process besides the container's own (which wins). Processes otherwise get only PATH, HOME, LANG, TZ, TMPDIR and HOSTNAME. */
   extraEnv?: Record<string, string>;
+  /** Commands for images, used when a container has no `command`, e.g. { 'example/enricher:1': ['node', '/path/to/service.mjs'] }. */
+  images?: Record<string, string[]>;
   /** Health path when the container has no readinessProbe.httpGet (default /api/health). */
   healthPath?: string;
 }
@@ -108,6 +116,7 @@ class FakeNodeImpl implements FakeNode {
   private nextPort: number | undefined;
   private resync: NodeJS.Timeout | undefined;
   private stopped = false;
+  private readonly services: FakeServices;
   private readonly killAll = (): void => {
     for (const st of this.states.values()) for (const slot of st.slots.values()) kill(slot.child, 'SIGKILL');
   };
@@ -117,6 +126,7 @@ class FakeNodeImpl implements FakeNode {
     kc.loadFromFile(options.kubeconfig);
     this.api = new Api(kc);
     this.nextPort = options.portBase;
+    this.services = new FakeServices(this.api, options.namespace, (ns, selector) => this.endpoints(ns, selector), (msg) => this.note(undefined, msg));
     process.once('exit', this.killAll);
   }
 
@@ -153,7 +163,7 @@ class FakeNodeImpl implements FakeNode {
         ),
     );
     this.informers.push(deployments, ...sources);
-    await Promise.all(this.informers.map((i) => i.start()));
+    await Promise.all([...this.informers.map((i) => i.start()), this.services.start()]);
     // Replicas waiting for a missing ConfigMap/Secret are retried on watch events, and here as a fallback.
     this.resync = setInterval(() => {
       for (const st of this.states.values()) if (st.pending) this.schedule(st.key);
@@ -230,11 +240,24 @@ class FakeNodeImpl implements FakeNode {
     }
   }
 
+  /** Ports of the ready processes whose pod labels match `selector` (a Service's endpoints). */
+  private endpoints(namespace: string, selector: Record<string, string>): number[] {
+    const entries = Object.entries(selector);
+    if (!entries.length) return [];
+    const out: number[] = [];
+    for (const st of this.states.values()) {
+      if (st.namespace !== namespace || !entries.every(([k, v]) => st.podLabels?.[k] === v)) continue;
+      for (const slot of st.slots.values()) if (slot.ready) out.push(slot.port);
+    }
+    return out;
+  }
+
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.resync);
     for (const i of this.informers) i.stop();
+    await this.services.stop();
     await Promise.allSettled([...this.work.values()].map((w) => w.done));
     await Promise.all([...this.states.values()].flatMap((st) => [...st.slots.values()].map((s) => this.stopSlot(st, s))));
     process.removeListener('exit', this.killAll);
@@ -307,6 +330,7 @@ class FakeNodeImpl implements FakeNode {
     const template = dep.spec?.template ?? {};
     const container = template.spec?.containers?.[0];
     st.refs = referencedSources(template);
+    st.podLabels = template.metadata?.labels ?? {};
     const desired: number = dep.spec?.replicas ?? 1;
 
     let resolved: Resolved | undefined;
@@ -563,8 +587,10 @@ class FakeNodeImpl implements FakeNode {
     for (const e of envSpec) env[e.name] = mapPaths(e.fieldPath !== undefined ? field(e.fieldPath) : expand(e.value ?? '', env), maps);
 
     // Program and arguments.
-    const command: string[] = (container.command?.length ? container.command : (this.options.entrypoint ?? ['node', '/app/bin/sluice.js'])).map((a: string) => expand(a, env));
+    for (const [k, v] of Object.entries(env)) env[k] = await this.services.mapAddresses(v, st.namespace);
+    const command: string[] = (container.command?.length ? container.command : (this.options.images?.[container.image] ?? this.options.entrypoint ?? ['node', '/app/bin/sluice.js'])).map((a: string) => expand(a, env));
     const argv = [...command, ...((container.args ?? []) as string[]).map((a) => expand(a, env))].map((a) => mapPaths(a, maps));
+    for (let i = 1; i < argv.length; i++) argv[i] = await this.services.mapAddresses(argv[i], st.namespace);
     const portAt = argv.indexOf('--port');
     const portEq = argv.findIndex((a) => a.startsWith('--port='));
     if (portAt >= 0 && portAt + 1 < argv.length) argv[portAt + 1] = String(port);
@@ -600,6 +626,7 @@ class FakeNodeImpl implements FakeNode {
       mounts,
       cwd,
       healthPath: probe?.path ?? this.options.healthPath ?? '/api/health',
+      tcpProbe: !probe && container.readinessProbe?.tcpSocket !== undefined,
       graceMs: Math.min(10, template.spec.terminationGracePeriodSeconds ?? 5) * 1000,
       ready: false,
       restarts: 0,
@@ -660,7 +687,7 @@ class FakeNodeImpl implements FakeNode {
   private async probe(st: DeploymentState, slot: Slot, child: ChildProcess): Promise<void> {
     let wait = 50;
     while (!this.stopped && !slot.stopping && slot.child === child && child.exitCode === null && child.signalCode === null) {
-      if ((await httpStatus(`http://127.0.0.1:${slot.port}${slot.healthPath}`)) === 200) {
+      if (slot.tcpProbe ? await tcpOpen(slot.port) : (await httpStatus(`http://127.0.0.1:${slot.port}${slot.healthPath}`)) === 200) {
         if (slot.stopping || slot.child !== child || child.exitCode !== null) return;
         slot.ready = true;
         this.note(st.key, `replica ${slot.replica} is ready at http://127.0.0.1:${slot.port}`);

@@ -461,6 +461,16 @@ export class UrlClient {
   }
 }
 
+/**
+ * Other system types that components reach like a URL system (a microservice): each turns its
+ * config into a URL system's config, registered by its own module.
+ */
+const urlLikeSystems = new Map<string, (system: ResolvedSystem) => { id: string; config: Record<string, unknown> }>();
+
+export function registerUrlLikeSystem(type: string, asUrlSystem: (system: ResolvedSystem) => { id: string; config: Record<string, unknown> }): void {
+  urlLikeSystems.set(type, asUrlSystem);
+}
+
 /** Clients per system config, so pipes share connections and tokens (and a changed config gets a new client). */
 const clients = new Map<string, UrlClient>();
 const MAX_CLIENTS = 200;
@@ -482,10 +492,11 @@ export function urlClientFor(ctx: ComponentContext, systemId: unknown, what = 't
   if (typeof systemId !== 'string' || systemId === '') throw new Error(`${at} needs a "system" (the id of a URL system)`);
   const system = ctx.systems.get(systemId);
   if (!system) throw new Error(`${at} refers to system "${systemId}", which is not defined`);
+  const adapt = urlLikeSystems.get(system.type);
   // A REST system is a URL system with more settings: components of the URL system can use it too.
-  if (system.type !== 'system:url' && system.type !== 'system:rest') throw new Error(`${at} needs a URL system (type "system:url"), but system "${systemId}" has type "${system.type}"`);
+  if (system.type !== 'system:url' && system.type !== 'system:rest' && !adapt) throw new Error(`${at} needs a URL system (type "system:url"), but system "${systemId}" has type "${system.type}"`);
   try {
-    return clientForSystem(system, ctx.logger);
+    return clientForSystem(adapt ? adapt(system) : system, ctx.logger);
   } catch (err) {
     throw new Error(`${at}: ${(err as Error).message}`);
   }
