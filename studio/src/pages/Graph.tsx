@@ -1,0 +1,178 @@
+/**
+ * The flow graph from the plan's dependency graph: systems → pipes → datasets → pipes → systems.
+ * Hops edges are dashed, failing pipes red; selecting a node emphasises everything upstream and
+ * downstream of it; double-click (or the side panel) opens the pipe or dataset.
+ */
+import { memo, useCallback, useMemo, useState, type CSSProperties } from 'react';
+import { Background, Controls, Handle, Position, ReactFlow, ReactFlowProvider, useReactFlow, type Edge, type Node, type NodeProps } from '@xyflow/react';
+import '@xyflow/react/dist/base.css';
+import { Loading, StateBadge } from '../components/common';
+import { layout, lineage, NODE_HEIGHT, NODE_WIDTH } from '../graph-layout';
+import { useApi } from '../hooks';
+import { datasetPath, Link, navigate, pipePath, systemPath } from '../router';
+import type { FlowGraph, GraphNode } from '../types';
+
+type FlowNodeData = { node: GraphNode; dim: boolean; focus: boolean };
+
+const FlowNode = memo(function FlowNode({ data }: NodeProps<Node<FlowNodeData>>) {
+  const n = data.node;
+  const cls = ['flow-node', n.kind, n.state === 'failed' || n.state === 'invalid' ? n.state : '', data.dim ? 'dim' : '', data.focus ? 'focus' : ''].join(' ');
+  return (
+    <div className={cls} title={`${n.kind} ${n.name}${n.state ? ` (${n.state})` : ''}`} data-node={n.id}>
+      <Handle type="target" position={Position.Left} isConnectable={false} />
+      {n.kind === 'dataset' ? '▤ ' : n.kind === 'system' ? '◆ ' : ''}
+      {n.name}
+      <Handle type="source" position={Position.Right} isConnectable={false} />
+    </div>
+  );
+});
+
+const nodeTypes = { flow: FlowNode };
+
+function hrefOf(n: GraphNode): string {
+  return n.kind === 'pipe' ? pipePath(n.name) : n.kind === 'dataset' ? datasetPath(n.name) : systemPath(n.name);
+}
+
+const EDGE_STYLE: Record<string, CSSProperties> = {
+  source: { stroke: '#5b6676', strokeWidth: 1.3 },
+  sink: { stroke: '#3f6ea8', strokeWidth: 1.3 },
+  hops: { stroke: '#b8650b', strokeWidth: 1.5, strokeDasharray: '6 4' },
+  transform: { stroke: '#3a7d4d', strokeWidth: 1.3, strokeDasharray: '2 3' },
+};
+
+function GraphCanvas({ graph }: { graph: FlowGraph }) {
+  const [selected, setSelected] = useState<string | null>(null);
+  const [search, setSearch] = useState('');
+  const flow = useReactFlow();
+  const positions = useMemo(() => layout(graph), [graph]);
+  const related = useMemo(() => (selected ? lineage(graph, selected) : null), [graph, selected]);
+  const nodes: Node<FlowNodeData>[] = useMemo(
+    () => graph.nodes.map((n) => ({ id: n.id, type: 'flow', position: positions.get(n.id)!, width: NODE_WIDTH, height: NODE_HEIGHT, data: { node: n, dim: related !== null && !related.has(n.id), focus: n.id === selected }, draggable: false, connectable: false })),
+    [graph, positions, related, selected],
+  );
+  const edges: Edge[] = useMemo(
+    () =>
+      graph.edges.map((e, i) => {
+        const on = related !== null && related.has(e.from) && related.has(e.to);
+        const style = { ...EDGE_STYLE[e.kind], ...(related !== null ? { opacity: on ? 1 : 0.12, strokeWidth: on ? 2.2 : 1 } : {}) };
+        return { id: `e${i}`, source: e.from, target: e.to, style, label: e.kind === 'hops' ? 'hops' : undefined, labelStyle: { fill: '#7a4300', fontSize: 10 }, data: { kind: e.kind }, className: `edge-${e.kind}` };
+      }),
+    [graph, related],
+  );
+  const byId = useMemo(() => new Map(graph.nodes.map((n) => [n.id, n])), [graph]);
+  const large = graph.nodes.length > 150;
+  const selectedNode = selected ? byId.get(selected) : undefined;
+  const failing = graph.nodes.filter((n) => n.state === 'failed' || n.state === 'invalid');
+
+  const focusOn = useCallback(
+    (id: string) => {
+      const p = positions.get(id);
+      setSelected(id);
+      if (p) void flow.setCenter(p.x + NODE_WIDTH / 2, p.y + NODE_HEIGHT / 2, { zoom: 1, duration: 0 });
+    },
+    [positions, flow],
+  );
+
+  return (
+    <div className="graph-wrap">
+      <div className="graph-canvas" data-testid="flow-graph" aria-label="Flow graph" role="figure">
+        <ReactFlow
+          nodes={nodes}
+          edges={edges}
+          nodeTypes={nodeTypes}
+          onlyRenderVisibleElements={large}
+          fitView={!large}
+          defaultViewport={{ x: 10, y: 10, zoom: 0.8 }}
+          minZoom={0.05}
+          nodesDraggable={false}
+          nodesConnectable={false}
+          onNodeClick={(_e, n) => setSelected(n.id)}
+          onNodeDoubleClick={(_e, n) => navigate(hrefOf(byId.get(n.id)!))}
+          onPaneClick={() => setSelected(null)}
+          proOptions={{ hideAttribution: true }}
+        >
+          <Background gap={24} color="#e4e7ec" />
+          <Controls showInteractive={false} />
+        </ReactFlow>
+      </div>
+      <aside className="panel" aria-label="Graph details">
+        <form
+          role="search"
+          onSubmit={(e) => {
+            e.preventDefault();
+            const q = search.trim().toLowerCase();
+            const hit = graph.nodes.find((n) => n.name.toLowerCase() === q) ?? graph.nodes.find((n) => n.name.toLowerCase().includes(q));
+            if (hit) focusOn(hit.id);
+          }}
+        >
+          <label htmlFor="graph-search">Find a pipe, dataset or system</label>
+          <div className="toolbar">
+            <input id="graph-search" type="search" value={search} onChange={(e) => setSearch(e.target.value)} />
+            <button type="submit">Find</button>
+          </div>
+        </form>
+        {selectedNode ? (
+          <div data-testid="graph-selection">
+            <h2>
+              {selectedNode.kind} {selectedNode.name}
+            </h2>
+            {selectedNode.state && <StateBadge state={selectedNode.state} />}
+            {selectedNode.type && <p className="mono">{selectedNode.type}</p>}
+            <p>{related ? `${related.size - 1} nodes upstream or downstream` : ''}</p>
+            <p>
+              <Link to={hrefOf(selectedNode)}>Open {selectedNode.kind} {selectedNode.name}</Link>
+            </p>
+          </div>
+        ) : (
+          <p className="muted">Select a node to emphasise what is upstream and downstream of it; double-click opens it.</p>
+        )}
+        <h2>
+          {graph.nodes.filter((n) => n.kind === 'pipe').length} pipes, {graph.nodes.filter((n) => n.kind === 'dataset').length} datasets, {graph.nodes.filter((n) => n.kind === 'system').length} systems
+        </h2>
+        {failing.length > 0 && (
+          <>
+            <h3>Failing pipes</h3>
+            <ul>
+              {failing.slice(0, 20).map((n) => (
+                <li key={n.id}>
+                  <button type="button" className="linklike" onClick={() => focusOn(n.id)}>
+                    {n.name}
+                  </button>
+                </li>
+              ))}
+            </ul>
+          </>
+        )}
+        <h3>Legend</h3>
+        <ul className="legend">
+          <li>
+            <span className="flow-node pipe" style={{ display: 'inline-block', width: 'auto' }}>pipe</span> <span className="flow-node dataset" style={{ display: 'inline-block', width: 'auto' }}>▤ dataset</span>{' '}
+            <span className="flow-node system" style={{ display: 'inline-block', width: 'auto' }}>◆ system</span>
+          </li>
+          <li>solid grey: source, solid blue: sink</li>
+          <li>dashed orange: hops (joins)</li>
+          <li>dotted green: a transform calls a system</li>
+          <li>
+            <span className="flow-node failed" style={{ display: 'inline-block', width: 'auto' }}>failed pipe</span>
+          </li>
+        </ul>
+      </aside>
+    </div>
+  );
+}
+
+export function GraphPage() {
+  const graph = useApi<FlowGraph>('/studio/graph');
+  return (
+    <section>
+      <h1>Flow graph</h1>
+      {graph.data ? (
+        <ReactFlowProvider>
+          <GraphCanvas graph={graph.data} />
+        </ReactFlowProvider>
+      ) : (
+        <Loading error={graph.error} what="the flow graph" />
+      )}
+    </section>
+  );
+}
