@@ -88,7 +88,7 @@ export const studioPlugin: FastifyPluginAsync<StudioPluginOptions> = async (app,
   }
 
   const indexHtml = readFileSync(join(dist, 'index.html'), 'utf8');
-  const open_ = publicAssets(dist);
+  const publicFiles = publicAssets(dist);
   const sendIndex = (reply: FastifyReply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(indexHtml);
 
   async function signedIn(request: FastifyRequest): Promise<boolean> {
@@ -109,11 +109,11 @@ export const studioPlugin: FastifyPluginAsync<StudioPluginOptions> = async (app,
 
   app.get('/assets/*', { config: open, schema: hidden }, async (request, reply) => {
     const file = `/assets/${(request.params as { '*': string })['*']}`;
-    if (!open_.has(file) && !(await signedIn(request))) {
+    if (!publicFiles.has(file) && !(await signedIn(request))) {
       return reply.code(401).type('application/json; charset=utf-8').send({ error: { code: 'UNAUTHORIZED', message: 'sign in to Sluice Studio first' } });
     }
     // Built file names carry a content hash: they never change.
-    return reply.header('cache-control', 'public, max-age=31536000, immutable').sendFile(file.slice(1));
+    return reply.sendFile(file.slice(1), { maxAge: '365d', immutable: true });
   });
 
   app.get('/favicon.svg', { config: open, schema: hidden }, async (_request, reply) => reply.sendFile('favicon.svg'));
