@@ -128,9 +128,9 @@ async function pipeRow(rt: SluiceRuntime, id: string) {
 
 /** Where the running config comes from: files this runtime holds, or a plan compiled elsewhere. */
 function configSource(rt: SluiceRuntime) {
-  const plan = rt.plan as (ExecutionPlan & { source?: { repository?: string; ref?: string; path?: string } }) | null;
+  const plan = rt.plan;
   if (!rt.managed) return { kind: 'files' as const, editable: true };
-  return { kind: 'plan' as const, editable: false, revision: plan?.revision ?? null, repository: plan?.source?.repository ?? process.env.SLUICE_CONFIG_REPOSITORY ?? null, ref: plan?.source?.ref ?? null, path: plan?.source?.path ?? null };
+  return { kind: 'plan' as const, editable: false, revision: plan?.revision ?? null, repository: plan?.source?.repository ?? null, ref: plan?.source?.ref ?? null, path: plan?.source?.path ?? null };
 }
 
 function entitiesFromText(text: string): Entity[] {
