@@ -26,10 +26,12 @@ export function studioIsStale() {
   return sources > statSync(stamp).mtimeMs;
 }
 
+// NODE_ENV is set here: Vite takes it from the environment, and test runners set it to `test`,
+// which would bundle React's development build.
 export function buildStudio({ force = false, quiet = false } = {}) {
   if (!force && !studioIsStale()) return;
   const vite = join(root, 'node_modules', 'vite', 'bin', 'vite.js');
-  const r = spawnSync(process.execPath, [vite, 'build', studio, '--logLevel', quiet ? 'warn' : 'info'], { cwd: root, stdio: 'inherit' });
+  const r = spawnSync(process.execPath, [vite, 'build', studio, '--logLevel', quiet ? 'warn' : 'info'], { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } });
   if (r.status !== 0) throw new Error(`building Sluice Studio failed (exit ${r.status})`);
 }
 

@@ -38,6 +38,8 @@ export function ConfigEditor({ label, text, readOnly, diagnostics, onChange, onR
   const host = useRef<HTMLDivElement>(null);
   const view = useRef<EditorView | null>(null);
   const handlers = useRef({ onChange, onRun });
+  /** Set while the text is replaced from outside, which is no edit of the user's. */
+  const replacing = useRef(false);
   handlers.current = { onChange, onRun };
 
   useEffect(() => {
@@ -54,13 +56,14 @@ export function ConfigEditor({ label, text, readOnly, diagnostics, onChange, onR
           EditorView.editable.of(readOnly !== true),
           EditorView.contentAttributes.of({ 'aria-label': label }),
           EditorView.updateListener.of((u) => {
-            if (u.docChanged) handlers.current.onChange?.(u.state.doc.toString());
+            if (u.docChanged && !replacing.current) handlers.current.onChange?.(u.state.doc.toString());
           }),
         ],
       }),
     });
-    // A read-only editor has no focusable content: the scroller itself takes keyboard focus.
-    if (readOnly) v.scrollDOM.tabIndex = 0;
+    // The scroller takes keyboard focus too (a read-only editor has no focusable content, and
+    // checkers do not count the editable content as a way to scroll).
+    v.scrollDOM.tabIndex = 0;
     view.current = v;
     return () => v.destroy();
     // The editor is created once per file; later text changes come from the user.
@@ -70,7 +73,11 @@ export function ConfigEditor({ label, text, readOnly, diagnostics, onChange, onR
   // Text replaced from outside (a reload after save).
   useEffect(() => {
     const v = view.current;
-    if (v && v.state.doc.toString() !== text) v.dispatch({ changes: { from: 0, to: v.state.doc.length, insert: text } });
+    if (v && v.state.doc.toString() !== text) {
+      replacing.current = true;
+      v.dispatch({ changes: { from: 0, to: v.state.doc.length, insert: text } });
+      replacing.current = false;
+    }
   }, [text]);
 
   useEffect(() => {

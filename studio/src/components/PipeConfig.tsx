@@ -61,8 +61,12 @@ function transformsOf(config: Json): Json[] {
   return Array.isArray(t) ? (t as Json[]) : t ? [t as Json] : [];
 }
 
+type Message = { ok: boolean; text: string } | null;
+
 export function PipeConfig({ pipe, onSaved }: { pipe: Pipe; onSaved: () => void }) {
   const config = useApi<StudioConfig>('/studio/config');
+  // Kept here: the editor below starts afresh with the saved text.
+  const [saveMessage, setSaveMessage] = useState<Message>(null);
   if (!config.data) return <Loading error={config.error} what="the config" />;
   const entry = config.data.entities.find((e) => e.id === pipe._id);
   const file = entry ? config.data.files.find((f) => f.path === entry.file) : undefined;
@@ -70,14 +74,29 @@ export function PipeConfig({ pipe, onSaved }: { pipe: Pipe; onSaved: () => void 
   const editable = config.data.source.editable && !shared;
   const path = file?.path ?? `pipes/${pipe._id}.conf.json`;
   const text = file?.text ?? JSON.stringify(pipe.config.original, null, 2) + '\n';
-  return <PipeConfigEditor key={path + text.length} pipe={pipe} path={path} initial={text} editable={editable} shared={shared} managed={!config.data.source.editable} onSaved={() => (config.reload(), onSaved())} />;
+  return <PipeConfigEditor key={`${path}\n${text}`} pipe={pipe} path={path} initial={text} editable={editable} shared={shared} managed={!config.data.source.editable} onSaved={() => (config.reload(), onSaved())} saveMessage={saveMessage} setSaveMessage={setSaveMessage} />;
 }
 
-function PipeConfigEditor({ pipe, path, initial, editable, shared, managed, onSaved }: { pipe: Pipe; path: string; initial: string; editable: boolean; shared: boolean; managed: boolean; onSaved: () => void }) {
+interface EditorProps {
+  pipe: Pipe;
+  path: string;
+  initial: string;
+  editable: boolean;
+  shared: boolean;
+  managed: boolean;
+  onSaved: () => void;
+  saveMessage: Message;
+  setSaveMessage: (m: Message) => void;
+}
+
+function PipeConfigEditor({ pipe, path, initial, editable, shared, managed, onSaved, saveMessage, setSaveMessage }: EditorProps) {
   const [text, setText] = useState(initial);
+  const edit = (t: string) => {
+    setText(t);
+    setSaveMessage(null);
+  };
   const debounced = useDebounced(text, 300);
   const [validation, setValidation] = useState<Validation | null>(null);
-  const [saveMessage, setSaveMessage] = useState<{ ok: boolean; text: string } | null>(null);
   const [saving, setSaving] = useState(false);
 
   useEffect(() => {
@@ -116,7 +135,7 @@ function PipeConfigEditor({ pipe, path, initial, editable, shared, managed, onSa
             <code>{path}</code> holds several config entities: edit it on the <a href="/config">Config</a> page.
           </p>
         )}
-        <ConfigEditor label={`Config of pipe ${pipe._id} (${path})`} text={initial} readOnly={!editable} diagnostics={here} onChange={setText} />
+        <ConfigEditor label={`Config of pipe ${pipe._id} (${path})`} text={initial} readOnly={!editable} diagnostics={here} onChange={edit} />
         <p aria-live="polite" data-testid="validation-summary" className={validation && !validation.ok ? 'error-text' : 'muted'}>
           {validation ? (validation.ok ? `No errors${validation.warnings ? `, ${validation.warnings} warning(s)` : ''}` : `${validation.errors} error(s), ${validation.warnings} warning(s)`) : 'Checking…'}
         </p>
@@ -133,7 +152,7 @@ function PipeConfigEditor({ pipe, path, initial, editable, shared, managed, onSa
             <button type="button" disabled={!dirty || saving || !validation?.ok} onClick={save}>
               Save
             </button>
-            <button type="button" className="secondary" disabled={!dirty} onClick={() => setText(initial)}>
+            <button type="button" className="secondary" disabled={!dirty} onClick={() => edit(initial)}>
               Discard changes
             </button>
           </div>

@@ -16,12 +16,16 @@ import { useApi, useDebounced } from '../hooks';
 import { setQuery, useLocation } from '../router';
 import type { StudioConfig, Validation } from '../types';
 
+type Message = { ok: boolean; text: string } | null;
+
 export function ConfigPage() {
   const config = useApi<StudioConfig>('/studio/config');
+  // Kept here: the editor starts afresh after a save.
+  const [message, setMessage] = useState<Message>(null);
   if (!config.data) return <Loading error={config.error} what="the config" />;
   const c = config.data;
   if (c.source.kind === 'plan') return <ManagedConfig config={c} />;
-  return <EditableConfig key={c.plan?.hash ?? 'none'} config={c} reload={config.reload} />;
+  return <EditableConfig key={c.plan?.hash ?? 'none'} config={c} reload={config.reload} message={message} setMessage={setMessage} />;
 }
 
 function ManagedConfig({ config }: { config: StudioConfig }) {
@@ -61,7 +65,7 @@ function ManagedConfig({ config }: { config: StudioConfig }) {
   );
 }
 
-function EditableConfig({ config, reload }: { config: StudioConfig; reload: () => void }) {
+function EditableConfig({ config, reload, message, setMessage }: { config: StudioConfig; reload: () => void; message: Message; setMessage: (m: Message) => void }) {
   const { query } = useLocation();
   const original = useMemo(() => new Map(config.files.map((f) => [f.path, f.text])), [config]);
   const [edits, setEdits] = useState<Map<string, string>>(new Map());
@@ -74,7 +78,6 @@ function EditableConfig({ config, reload }: { config: StudioConfig; reload: () =
   const dirty = changed.length > 0 || removed.size > 0;
   const request = useDebounced(JSON.stringify({ files: changed.map(([path, text]) => ({ path, text })), removed: [...removed] }), 300);
   const [validation, setValidation] = useState<Validation | null>(null);
-  const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
   const [saving, setSaving] = useState(false);
 
   useEffect(() => {

@@ -86,6 +86,7 @@ function GraphCanvas({ graph }: { graph: FlowGraph }) {
           minZoom={0.05}
           nodesDraggable={false}
           nodesConnectable={false}
+          zoomOnDoubleClick={false}
           onNodeClick={(_e, n) => setSelected(n.id)}
           onNodeDoubleClick={(_e, n) => navigate(hrefOf(byId.get(n.id)!))}
           onPaneClick={() => setSelected(null)}
