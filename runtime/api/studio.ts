@@ -19,7 +19,7 @@ import type { Verifier } from './auth.js';
 export const STUDIO_TOKEN_COOKIE = 'sluice_token';
 
 /** The app's own paths, answered with index.html (the API stays under /api). */
-export const STUDIO_PATHS = ['/', '/pipes', '/pipes/*', '/datasets', '/datasets/*', '/graph', '/systems', '/systems/*', '/config', '/sign-in'];
+export const STUDIO_PATHS = ['/', '/pipes', '/pipes/*', '/datasets', '/datasets/*', '/graph', '/systems', '/systems/*', '/config'];
 
 /** studio/dist from the sources (runtime/api) and from the compiled dist/runtime/api. */
 export function studioDistDir(): string | null {

@@ -8,6 +8,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import { compile } from '../../compiler/compile.js';
 import { readConfigFolder } from '../../compiler/load/files.js';
 import { startApi } from '../../runtime/api/app.js';
 import type { AuthOptions } from '../../runtime/api/auth.js';
@@ -109,14 +110,27 @@ export async function runAllOnce(rt: SluiceRuntime): Promise<void> {
   for (const id of rt.plan!.graph.order) await rt.runPipe(id).catch(() => undefined);
 }
 
-export async function startStudioRuntime(opts: { auth?: AuthOptions } = {}): Promise<StudioRuntime> {
+export interface StudioRuntimeOptions {
+  auth?: AuthOptions;
+  /** Run the config as a plan compiled elsewhere (as a runtime pod of the operator does), from this git origin. */
+  fromGit?: { revision: string; repository: string; ref: string; path: string };
+}
+
+export async function startStudioRuntime(opts: StudioRuntimeOptions = {}): Promise<StudioRuntime> {
   const configDir = tempDir('sluice-studio-config-');
   const crm = await crmService();
   const deadPort = await freePort();
   writeStudioConfig(configDir, `http://127.0.0.1:${(crm.address() as AddressInfo).port}`, `http://127.0.0.1:${deadPort}`);
   const rt = await openRuntime({ schedule: false });
-  const result = await rt.setConfigFiles(readConfigFolder(configDir));
-  if (!result.ok) throw new Error(rt.describeErrors(result.diagnostics));
+  if (opts.fromGit) {
+    const { revision, ...source } = opts.fromGit;
+    const { plan, diagnostics } = compile(readConfigFolder(configDir));
+    if (!plan) throw new Error(rt.describeErrors(diagnostics));
+    await rt.usePlan({ ...plan, revision, source });
+  } else {
+    const result = await rt.setConfigFiles(readConfigFolder(configDir));
+    if (!result.ok) throw new Error(rt.describeErrors(result.diagnostics));
+  }
   await runAllOnce(rt);
   // A dataset with history and a deletion, written through the store as any writer would.
   await rt.store.write('customers', [{ _id: 'c1', name: 'Ada Byron', city: 'London' }, { _id: 'c2', name: 'Alan Turing' }]);
