@@ -6,12 +6,12 @@ import { Link, useLocation } from './router';
 import { Overview } from './pages/Overview';
 import { PipesPage } from './pages/Pipes';
 import { DatasetsPage } from './pages/Datasets';
+import { DatasetPage } from './pages/Dataset';
+import { GraphPage } from './pages/GraphPage';
 import { SystemsPage } from './pages/Systems';
 import './styles.css';
 
 const PipePage = lazy(() => import('./pages/Pipe').then((m) => ({ default: m.PipePage })));
-const DatasetPage = lazy(() => import('./pages/Dataset').then((m) => ({ default: m.DatasetPage })));
-const GraphPage = lazy(() => import('./pages/Graph').then((m) => ({ default: m.GraphPage })));
 const ConfigPage = lazy(() => import('./pages/Config').then((m) => ({ default: m.ConfigPage })));
 
 interface AppOptions {

@@ -18,10 +18,24 @@ import type { Dataset, Entity } from '../types';
 const PAGE = 100;
 const ROW = 32;
 
+const pageUrl = (id: string, deleted: boolean, since: number) => `/datasets/${enc(id)}/entities?history=false&deleted=${deleted}&since=${since}&limit=${PAGE}`;
+
+/** The first page, asked for together with the dataset (it needs nothing from it). */
+let firstPage: { url: string; entities: Promise<Entity[]> } | null = null;
+function fetchFirstPage(id: string, deleted: boolean): Promise<Entity[]> {
+  const url = pageUrl(id, deleted, 0);
+  if (firstPage?.url !== url) firstPage = { url, entities: get<Entity[]>(url) };
+  const { entities } = firstPage;
+  // Used once: a later visit reads the dataset afresh.
+  entities.finally(() => setTimeout(() => firstPage?.entities === entities && (firstPage = null), 1000));
+  return entities;
+}
+
 export function DatasetPage({ id }: { id: string }) {
   const { query } = useLocation();
   const selected = query.get('entity');
   const showDeleted = query.get('deleted') !== '0';
+  useState(() => fetchFirstPage(id, showDeleted).catch(() => undefined));
   const dataset = useApi<Dataset>(`/datasets/${enc(id)}`, 10000);
   const [search, setSearch] = useState(selected ?? '');
   if (!dataset.data) return <Loading error={dataset.error} what={`dataset ${id}`} />;
@@ -90,7 +104,7 @@ function EntityBrowser({ id, total, lastOffset, deleted, selected }: { id: strin
   const [pages, setPages] = useState<Map<number, Entity[]>>(new Map());
   const pending = useRef(new Set<number>());
   const scroller = useRef<HTMLDivElement>(null);
-  const virtual = useVirtualizer({ count: total, getScrollElement: () => scroller.current, estimateSize: () => ROW, overscan: 20 });
+  const virtual = useVirtualizer({ count: total, getScrollElement: () => scroller.current, estimateSize: () => ROW, overscan: 20, initialRect: { width: 600, height: 500 } });
   const items = virtual.getVirtualItems();
 
   const load = useCallback(
@@ -100,7 +114,7 @@ function EntityBrowser({ id, total, lastOffset, deleted, selected }: { id: strin
       const previous = pages.get(page - 1);
       // Chained from the page before when it is loaded; estimated from the offset range otherwise.
       const since = page === 0 ? 0 : previous?.length ? (previous[previous.length - 1]._updated ?? 0) : Math.floor((page * PAGE * lastOffset) / Math.max(total, 1));
-      get<Entity[]>(`/datasets/${enc(id)}/entities?history=false&deleted=${deleted}&since=${since}&limit=${PAGE}`)
+      (page === 0 ? fetchFirstPage(id, deleted) : get<Entity[]>(pageUrl(id, deleted, since)))
         .then((entities) => setPages((m) => new Map(m).set(page, entities)))
         .catch(() => pending.current.delete(page));
     },

@@ -3,12 +3,11 @@
  * Hops edges are dashed, failing pipes red; selecting a node emphasises everything upstream and
  * downstream of it; double-click (or the side panel) opens the pipe or dataset.
  */
-import { memo, useCallback, useMemo, useState, type CSSProperties } from 'react';
-import { Background, Controls, Handle, Position, ReactFlow, ReactFlowProvider, useReactFlow, type Edge, type Node, type NodeProps } from '@xyflow/react';
+import { memo, useCallback, useMemo, useRef, useState, type CSSProperties } from 'react';
+import { Background, Controls, Handle, Position, ReactFlow, ReactFlowProvider, useReactFlow, type Edge, type Node, type NodeProps, type Viewport } from '@xyflow/react';
 import '@xyflow/react/dist/base.css';
-import { Loading, StateBadge } from '../components/common';
+import { StateBadge } from '../components/common';
 import { layout, lineage, NODE_HEIGHT, NODE_WIDTH } from '../graph-layout';
-import { useApi } from '../hooks';
 import { datasetPath, Link, navigate, pipePath, systemPath } from '../router';
 import type { FlowGraph, GraphNode } from '../types';
 
@@ -40,27 +39,48 @@ const EDGE_STYLE: Record<string, CSSProperties> = {
   transform: { stroke: '#3a7d4d', strokeWidth: 1.3, strokeDasharray: '2 3' },
 };
 
+/** Graphs larger than this are handed to React Flow a window at a time (what is on screen and around it). */
+const WINDOW_LIMIT = 300;
+const START: Viewport = { x: 10, y: 10, zoom: 0.8 };
+
+/** Whether a node at `p` lies within the visible area of `viewport`, widened by one screen on every side. */
+function inWindow(p: { x: number; y: number }, viewport: Viewport, size: { width: number; height: number }): boolean {
+  const w = size.width / viewport.zoom;
+  const h = size.height / viewport.zoom;
+  const left = -viewport.x / viewport.zoom - w;
+  const top = -viewport.y / viewport.zoom - h;
+  return p.x + NODE_WIDTH >= left && p.x <= left + 3 * w && p.y + NODE_HEIGHT >= top && p.y <= top + 3 * h;
+}
+
 function GraphCanvas({ graph }: { graph: FlowGraph }) {
   const [selected, setSelected] = useState<string | null>(null);
   const [search, setSearch] = useState('');
+  const [viewport, setViewport] = useState<Viewport>(START);
+  const canvas = useRef<HTMLDivElement>(null);
   const flow = useReactFlow();
   const positions = useMemo(() => layout(graph), [graph]);
+  const large = graph.nodes.length > WINDOW_LIMIT;
+  const shown = useMemo(() => {
+    if (!large) return null;
+    const size = { width: canvas.current?.clientWidth || 1200, height: canvas.current?.clientHeight || 800 };
+    return new Set(graph.nodes.filter((n) => inWindow(positions.get(n.id)!, viewport, size)).map((n) => n.id));
+  }, [large, graph, positions, viewport]);
   const related = useMemo(() => (selected ? lineage(graph, selected) : null), [graph, selected]);
   const nodes: Node<FlowNodeData>[] = useMemo(
-    () => graph.nodes.map((n) => ({ id: n.id, type: 'flow', position: positions.get(n.id)!, width: NODE_WIDTH, height: NODE_HEIGHT, data: { node: n, dim: related !== null && !related.has(n.id), focus: n.id === selected }, draggable: false, connectable: false })),
-    [graph, positions, related, selected],
+    () => (shown ? graph.nodes.filter((n) => shown.has(n.id)) : graph.nodes).map((n) => ({ id: n.id, type: 'flow', position: positions.get(n.id)!, width: NODE_WIDTH, height: NODE_HEIGHT, data: { node: n, dim: related !== null && !related.has(n.id), focus: n.id === selected }, draggable: false, connectable: false })),
+    [graph, positions, related, selected, shown],
   );
   const edges: Edge[] = useMemo(
     () =>
-      graph.edges.map((e, i) => {
+      graph.edges.flatMap((e, i) => {
+        if (shown && !(shown.has(e.from) && shown.has(e.to))) return [];
         const on = related !== null && related.has(e.from) && related.has(e.to);
         const style = { ...EDGE_STYLE[e.kind], ...(related !== null ? { opacity: on ? 1 : 0.12, strokeWidth: on ? 2.2 : 1 } : {}) };
-        return { id: `e${i}`, source: e.from, target: e.to, style, label: e.kind === 'hops' ? 'hops' : undefined, labelStyle: { fill: '#7a4300', fontSize: 10 }, data: { kind: e.kind }, className: `edge-${e.kind}` };
+        return [{ id: `e${i}`, source: e.from, target: e.to, style, label: e.kind === 'hops' ? 'hops' : undefined, labelStyle: { fill: '#7a4300', fontSize: 10 }, data: { kind: e.kind }, className: `edge-${e.kind}` }];
       }),
-    [graph, related],
+    [graph, related, shown],
   );
   const byId = useMemo(() => new Map(graph.nodes.map((n) => [n.id, n])), [graph]);
-  const large = graph.nodes.length > 150;
   const selectedNode = selected ? byId.get(selected) : undefined;
   const failing = graph.nodes.filter((n) => n.state === 'failed' || n.state === 'invalid');
 
@@ -68,21 +88,22 @@ function GraphCanvas({ graph }: { graph: FlowGraph }) {
     (id: string) => {
       const p = positions.get(id);
       setSelected(id);
-      if (p) void flow.setCenter(p.x + NODE_WIDTH / 2, p.y + NODE_HEIGHT / 2, { zoom: 1, duration: 0 });
+      if (p) void flow.setCenter(p.x + NODE_WIDTH / 2, p.y + NODE_HEIGHT / 2, { zoom: 1, duration: 0 }).then(() => setViewport(flow.getViewport()));
     },
     [positions, flow],
   );
 
   return (
     <div className="graph-wrap">
-      <div className="graph-canvas" data-testid="flow-graph" aria-label="Flow graph" role="figure">
+      <div className="graph-canvas" data-testid="flow-graph" aria-label="Flow graph" role="figure" ref={canvas}>
         <ReactFlow
           nodes={nodes}
           edges={edges}
           nodeTypes={nodeTypes}
           onlyRenderVisibleElements={large}
           fitView={!large}
-          defaultViewport={{ x: 10, y: 10, zoom: 0.8 }}
+          defaultViewport={START}
+          onMoveEnd={(_e, v) => large && setViewport(v)}
           minZoom={0.05}
           nodesDraggable={false}
           nodesConnectable={false}
@@ -162,18 +183,11 @@ function GraphCanvas({ graph }: { graph: FlowGraph }) {
   );
 }
 
-export function GraphPage() {
-  const graph = useApi<FlowGraph>('/studio/graph');
+/** The flow graph canvas and its side panel (loaded on demand: React Flow is large). */
+export function GraphView({ graph }: { graph: FlowGraph }) {
   return (
-    <section>
-      <h1>Flow graph</h1>
-      {graph.data ? (
-        <ReactFlowProvider>
-          <GraphCanvas graph={graph.data} />
-        </ReactFlowProvider>
-      ) : (
-        <Loading error={graph.error} what="the flow graph" />
-      )}
-    </section>
+    <ReactFlowProvider>
+      <GraphCanvas graph={graph} />
+    </ReactFlowProvider>
   );
 }

@@ -29,7 +29,7 @@ export function PipesPage() {
     return (pipes.data ?? []).filter((p) => (!state || p.state === state) && (!q || p.id.toLowerCase().includes(q) || (p.dataset ?? '').toLowerCase().includes(q)));
   }, [pipes.data, search, state]);
   const scroller = useRef<HTMLDivElement>(null);
-  const virtual = useVirtualizer({ count: rows.length, getScrollElement: () => scroller.current, estimateSize: () => ROW, overscan: 10 });
+  const virtual = useVirtualizer({ count: rows.length, getScrollElement: () => scroller.current, estimateSize: () => ROW, overscan: 10, initialRect: { width: 1000, height: 500 } });
 
   return (
     <section>
