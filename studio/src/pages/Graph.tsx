@@ -76,7 +76,7 @@ function GraphCanvas({ graph }: { graph: FlowGraph }) {
         if (shown && !(shown.has(e.from) && shown.has(e.to))) return [];
         const on = related !== null && related.has(e.from) && related.has(e.to);
         const style = { ...EDGE_STYLE[e.kind], ...(related !== null ? { opacity: on ? 1 : 0.12, strokeWidth: on ? 2.2 : 1 } : {}) };
-        return [{ id: `e${i}`, source: e.from, target: e.to, style, label: e.kind === 'hops' ? 'hops' : undefined, labelStyle: { fill: '#7a4300', fontSize: 10 }, data: { kind: e.kind }, className: `edge-${e.kind}` }];
+        return [{ id: `e${i}`, source: e.from, target: e.to, style, label: e.kind === 'hops' ? 'hops' : undefined, labelStyle: { fill: '#7a4300', fontSize: 10 }, labelBgStyle: { fill: '#fff' }, data: { kind: e.kind }, className: `edge-${e.kind}` }];
       }),
     [graph, related, shown],
   );
