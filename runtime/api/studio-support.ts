@@ -207,7 +207,8 @@ export const studioSupportPlugin: FastifyPluginAsync<{ runtime: SluiceRuntime }>
     },
     async (request, reply) => {
       const body = (request.body ?? {}) as { files?: { path: string; text: string }[]; removed?: string[] };
-      for (const f of body.files ?? []) if (!/\.conf\.(json|ya?ml)$/.test(f.path) || f.path.includes('..')) throw badRequest(`"${f.path}" is not a config file path (pipes/<name>.conf.json, systems/..., node-metadata.conf.json)`, 'INVALID_PARAMETER');
+      const known = new Set(rt.files.map((f) => f.path));
+      for (const f of body.files ?? []) if (!known.has(f.path) && (!/\.conf\.(json|ya?ml)$/.test(f.path) || f.path.includes('..'))) throw badRequest(`"${f.path}" is not a config file path (pipes/<name>.conf.json, systems/..., node-metadata.conf.json)`, 'INVALID_PARAMETER');
       const files = proposedFiles(rt.files, body.files ?? [], body.removed ?? []);
       const result = compile(files, { env: rt.env, secrets: rt.secretNames() });
       const errors = result.diagnostics.filter((d) => d.severity === 'error').length;

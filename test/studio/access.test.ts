@@ -3,10 +3,14 @@
  * page, bearer tokens on every API call, nothing else served before sign-in), and one that runs a
  * plan from git (read-only config that says where it lives).
  */
+import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SignJWT } from 'jose';
 import { publicAssets, studioDistDir } from '../../runtime/api/studio.js';
 import { launchBrowser, type Browser } from './browser.js';
+import { freePort } from '../../scripts/test-services/ports.js';
+import { tempDir } from '../support/runtime.js';
 import { startStudioRuntime, type StudioRuntime } from './fixture.js';
 import { checkPage, open } from './pages.js';
 
@@ -88,5 +92,34 @@ describe('a runtime that runs a plan from git', () => {
     await page.getByText('the config is read-only here').waitFor();
     expect(await page.locator('.cm-content').getAttribute('contenteditable')).toBe('false');
     expect(await page.getByRole('button', { name: 'Save' }).count()).toBe(0);
+  });
+});
+
+describe('the quickstart', () => {
+  it('`sluice run examples/quickstart` (what npm start runs) shows the Overview with its data at /', async () => {
+    const port = await freePort();
+    const data = tempDir('sluice-quickstart-');
+    const child = spawn(process.execPath, ['bin/sluice.js', 'run', 'examples/quickstart', '--port', String(port), '--host', '127.0.0.1', '--data-dir', data, '--log-level', 'warn'], { stdio: 'ignore' });
+    try {
+      const page = browser.page;
+      for (let i = 0; ; i++) {
+        try {
+          await open(page, `http://127.0.0.1:${port}`, '/', 'Overview');
+          break;
+        } catch (err) {
+          if (i >= 100) throw err;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+      const card = (label: string) => page.locator('.card', { has: page.locator('.label', { hasText: new RegExp(`^${label}`) }) }).locator('.value');
+      expect(await card('pipes').textContent()).toBe('2');
+      // The pumps run at start; the Overview refreshes itself until both pipes wrote their 3 entities.
+      await page.getByText('entities in 2 datasets').waitFor({ timeout: 60_000 });
+      await page.waitForFunction(`document.querySelector('.card:nth-child(5) .value')?.textContent === '6'`, undefined, { timeout: 60_000 });
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      rmSync(data, { recursive: true, force: true });
+    }
   });
 });
