@@ -68,7 +68,9 @@ describe('Overview', () => {
     expect(await card('entities').textContent()).toBe(entities.toLocaleString('en'));
     const crm = page.getByRole('row', { name: /crm-api/ });
     expect(await crm.locator('td').allTextContents()).toEqual(['crm-api', 'system:url', '1', '1']);
-    expect(await page.getByRole('link', { name: 'legacy-import' }).count()).toBe(1);
+    expect(await page.locator('.panel', { hasText: 'Failing pipes' }).getByRole('link', { name: 'legacy-import' }).count()).toBe(1);
+    const largest = page.getByRole('table', { name: 'Largest datasets' }).getByRole('row');
+    expect(await largest.nth(1).locator('td').first().textContent()).toBe('crm-person');
     await checkPage(page, 'overview');
   });
 });

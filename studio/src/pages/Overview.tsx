@@ -2,7 +2,7 @@
 import { StateBadge, Diagnostics, Loading } from '../components/common';
 import { count } from '../format';
 import { useApi } from '../hooks';
-import { Link, pipePath, systemPath } from '../router';
+import { datasetPath, Link, pipePath, systemPath } from '../router';
 import type { Dataset, FlowGraph, PipeState, Status } from '../types';
 
 export function Overview() {
@@ -96,6 +96,40 @@ export function Overview() {
                 <td>{outbound(s.id).length}</td>
               </tr>
             ))}
+          </tbody>
+        </table>
+      )}
+      <h2>Largest datasets</h2>
+      {datasets.data.length === 0 ? (
+        <p className="muted">No datasets yet.</p>
+      ) : (
+        <table aria-label="Largest datasets">
+          <thead>
+            <tr>
+              <th scope="col">Dataset</th>
+              <th scope="col">Entities</th>
+              <th scope="col">Written by</th>
+            </tr>
+          </thead>
+          <tbody>
+            {[...datasets.data]
+              .sort((a, b) => b.runtime['count-index-exists'] - a.runtime['count-index-exists'] || a._id.localeCompare(b._id))
+              .slice(0, 8)
+              .map((d) => (
+                <tr key={d._id}>
+                  <td>
+                    <Link to={datasetPath(d._id)}>{d._id}</Link>
+                  </td>
+                  <td>{count(d.runtime['count-index-exists'])}</td>
+                  <td>
+                    {d.runtime['written-by'].map((p) => (
+                      <Link key={p} to={pipePath(p)}>
+                        {p}{' '}
+                      </Link>
+                    ))}
+                  </td>
+                </tr>
+              ))}
           </tbody>
         </table>
       )}
