@@ -28,6 +28,10 @@ const FlowNode = memo(function FlowNode({ data }: NodeProps<Node<FlowNodeData>>)
 
 const nodeTypes = { flow: FlowNode };
 
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
 function hrefOf(n: GraphNode): string {
   return n.kind === 'pipe' ? pipePath(n.name) : n.kind === 'dataset' ? datasetPath(n.name) : systemPath(n.name);
 }
@@ -149,7 +153,7 @@ function GraphCanvas({ graph }: { graph: FlowGraph }) {
           <p className="muted">Select a node to emphasise what is upstream and downstream of it; double-click opens it.</p>
         )}
         <h2>
-          {graph.nodes.filter((n) => n.kind === 'pipe').length} pipes, {graph.nodes.filter((n) => n.kind === 'dataset').length} datasets, {graph.nodes.filter((n) => n.kind === 'system').length} systems
+          {(['pipe', 'dataset', 'system'] as const).map((k) => plural(graph.nodes.filter((n) => n.kind === k).length, k)).join(', ')}
         </h2>
         {failing.length > 0 && (
           <>
