@@ -10,6 +10,7 @@ import type { Entity, Json, Pipe, StudioConfig, Validation } from '../types';
 import { ConfigEditor } from './ConfigEditor';
 import { Diagnostics, Loading, problemText } from './common';
 import { ImpactView } from './ImpactView';
+import { Link } from '../router';
 
 interface PreviewStep {
   transform: number;
@@ -132,7 +133,7 @@ function PipeConfigEditor({ pipe, path, initial, editable, shared, managed, onSa
         {managed && <p className="notice">This runtime runs a plan deployed by the operator from git: the config is read-only here.</p>}
         {shared && !managed && (
           <p className="notice">
-            <code>{path}</code> holds several config entities: edit it on the <a href="/config">Config</a> page.
+            <code>{path}</code> holds several config entities: edit it on the <Link to="/config">Config</Link> page.
           </p>
         )}
         <ConfigEditor label={`Config of pipe ${pipe._id} (${path})`} text={initial} readOnly={!editable} diagnostics={here} onChange={edit} />

@@ -7,7 +7,7 @@ import { enc, pumpOperation } from '../api';
 import { Loading, pipeStateOf, problemText, StateBadge } from '../components/common';
 import { JsonBlock } from '../components/JsonBlock';
 import { PipeConfig } from '../components/PipeConfig';
-import { count, duration, localTime, timeAgo } from '../format';
+import { count, localTime, timeAgo } from '../format';
 import { useApi } from '../hooks';
 import { datasetPath, Link, pipePath, setQuery, systemPath, useLocation } from '../router';
 import type { Json, Pipe } from '../types';
