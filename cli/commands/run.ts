@@ -63,7 +63,7 @@ export function registerRun(program: Command, setExit: SetExit): void {
       };
       await load('startup');
       const app = await startApi(runtime, { port: Number(opts.port), host: opts.host, auth: opts.jwtSecret ? { jwtSecret: opts.jwtSecret } : undefined, logger });
-      logger.info(`Sluice is serving ${configPath} at http://localhost:${(app.server.address() as { port: number }).port}/api`);
+      logger.info(`Sluice is serving ${configPath} at http://localhost:${(app.server.address() as { port: number }).port}/api (Sluice Studio: http://localhost:${(app.server.address() as { port: number }).port}/)`);
       let timer: NodeJS.Timeout | null = null;
       const watcher = opts.watch
         ? watch(configPath, { ignoreInitial: true, ignored: (p: string) => /(^|[/\\])\.(?!\.?$)/.test(p.slice(configPath.length)) }).on('all', () => {

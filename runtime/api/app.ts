@@ -23,6 +23,8 @@ import { receiversPlugin } from './receivers.js';
 import { runnerPlugin } from './runner.js';
 import { secretsPlugin } from './secrets.js';
 import { servicePlugin } from './service.js';
+import { studioPlugin } from './studio.js';
+import { studioSupportPlugin } from './studio-support.js';
 import { systemsPlugin } from './systems.js';
 import { microservicesPlugin } from './microservices.js';
 import { jsonText, normaliseBooleanQuery } from './util.js';
@@ -159,10 +161,12 @@ export async function buildApi(runtime: SluiceRuntime, options: ApiOptions = {})
       await api.register(secretsPlugin, { runtime });
       await api.register(adminPlugin, { runtime });
       await api.register(microservicesPlugin, { runtime });
+      await api.register(studioSupportPlugin, { runtime });
       await api.register(openApiPlugin, { collector, version: COMPILER_VERSION });
     },
     { prefix: '/api' },
   );
+  await app.register(studioPlugin, { verify });
 
   await app.ready();
   return app;
