@@ -23,12 +23,17 @@ import { jsonSink } from './sinks/json.js';
 import { httpTransform } from './transforms/http.js';
 import { emitChildrenTransform } from './transforms/emit_children.js';
 import { urlSystem } from './systems/url.js';
+import { sqlSource } from './sources/sql.js';
+import { sqlSink } from './sinks/sql.js';
+import { postgresqlSystem } from './systems/sql/postgresql.js';
+import { mysqlSystem } from './systems/sql/mysql.js';
+import { closeSqlPools } from './systems/sql/pool.js';
 import type { SystemSpec } from './types.js';
 
-const sources: SourceSpec[] = [datasetSource, embeddedSource, emptySource, httpEndpointSource, jsonSource, csvSource, unionDatasetsSource, mergeDatasetsSource, mergeSource];
-const sinks: SinkSpec[] = [datasetSink, nullSink, httpEndpointSink, csvEndpointSink, xmlEndpointSink, jsonSink];
+const sources: SourceSpec[] = [datasetSource, embeddedSource, emptySource, httpEndpointSource, jsonSource, csvSource, unionDatasetsSource, mergeDatasetsSource, mergeSource, sqlSource];
+const sinks: SinkSpec[] = [datasetSink, nullSink, httpEndpointSink, csvEndpointSink, xmlEndpointSink, jsonSink, sqlSink];
 const transforms: TransformSpec[] = [dtlTransform, httpTransform, emitChildrenTransform];
-const systems: SystemSpec<unknown>[] = [urlSystem];
+const systems: SystemSpec<unknown>[] = [urlSystem, postgresqlSystem, mysqlSystem];
 
 export class UnsupportedComponentError extends Error {
   readonly code = 'COMPONENT_UNSUPPORTED';
@@ -48,6 +53,8 @@ export const components = {
   createSource: (c: PlanComponent, ctx: ComponentContext): Source => find(sources, 'source', c.type).create(c, ctx),
   createSink: (c: PlanComponent, ctx: ComponentContext): Sink => find(sinks, 'sink', c.type).create(c, ctx),
   createTransform: (c: PlanComponent, ctx: ComponentContext): Transform => find(transforms, 'transform', c.type).create(c, ctx),
+  /** Releases what systems hold between runs (database connection pools); they reopen when used again. */
+  closeSystems: (): Promise<void> => closeSqlPools(),
   /** Registers extra components (tests, plugins). */
   register(spec: SourceSpec | SinkSpec | TransformSpec): void {
     const list = (spec.kind === 'source' ? sources : spec.kind === 'sink' ? sinks : transforms) as { type: string }[];
