@@ -265,7 +265,12 @@ function paramEncoder(column: TableColumn, zone: TimeZone | null): (v: Value) =>
   return (v) => {
     if (v === null || v === undefined) return null;
     switch (column.kind) {
-      case 'integer':
+      case 'integer': {
+        // A number, not its text: BIT columns read text as bytes.
+        const t = numberText(v, name);
+        const n = Number(t);
+        return Number.isSafeInteger(n) ? n : t;
+      }
       case 'float':
       case 'decimal':
         return numberText(v, name);
