@@ -166,6 +166,14 @@ class MysqlConnection implements SqlConnection {
       ended = true;
       notify();
     });
+    // A lost connection is reported on the connection, not on a streaming query.
+    const lost = (err?: unknown) => {
+      failure ??= err ?? Object.assign(new Error('the connection was closed during the query'), { code: 'PROTOCOL_CONNECTION_LOST' });
+      this.broken = true;
+      notify();
+    };
+    this.conn.on('error', lost);
+    this.conn.on('end', lost);
     let yielded = false;
     try {
       for (;;) {
@@ -181,6 +189,8 @@ class MysqlConnection implements SqlConnection {
         this.conn.resume();
       }
     } finally {
+      this.conn.off('error', lost);
+      this.conn.off('end', lost);
       // A consumer that stops early leaves rows on the wire: this connection cannot be reused.
       if (!ended) {
         this.broken = true;

@@ -42,7 +42,7 @@ class PgConnection implements SqlConnection {
   async *stream(sql: string, params: readonly unknown[], fetchSize: number): AsyncIterable<ResultChunk> {
     const cursor = this.client.query(new Cursor<unknown[]>(sql, params as unknown[], { rowMode: 'array', types: RAW_TYPES }));
     let fields: ResultField[] | null = null;
-    let done = false;
+    let failed = false;
     try {
       for (;;) {
         const { rows, result } = await new Promise<{ rows: unknown[][]; result: pg.QueryResult }>((resolve, reject) => cursor.read(fetchSize, (err, rows, result) => (err ? reject(err) : resolve({ rows, result }))));
@@ -51,9 +51,13 @@ class PgConnection implements SqlConnection {
         if (rows.length || first) yield { fields, rows };
         if (rows.length < fetchSize) break;
       }
-      done = true;
+    } catch (err) {
+      // A failed cursor leaves the connection in doubt (and a dead one never answers a close).
+      failed = true;
+      this.broken = true;
+      throw err;
     } finally {
-      if (!done || !this.broken) await cursor.close().catch(() => (this.broken = true));
+      if (!failed && !this.broken) await cursor.close().catch(() => (this.broken = true));
     }
   }
 
@@ -228,7 +232,7 @@ export function postgresDialect(options: DialectOptions): Dialect {
       if (code === '42P01' || code === '3F000') return 'table';
       if (code === '42703') return 'column';
       if (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === '53300' || NETWORK_CODES.has(code)) return 'connection';
-      if (/Connection terminated|connection timeout|timeout expired|encountered a connection error|not queryable|Client was closed/i.test(e.message ?? '')) return 'connection';
+      if (/does not support SSL|Connection terminated|connection timeout|timeout expired|encountered a connection error|not queryable|Client was closed/i.test(e.message ?? '')) return 'connection';
       if (code.startsWith('22') || code.startsWith('23')) return 'data';
       return 'other';
     },
