@@ -138,7 +138,7 @@ for (const [product, skip, getDb] of dbs) {
       const db = getDb();
       const t = fresh('strict');
       db.sql(`CREATE TABLE ${t} (id INT PRIMARY KEY, customer VARCHAR(10) NOT NULL, total INT)`);
-      const rt = await runtimeWith(db, [pipe('strict', { table: t }, { batch_size: 10, pump: { fallback_to_single_entities_on_batch_fail: false } })]);
+      const rt = await runtimeWith(db, [pipe('strict', { table: t, batch_size: 10 }, { batch_size: 10, pump: { fallback_to_single_entities_on_batch_fail: false } })]);
       const input = orders(30);
       delete input[25].customer;
       await rt.store.write('strict-in', input);

@@ -287,8 +287,9 @@ export const sqlSink: SinkSpec = {
         await prepareTarget(run);
       },
       async write(entities, run, checkpoint) {
+        // Each pipe batch is one transaction (in statements of at most batch_size rows); its
+        // checkpoint is saved once it is committed, so a crash re-sends at most this batch.
         const r = entities.length ? await writeBatch(entities, run) : ZERO;
-        // The batch is committed: only now may the pipe's offset move past it.
         if (checkpoint) await ctx.store.setPipeState(checkpoint.pipeId, checkpoint.state);
         return r;
       },

@@ -35,7 +35,9 @@ class PgConnection implements SqlConnection {
   }
 
   async query(sql: string, params: readonly unknown[] = []): Promise<{ rows: unknown[][]; rowCount: number }> {
-    const r = await this.client.query({ text: sql, values: params as unknown[], rowMode: 'array', types: RAW_TYPES });
+    // Without parameters the simple protocol runs, which takes several statements at once.
+    const r = await this.client.query({ text: sql, ...(params.length ? { values: params as unknown[] } : {}), rowMode: 'array', types: RAW_TYPES });
+    if (Array.isArray(r)) return { rows: [], rowCount: 0 };
     return { rows: r.rows as unknown[][], rowCount: r.rowCount ?? 0 };
   }
 
@@ -314,14 +316,15 @@ export function postgresDialect(options: DialectOptions): Dialect {
     async bulkUpsert(conn, target, rows) {
       const pgConn = conn as PgConnection;
       const names = target.columns.map((col) => quote(col.name)).join(', ');
-      await conn.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.round(target.timeoutSeconds * 1000))}`);
+      const timeout = `SET LOCAL statement_timeout = ${Math.max(1, Math.round(target.timeoutSeconds * 1000))}`;
       const text = rows.map((r) => r.map((x) => copyField(x as string | null)).join('\t')).join('\n') + '\n';
       if (target.direct) {
+        await conn.query(timeout);
         await pgConn.copyIn(`COPY ${target.table} (${names}) FROM STDIN`, text);
         return rows.length;
       }
       const stage = stagingTable(target);
-      await conn.query(`CREATE TEMP TABLE IF NOT EXISTS ${stage} ON COMMIT DELETE ROWS AS SELECT ${names} FROM ${target.table} WITH NO DATA`);
+      await conn.query(`${timeout}; CREATE TEMP TABLE IF NOT EXISTS ${stage} ON COMMIT DELETE ROWS AS SELECT ${names} FROM ${target.table} WITH NO DATA`);
       await pgConn.copyIn(`COPY ${stage} (${names}) FROM STDIN`, text);
       if (target.unique) {
         const others = target.columns.filter((col) => !target.key.includes(col.name));
