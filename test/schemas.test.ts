@@ -684,9 +684,11 @@ describe('annotations', () => {
   it('marks system references', () => {
     expect(collect('x-system-ref')).toEqual([
       'sinks/json.schema.json#/properties/system=true',
+      'sinks/sql.schema.json#/properties/system=true',
       'sources/csv.schema.json#/properties/system=true',
       'sources/embedded.schema.json#/properties/system=true',
       'sources/json.schema.json#/properties/system=true',
+      'sources/sql.schema.json#/properties/system=true',
       'transforms/http.schema.json#/properties/system=true',
     ]);
   });
