@@ -81,21 +81,29 @@ async function copySeconds(server: RunningPostgres, rows: number): Promise<numbe
   return seconds;
 }
 
-/** Peak RSS (MB) of a fresh process that reads a table of `rows` rows with the sql source. */
-function sourceRss(server: RunningPostgres, rows: number): number {
+/**
+ * Peak RSS (MB) of fresh processes that read a table of `rows` rows with the sql source: into the
+ * null sink (the source alone) and into a dataset (the embedded store's own memory included).
+ */
+function sourceRss(server: RunningPostgres, rows: number): { source: number; toDataset: number } {
   const table = `bench_rss_${rows}`;
   fill(server, table, rows);
   const child = fileURLToPath(import.meta.url);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', child, '--rss-child', JSON.stringify({ system: system(server), table, rows })], { encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (r.status !== 0) throw new Error(`the source run of ${rows} rows failed:\n${r.stderr}`);
+  const measure = (sink: string): number => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', child, '--rss-child', JSON.stringify({ system: system(server), table, rows, sink })], { encoding: 'utf8', maxBuffer: 1 << 24 });
+    if (r.status !== 0) throw new Error(`the source run of ${rows} rows failed:\n${r.stderr}`);
+    return Number(r.stdout.trim().split('\n').pop());
+  };
+  const result = { source: measure('null'), toDataset: measure('dataset') };
   server.psql(`DROP TABLE ${table}`);
-  return Number(r.stdout.trim().split('\n').pop());
+  return result;
 }
 
 async function rssChild(arg: string): Promise<void> {
-  const { system: sys, table, rows } = JSON.parse(arg) as { system: ConfigEntity; table: string; rows: number };
+  const { system: sys, table, rows, sink: sinkType } = JSON.parse(arg) as { system: ConfigEntity; table: string; rows: number; sink: string };
   const { rt, store, cleanup } = await openRuntime('rss');
-  await configure(rt, [sys, { _id: 'read', type: 'pipe', source: { type: 'sql', system: 'bench-db', table } }]);
+  const sink = sinkType === 'null' ? { sink: { type: 'null' } } : {};
+  await configure(rt, [sys, { _id: 'read', type: 'pipe', source: { type: 'sql', system: 'bench-db', table }, ...sink }]);
   await timedRun(rt, store, 'read', rows);
   const peak = process.resourceUsage().maxRSS / 1024;
   await cleanup();
@@ -145,7 +153,9 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     if (args.includes('--rss')) {
       for (const rows of [200_000, 1_000_000]) {
         log(`peak RSS of a source run over ${rows} rows (fresh process)...`);
-        extra[`source_peak_rss_mb_${rows}`] = sourceRss(server, rows);
+        const rss = sourceRss(server, rows);
+        extra[`source_peak_rss_mb_${rows}`] = rss.source;
+        extra[`source_to_dataset_peak_rss_mb_${rows}`] = rss.toDataset;
       }
     }
     log(JSON.stringify(extra));
