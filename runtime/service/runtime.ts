@@ -14,6 +14,7 @@ import type { ExecutionPlan, PlanPipe, PlanSystem } from '../../compiler/plan/ty
 import { substituteSecrets } from '../../compiler/config/env.js';
 import { hopsResolverFor } from '../datasets/hops-resolver.js';
 import { buildPipeInstance } from '../executor/pipe-instance.js';
+import { components } from '../components/registry.js';
 import type { RunOutcome } from '../executor/run.js';
 import { ExecutionLog } from '../pump/execution-log.js';
 import { Pump } from '../pump/pump.js';
@@ -118,6 +119,7 @@ export class SluiceRuntime extends EventEmitter {
     this.scheduler.stop();
     await this.scheduler.stopAll();
     await this.leases?.releaseAll();
+    await components.closeSystems();
     await this.store.close();
   }
 
