@@ -12,6 +12,8 @@ import type { SluiceRuntime } from '../service/runtime.js';
 import { AuthError, makeVerifier, userFromPayload, type AuthOptions } from './auth.js';
 import { adminPlugin } from './admin.js';
 import { configPlugin } from './config.js';
+import { configGroupsPlugin } from './config-groups.js';
+import { metadataPlugin } from './metadata.js';
 import { datasetsPlugin } from './datasets.js';
 import { envPlugin } from './env.js';
 import { ApiError, codeFor } from './errors.js';
@@ -148,6 +150,8 @@ export async function buildApi(runtime: SluiceRuntime, options: ApiOptions = {})
     async (api) => {
       await api.register(servicePlugin, { runtime });
       await api.register(configPlugin, { runtime, bodyLimit });
+      await api.register(configGroupsPlugin, { runtime, bodyLimit });
+      await api.register(metadataPlugin, { runtime, bodyLimit });
       await api.register(runnerPlugin, { runtime });
       await api.register(pipesPlugin, { runtime });
       await api.register(pumpsPlugin, { runtime });

@@ -164,7 +164,9 @@ describe('PUT /api/config', () => {
     const r4 = await api.call('PUT', '/api/config', { raw: '', headers: { 'content-type': 'application/json' } });
     expect(r4.status).toBe(400);
     expect((await api.call('GET', '/api/config')).json).toEqual([people]);
-    expect((await api.call('GET', '/api/datasets')).json).toEqual([]);
+    // The only dataset is the config history, holding the one accepted version.
+    expect((await api.call('GET', '/api/datasets')).json.map((d: { _id: string }) => d._id)).toEqual(['system:config']);
+    expect((await api.call('GET', '/api/datasets/system:config/entities')).json.map((e: { _id: string }) => e._id)).toEqual(['people']);
   });
 
   it('wipes the config like the client does: node metadata, then an empty list', async () => {
