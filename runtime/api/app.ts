@@ -14,6 +14,8 @@ import { adminPlugin } from './admin.js';
 import { configPlugin } from './config.js';
 import { configGroupsPlugin } from './config-groups.js';
 import { metadataPlugin } from './metadata.js';
+import { modelsPlugin } from './models.js';
+import { datasetOpsPlugin } from './dataset-ops.js';
 import { datasetsPlugin } from './datasets.js';
 import { envPlugin } from './env.js';
 import { ApiError, codeFor } from './errors.js';
@@ -156,6 +158,8 @@ export async function buildApi(runtime: SluiceRuntime, options: ApiOptions = {})
       await api.register(pipesPlugin, { runtime });
       await api.register(pumpsPlugin, { runtime });
       await api.register(datasetsPlugin, { runtime });
+      await api.register(datasetOpsPlugin, { runtime });
+      await api.register(modelsPlugin, { runtime });
       await api.register(receiversPlugin, { runtime, bodyLimit });
       await api.register(systemsPlugin, { runtime });
       await api.register(envPlugin, { runtime });

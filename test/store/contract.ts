@@ -170,6 +170,12 @@ export function defineStoreContract(name: string, open: StoreOpener): void {
       await store.write(ds, [e('o3', { cust: 'c1', _deleted: true })]);
       expect(await ids(['cust'], ['c1', 'c9'])).toEqual(['o1']);
       expect((await store.datasetInfo(ds))!.indexes.length).toBe(3);
+      // A dropped index is gone from the dataset; a lookup builds it again from the latest versions.
+      expect(await store.dropIndex(ds, ['cust'])).toBe(true);
+      expect(await store.dropIndex(ds, ['cust'])).toBe(false);
+      expect((await store.datasetInfo(ds))!.indexes).toEqual([['tags'], ['n']]);
+      expect(await ids(['cust'], ['c9'])).toEqual(['o1']);
+      expect((await store.datasetInfo(ds))!.indexes.length).toBe(3);
     });
 
     it('saves a checkpoint with the write and keeps pipe state and metadata', async () => {

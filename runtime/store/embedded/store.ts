@@ -455,6 +455,20 @@ export class EmbeddedStore implements Store {
     paths.push(path);
   }
 
+  async dropIndex(dataset: string, path: string[]): Promise<boolean> {
+    const row = this.row(dataset);
+    const paths = row ? this.indexes.get(row.ds) : undefined;
+    const p = JSON.stringify(path);
+    const at = paths?.findIndex((x) => JSON.stringify(x) === p) ?? -1;
+    if (!row || !paths || at < 0) return false;
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM idx WHERE ds = ? AND path = ?').run(row.ds, p);
+      this.db.prepare('DELETE FROM idx_def WHERE ds = ? AND path = ?').run(row.ds, p);
+    })();
+    paths.splice(at, 1);
+    return true;
+  }
+
   /** Synchronous index lookup (hops resolver fast path); ensures the index exists. */
   lookupSync(dataset: string, path: string[], values: Value[]): StoredEntity[] {
     const row = this.row(dataset);

@@ -441,6 +441,15 @@ export class MongoStore implements Store {
     await this.datasets.updateOne({ _id: dataset }, { $addToSet: { indexes: p } });
   }
 
+  async dropIndex(dataset: string, path: string[]): Promise<boolean> {
+    const p = JSON.stringify(path);
+    const d = await this.datasets.findOne({ _id: dataset });
+    if (!(d?.indexes ?? []).includes(p)) return false;
+    await this.datasets.updateOne({ _id: dataset }, { $pull: { indexes: p } });
+    await this.idx.deleteMany({ ds: dataset, path: p });
+    return true;
+  }
+
   async lookup(dataset: string, path: string[], values: Value[]): Promise<StoredEntity[]> {
     const p = JSON.stringify(path);
     const d = await this.datasets.findOne({ _id: dataset });
