@@ -16,6 +16,7 @@ import { configGroupsPlugin } from './config-groups.js';
 import { metadataPlugin } from './metadata.js';
 import { modelsPlugin } from './models.js';
 import { datasetOpsPlugin } from './dataset-ops.js';
+import { systemOpsPlugin } from './system-ops.js';
 import { datasetsPlugin } from './datasets.js';
 import { envPlugin } from './env.js';
 import { ApiError, codeFor } from './errors.js';
@@ -162,6 +163,7 @@ export async function buildApi(runtime: SluiceRuntime, options: ApiOptions = {})
       await api.register(modelsPlugin, { runtime });
       await api.register(receiversPlugin, { runtime, bodyLimit });
       await api.register(systemsPlugin, { runtime });
+      await api.register(systemOpsPlugin, { runtime });
       await api.register(envPlugin, { runtime });
       await api.register(secretsPlugin, { runtime });
       await api.register(adminPlugin, { runtime });
