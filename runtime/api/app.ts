@@ -17,6 +17,7 @@ import { metadataPlugin } from './metadata.js';
 import { modelsPlugin } from './models.js';
 import { datasetOpsPlugin } from './dataset-ops.js';
 import { systemOpsPlugin } from './system-ops.js';
+import { webhooksPlugin } from './webhooks.js';
 import { datasetsPlugin } from './datasets.js';
 import { envPlugin } from './env.js';
 import { ApiError, codeFor } from './errors.js';
@@ -158,6 +159,7 @@ export async function buildApi(runtime: SluiceRuntime, options: ApiOptions = {})
       await api.register(runnerPlugin, { runtime });
       await api.register(pipesPlugin, { runtime });
       await api.register(pumpsPlugin, { runtime });
+      await api.register(webhooksPlugin, { runtime });
       await api.register(datasetsPlugin, { runtime });
       await api.register(datasetOpsPlugin, { runtime });
       await api.register(modelsPlugin, { runtime });
