@@ -18,7 +18,8 @@ describe('webhooks', () => {
     // The scheduler runs: a webhook schedules a run rather than starting one.
     rt = await openRuntime({ schedule: true });
     api = await startTestApi({ rt });
-    await api.call('PUT', '/api/config', { body: [{ ...people, pump: { schedule_interval: 86400 } }, copy] });
+    await api.call('PUT', '/api/config', { body: [{ ...people, pump: { mode: 'manual' } }, copy] });
+    await runViaApi(api, 'people');
     const hook = await api.call('GET', '/api/pipes/copy/webhook');
     expect(hook.json.path).toBe('/api/pipes/copy/webhook');
     const token = hook.json.token as string;
@@ -36,9 +37,10 @@ describe('webhooks', () => {
     const reg = await api.call('OPTIONS', `/api/datasets/people/entities?webhook=${encodeURIComponent(url)}&token=${token}`);
     expect(reg.status).toBe(200);
     expect((await api.call('OPTIONS', `/api/datasets/people/entities?webhook=${encodeURIComponent(url)}`)).status).toBe(400);
-    const second = await lastRun('copy');
+    await waitFor(async () => (await api.call('GET', '/api/datasets/copy/entities?history=false')).json?.length === 3, 15_000, 'copy to catch up');
+    const more = { ...people, pump: { mode: 'manual' }, source: { type: 'embedded', entities: [...people.source.entities, { _id: 'd', name: 'Di' }] } };
+    expect((await api.call('PUT', '/api/pipes/people/config', { body: more })).status).toBe(200);
     await runViaApi(api, 'people');
-    await waitFor(async () => (await lastRun('copy')) !== second, 15_000, 'the dataset webhook run');
-    expect((await api.call('GET', '/api/datasets/copy/entities')).json).toHaveLength(3);
+    await waitFor(async () => (await api.call('GET', '/api/datasets/copy/entities?history=false')).json?.length === 4, 15_000, 'the dataset webhook run');
   });
 });
