@@ -18,6 +18,7 @@ import { modelsPlugin } from './models.js';
 import { datasetOpsPlugin } from './dataset-ops.js';
 import { systemOpsPlugin } from './system-ops.js';
 import { webhooksPlugin } from './webhooks.js';
+import { excelPlugin } from './excel.js';
 import { datasetsPlugin } from './datasets.js';
 import { envPlugin } from './env.js';
 import { ApiError, codeFor } from './errors.js';
@@ -164,6 +165,7 @@ export async function buildApi(runtime: SluiceRuntime, options: ApiOptions = {})
       await api.register(datasetOpsPlugin, { runtime });
       await api.register(modelsPlugin, { runtime });
       await api.register(receiversPlugin, { runtime, bodyLimit });
+      await api.register(excelPlugin, { runtime });
       await api.register(systemsPlugin, { runtime });
       await api.register(systemOpsPlugin, { runtime });
       await api.register(envPlugin, { runtime });
