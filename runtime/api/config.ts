@@ -187,7 +187,7 @@ export const configPlugin: FastifyPluginAsync<ConfigPluginOptions> = async (app,
       `/${plural}`,
       {
         schema: {
-          summary: `Adds ${plural} (a JSON array of ${kind} configs); 201 with the new ${plural}, 409 when one exists`,
+          summary: `Adds ${plural} (a JSON array of ${kind} configs); 200 with the new ${plural} (as documented), 409 when one exists`,
           tags: [plural],
           querystring: forceQuery,
           consumes: ['application/json'],
@@ -208,7 +208,7 @@ export const configPlugin: FastifyPluginAsync<ConfigPluginOptions> = async (app,
           if (!r.applied) throw invalidConfig(r.diagnostics, files, upload);
           const views = [];
           for (const e of upload.entities) if (e.id !== null) views.push(await view(e.id));
-          return reply.code(201).type('application/json; charset=utf-8').send(jsonText(views.filter((v) => v !== null)));
+          return reply.code(200).type('application/json; charset=utf-8').send(jsonText(views.filter((v) => v !== null)));
         });
       },
     );
@@ -252,7 +252,7 @@ export const configPlugin: FastifyPluginAsync<ConfigPluginOptions> = async (app,
           const files = withUpload(existing ? withoutEntity(rt.files, id) : rt.files, upload);
           const r = await applyFiles(rt, files, force === true);
           if (!r.applied) throw invalidConfig(r.diagnostics, files, upload);
-          return reply.code(existing ? 200 : 201).type('application/json; charset=utf-8').send(jsonText(await view(id)));
+          return reply.code(200).type('application/json; charset=utf-8').send(jsonText(await view(id)));
         });
       },
     );
