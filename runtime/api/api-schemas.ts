@@ -7,6 +7,7 @@
 import pipeSchema from '../../schemas/pipe.schema.json' with { type: 'json' };
 import systemSchema from '../../schemas/system.schema.json' with { type: 'json' };
 import metadataSchema from '../../schemas/node-metadata.schema.json' with { type: 'json' };
+import { components } from '../components/registry.js';
 
 type Schema = Record<string, unknown>;
 
@@ -24,10 +25,25 @@ function compilerSchema(s: Schema): Schema {
   return rest;
 }
 
+/** A system config: the properties every system has, with those of its type (one schema per system type). */
+function systemConfigSchema(): Schema {
+  const common = compilerSchema(systemSchema as Schema);
+  const variants = components.systems.map((spec) => {
+    const own = compilerSchema(spec.schema);
+    return {
+      ...own,
+      title: own.title ?? `system:${spec.type}`,
+      properties: { ...(common.properties as Schema), ...(own.properties as Schema) },
+      required: [...new Set([...((common.required as string[]) ?? []), ...((own.required as string[]) ?? [])])],
+    };
+  });
+  return { description: common.description, oneOf: variants };
+}
+
 export const COMPONENT_SCHEMAS: Record<string, Schema> = {
   Error: obj({ error: obj({ code: str, message: str }, ['code', 'message']) }, ['error']),
   PipeConfig: compilerSchema(pipeSchema as Schema),
-  SystemConfig: compilerSchema(systemSchema as Schema),
+  SystemConfig: systemConfigSchema(),
   ServiceMetadata: compilerSchema(metadataSchema as Schema),
   ConfigEntity: obj({ _id: str, type: str }, ['_id', 'type'], { additionalProperties: true }),
   ConfigError: obj({ level: { enum: ['error', 'warning', 'info'] }, msg: str, elements: str, file: str, line: int, column: int, code: str }, ['level', 'msg', 'elements']),
