@@ -45,7 +45,7 @@ export async function streamEntities(rt: SluiceRuntime, reply: FastifyReply, dat
   if (q.populated === true && !info?.populated) throw notFound(`dataset "${dataset}" is not populated yet`);
   if (q.subset !== undefined) return sendJsonText(reply, entityArrayText(await subsetOrError(rt, dataset, q.subset, q)));
   reply.header('X-Dataset-Populated', String(info?.populated ?? false));
-  reply.header('X-Dataset-Max-Updated', JSON.stringify(info?.lastOffset ?? 0));
+  reply.header('X-Dataset-Max-Updated', JSON.stringify(info?.lastOffset ?? -1));
   reply.type('application/json; charset=utf-8');
   if (!info) return reply.send('[]');
   const history = q.history !== false;

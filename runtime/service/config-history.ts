@@ -18,6 +18,8 @@ const queues = new WeakMap<SluiceRuntime, Promise<void>>();
 export async function recordConfig(rt: SluiceRuntime): Promise<void> {
   const run = randomUUID();
   const entities = rt.configEntities() as unknown as Entity[];
+  // No config and no history yet (a new or reset node): nothing to record.
+  if (entities.length === 0 && !(await rt.store.datasetInfo(CONFIG_DATASET))) return;
   await rt.store.write(CONFIG_DATASET, entities, { seenRun: run });
   await rt.store.deleteUnseen(CONFIG_DATASET, run);
 }

@@ -286,7 +286,7 @@ export class SluiceRuntime extends EventEmitter {
     let limit: number | undefined;
     for (const p of this.plan?.pipes ?? []) {
       if (!p.dependencies.some((d) => d.dataset === dataset)) continue;
-      const offset = (await this.store.getPipeState(p.id))?.tracking?.[dataset] ?? 0;
+      const offset = (await this.store.getPipeState(p.id))?.tracking?.[dataset] ?? -1;
       limit = limit === undefined ? offset : Math.min(limit, offset);
     }
     return limit;

@@ -21,7 +21,7 @@ export interface StoredEntity extends Entity {
 
 export interface DatasetInfo {
   id: string;
-  /** Offset of the newest version (0 when empty). */
+  /** Offset of the newest version (-1 when empty: the first version gets offset 0). */
   lastOffset: number;
   /** Entities whose latest version is not deleted. */
   entityCount: number;
