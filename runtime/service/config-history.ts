@@ -15,9 +15,8 @@ const attached = new WeakSet<SluiceRuntime>();
 const queues = new WeakMap<SluiceRuntime, Promise<void>>();
 
 /** Writes the running config into `system:config`: changed entities get a version, removed ones a deleted version. */
-export async function recordConfig(rt: SluiceRuntime): Promise<void> {
+export async function recordConfig(rt: SluiceRuntime, entities = rt.configEntities() as unknown as Entity[]): Promise<void> {
   const run = randomUUID();
-  const entities = rt.configEntities() as unknown as Entity[];
   // No config and no history yet (a new or reset node): nothing to record.
   if (entities.length === 0 && !(await rt.store.datasetInfo(CONFIG_DATASET))) return;
   await rt.store.write(CONFIG_DATASET, entities, { seenRun: run });
@@ -29,8 +28,10 @@ export function attachConfigHistory(rt: SluiceRuntime): void {
   if (attached.has(rt)) return;
   attached.add(rt);
   const record = () => {
-    // One recording at a time, in the order the changes were applied.
-    const next = (queues.get(rt) ?? Promise.resolve()).then(() => recordConfig(rt)).catch((err: Error) => rt.logger.warn({ err: err.message }, 'the config history could not be recorded'));
+    // The config as it is now (a later change may be applied before this one is written), written
+    // one recording at a time, in the order the changes were applied.
+    const entities = rt.configEntities() as unknown as Entity[];
+    const next = (queues.get(rt) ?? Promise.resolve()).then(() => recordConfig(rt, entities)).catch((err: Error) => rt.logger.warn({ err: err.message }, 'the config history could not be recorded'));
     queues.set(rt, next);
   };
   rt.on('plan-applied', record);

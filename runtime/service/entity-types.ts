@@ -155,7 +155,9 @@ interface Stored {
 
 /** Merges the versions of `datasets` written since the stored offsets into the stored schema. */
 async function datasetsSchema(rt: SluiceRuntime, key: string, datasets: string[]): Promise<JsonSchema> {
-  const stored = (await rt.store.getMeta<Stored>(key)) ?? { offsets: {}, schema: inferSchema([]) };
+  // Kept as JSON text: entity properties such as "$ids" are not field names document stores accept.
+  const text = await rt.store.getMeta<string>(key);
+  const stored: Stored = text ? (JSON.parse(text) as Stored) : { offsets: {}, schema: inferSchema([]) };
   let schema = stored.schema;
   const offsets = { ...stored.offsets };
   let changed = false;
@@ -172,7 +174,7 @@ async function datasetsSchema(rt: SluiceRuntime, key: string, datasets: string[]
     offsets[ds] = info.lastOffset;
     changed = true;
   }
-  if (changed) await rt.store.setMeta(key, { offsets, schema });
+  if (changed) await rt.store.setMeta(key, JSON.stringify({ offsets, schema }));
   return schema;
 }
 
@@ -206,9 +208,4 @@ export async function datasetSchema(rt: SluiceRuntime, dataset: string, sampleSi
   const sample: Entity[] = [];
   for await (const e of rt.store.scan(dataset, { history: false, deleted: false, limit: sampleSize })) sample.push(e);
   return inferSchema(sample);
-}
-
-/** Drops what schema inference accumulated for a pipe (the pump's `discard-inferred-schema`). */
-export async function discardEntityTypes(rt: SluiceRuntime, pipeId: string): Promise<void> {
-  for (const side of ['source', 'sink']) await rt.store.setMeta(`entity-types:${pipeId}:${side}`, null);
 }

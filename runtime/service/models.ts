@@ -27,8 +27,14 @@ export class ModelError extends Error {
   }
 }
 
+// Kept as JSON text: JSON Schemas have keys such as "$id" that document stores refuse as field names.
 export async function explicitModels(rt: SluiceRuntime): Promise<Model[]> {
-  return (await rt.store.getMeta<Model[]>(META_MODELS)) ?? [];
+  const text = await rt.store.getMeta<string>(META_MODELS);
+  return text ? (JSON.parse(text) as Model[]) : [];
+}
+
+async function saveModels(rt: SluiceRuntime, models: Model[]): Promise<void> {
+  await rt.store.setMeta(META_MODELS, JSON.stringify(models));
 }
 
 /** Checks posted models: each an object with a string `_id` and a list of entity types with string `$id`s. */
@@ -54,7 +60,7 @@ export function validateModels(body: unknown): Model[] {
 export async function addModels(rt: SluiceRuntime, models: Model[]): Promise<Model[]> {
   const byId = new Map((await explicitModels(rt)).map((m) => [m._id, m]));
   for (const m of models) byId.set(m._id, m);
-  await rt.store.setMeta(META_MODELS, [...byId.values()]);
+  await saveModels(rt, [...byId.values()]);
   return models;
 }
 
@@ -62,8 +68,8 @@ export async function deleteModel(rt: SluiceRuntime, id: string): Promise<Model>
   const all = await explicitModels(rt);
   const found = all.find((m) => m._id === id);
   if (!found) throw new ModelError(404, `no explicit model "${id}" (implicit models follow the pipes and cannot be deleted)`);
-  await rt.store.setMeta(
-    META_MODELS,
+  await saveModels(
+    rt,
     all.filter((m) => m !== found),
   );
   return found;

@@ -47,8 +47,10 @@ export function holdingDataset(dataset: string): string {
 
 const stateKey = (dataset: string) => `circuit-breaker:${dataset}`;
 
+// Kept as JSON text: `mark` holds "$deletion_tracked", which document stores refuse as a field name.
 export async function breakerState(store: Store, dataset: string): Promise<BreakerState | null> {
-  return store.getMeta<BreakerState>(stateKey(dataset));
+  const text = await store.getMeta<string>(stateKey(dataset));
+  return text ? (JSON.parse(text) as BreakerState) : null;
 }
 
 /** The limit for a dataset holding `entities` latest entities (deleted ones included). */
@@ -162,7 +164,7 @@ export class BreakerRun {
 
   private async trip(run: { id: string; full: boolean }, count: number, trackDeletions: boolean, mark?: Record<string, unknown>): Promise<never> {
     const state: BreakerState = { dataset: this.dataset, pipe: this.pipe, tripped_at: new Date().toISOString(), limit: this.limit, count, run: { id: run.id, full: run.full }, track_deletions: trackDeletions, ...(mark ? { mark } : {}), checkpoint: this.checkpoint };
-    await this.store.setMeta(stateKey(this.dataset), state);
+    await this.store.setMeta(stateKey(this.dataset), JSON.stringify(state));
     throw new CircuitBreakerTripped(trippedMessage(state));
   }
 }
