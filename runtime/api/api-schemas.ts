@@ -197,3 +197,11 @@ export const OPERATION_DOCS: Record<string, OperationDoc> = {
   'DELETE /api/systems/{id}/secrets/{key}': { responses: { '200': ref('SecretKeys') } },
   'GET /metrics': { responses: { '200': text('text/plain') } },
 };
+
+/** A plugin outside the Sesam API (the Studio's support routes) documents its own operations here. */
+export function documentOperations(docs: Record<string, { body?: Record<string, Schema>; responses: Record<string, Schema> }>): void {
+  Object.assign(OPERATION_DOCS, docs);
+}
+
+export const schemaHelpers = { ref, list, obj, str, int, bool, json: (s: Schema) => ({ 'application/json': s }) };
+

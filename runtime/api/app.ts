@@ -33,7 +33,6 @@ import { servicePlugin } from './service.js';
 import { studioPlugin } from './studio.js';
 import { studioSupportPlugin } from './studio-support.js';
 import { systemsPlugin } from './systems.js';
-import { microservicesPlugin } from './microservices.js';
 import { jsonText, normaliseBooleanQuery } from './util.js';
 
 declare module 'fastify' {
@@ -174,7 +173,6 @@ export async function buildApi(runtime: SluiceRuntime, options: ApiOptions = {})
       await api.register(envPlugin, { runtime });
       await api.register(secretsPlugin, { runtime });
       await api.register(adminPlugin, { runtime });
-      await api.register(microservicesPlugin, { runtime });
       await api.register(studioSupportPlugin, { runtime });
       await api.register(openApiPlugin, { collector, version: COMPILER_VERSION });
     },

@@ -13,6 +13,7 @@
  * - POST /studio/pipes/{id}/preview     a pipe's transforms applied to given entities, optionally
  *                                       with edited config (nothing is written)
  */
+import { documentOperations, schemaHelpers } from './api-schemas.js';
 import type { FastifyPluginAsync } from 'fastify';
 import { compile } from '../../compiler/compile.js';
 import type { Diagnostic } from '../../compiler/diagnostics.js';
@@ -181,6 +182,20 @@ async function applyTransforms(rt: SluiceRuntime, pipe: PlanPipe, plan: Executio
   if (pipe.remove_namespaces && steps.length) steps[steps.length - 1].entities = current.map(removeNamespaces);
   return steps;
 }
+
+const { ref, list, obj, str, int, bool, json } = schemaHelpers;
+const diagnostic = obj({ file: str, line: int, column: int, severity: str, code: str, message: str }, ['severity', 'code', 'message']);
+documentOperations({
+  'GET /api/studio/config': { responses: { '200': obj({ source: { type: 'object' }, plan: { type: ['object', 'null'] }, files: list(obj({ path: str, text: str, format: str })), entities: list({ type: 'object' }), pending_config_errors: list(diagnostic) }) } },
+  'POST /api/studio/validate': {
+    body: json(obj({ files: list(obj({ path: str, text: str }, ['path', 'text'])), removed: list(str) })),
+    responses: { '200': obj({ ok: bool, errors: int, warnings: int, diagnostics: list(diagnostic), impact: { type: ['object', 'null'] } }, ['ok', 'diagnostics']) },
+  },
+  'GET /api/studio/pipes': { responses: { '200': list(obj({ _id: str, state: str }, ['_id'], { additionalProperties: true })) } },
+  'GET /api/studio/graph': { responses: { '200': obj({ nodes: list({ type: 'object' }), edges: list({ type: 'object' }) }, [], { additionalProperties: true }) } },
+  'GET /api/studio/datasets/{id}/history': { responses: { '200': list(ref('DatasetEntity')) } },
+  'POST /api/studio/pipes/{id}/preview': { body: json(obj({ config: str, path: str, entities: str, limit: int })), responses: { '200': { type: 'object', additionalProperties: true } } },
+});
 
 export const studioSupportPlugin: FastifyPluginAsync<{ runtime: SluiceRuntime }> = async (app, { runtime: rt }) => {
   app.get('/studio/config', { schema: { summary: 'Studio: the config files as text, whether they can be edited through the API, and the origin of a managed plan', tags: ['studio'] } }, async (_request, reply) => {

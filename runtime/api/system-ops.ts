@@ -61,6 +61,8 @@ export const systemOpsPlugin: FastifyPluginAsync<{ runtime: SluiceRuntime }> = a
   app.post('/systems/:id/reload', { schema: { summary: "Recreates the system's connections (or process) in the background; answers 202", tags: ['systems'], params: idParams } }, async (request, reply) => {
     const id = param(request);
     const ops = operationsOf(rt, id);
+    const refusal = ops.reloadRefusal?.() ?? null;
+    if (refusal !== null) throw new ApiError(409, 'RELOAD_NOT_AVAILABLE', refusal);
     void ops.reload().catch((err: Error) => request.log.warn({ system: id, err: err.message }, 'system reload failed'));
     return reply.code(202).type('application/json; charset=utf-8').send(jsonText({ _id: id, message: 'reload queued' }));
   });

@@ -26,6 +26,8 @@ export interface SystemOperations {
   logs(since?: Date): Promise<string[]>;
   /** Recreates the system's connections (or process). */
   reload(): Promise<void>;
+  /** Why `reload` cannot be done at all here (answered at once, before the reload is queued); null or absent when it can. */
+  reloadRefusal?(): string | null;
   /** Passes a request through to the system; absent when it has no HTTP interface. */
   proxy?(req: ProxyRequest): Promise<UrlResponse>;
 }
