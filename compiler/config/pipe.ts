@@ -5,7 +5,7 @@ import { entry, toPlain, type PNode, type PObject } from '../parse/tree.js';
 import type { PlanComponent, PlanPipe } from '../plan/types.js';
 import { contentHash } from '../plan/hash.js';
 import type { SchemaSet } from '../validate/schemas.js';
-import { checkComponent, type CheckedComponent } from './components.js';
+import { checkComponent, type CheckedComponent, type Implied } from './components.js';
 import { applyGlobalDefaults, typeOfComponent } from './global-defaults.js';
 import { planDependencies } from '../plan/dependencies.js';
 import type { RawEntity } from './entities.js';
@@ -29,6 +29,29 @@ export interface CompiledPipe {
   systemRefs: { system: string; node: PNode }[];
 }
 
+/**
+ * A pipe's sink as Sesam reads it: without a `type` it is a dataset sink, and a dataset sink
+ * without a `dataset` writes the dataset named like the pipe. Applied to conditional alternatives too.
+ */
+function impliedSink(pipeId: string): Implied {
+  return (node) => {
+    const type = entry(node, 'type');
+    let out = node;
+    if (!type) out = { ...out, entries: [{ key: 'type', keyLoc: node.loc, value: { kind: 'string', loc: node.loc, value: 'dataset' } }, ...out.entries] };
+    const isDataset = !type || (type.value.kind === 'string' && type.value.value === 'dataset');
+    if (isDataset && !entry(out, 'dataset')) out = { ...out, entries: [...out.entries, { key: 'dataset', keyLoc: node.loc, value: { kind: 'string', loc: node.loc, value: pipeId } }] };
+    return out;
+  };
+}
+
+/** The dataset a dataset sink that failed its checks would write: other pipes still see it produced. */
+function datasetSinkTarget(sink: PNode): string | null {
+  if (sink.kind !== 'object') return null;
+  const type = entry(sink, 'type')?.value;
+  const dataset = entry(sink, 'dataset')?.value;
+  return type?.kind === 'string' && type.value === 'dataset' && dataset?.kind === 'string' ? dataset.value : null;
+}
+
 export function compilePipe(raw: RawEntity, resolvedNode: PObject, ctx: PipeContext): CompiledPipe {
   const { schemas, bag } = ctx;
   const resolved = applyGlobalDefaults('pipe', resolvedNode, 'pipe', schemas, ctx.metadata) as PObject;
@@ -40,7 +63,7 @@ export function compilePipe(raw: RawEntity, resolvedNode: PObject, ctx: PipeCont
   const sourceEntry = entry(resolved, 'source')?.value;
   const sourceNode = sourceEntry && applyGlobalDefaults('source', sourceEntry, `source/${typeOfComponent(sourceEntry)}`, schemas, ctx.metadata);
   const source = sourceNode ? checkComponent('source', sourceNode, schemas, bag, `source of pipe "${raw.id}"`) : undefined;
-  if (!source) ok = false;
+  if (!source || source.unsupported) ok = false;
 
   const transformEntry = entry(resolved, 'transform');
   const transformNodes = transformEntry ? (transformEntry.value.kind === 'array' ? transformEntry.value.items : [transformEntry.value]) : [];
@@ -54,6 +77,7 @@ export function compilePipe(raw: RawEntity, resolvedNode: PObject, ctx: PipeCont
       ok = false;
       return;
     }
+    if (checked.unsupported) ok = false;
     let dtl: ReturnType<DtlAnalyzer['analyzeRules']>;
     if (checked.type === 'dtl') {
       const rules = entry(checked.node as PObject, 'rules')?.value;
@@ -71,11 +95,11 @@ export function compilePipe(raw: RawEntity, resolvedNode: PObject, ctx: PipeCont
   });
 
   const sinkEntry = entry(resolved, 'sink')?.value;
-  const sinkNode = sinkEntry && applyGlobalDefaults('sink', sinkEntry, `sink/${typeOfComponent(sinkEntry)}`, schemas, ctx.metadata);
-  const sink = sinkNode
-    ? checkComponent('sink', sinkNode, schemas, bag, `sink of pipe "${raw.id}"`)
-    : checkComponent('sink', { kind: 'object', loc: resolved.loc, entries: [{ key: 'type', keyLoc: resolved.loc, value: { kind: 'string', loc: resolved.loc, value: 'dataset' } }, { key: 'dataset', keyLoc: resolved.loc, value: { kind: 'string', loc: resolved.loc, value: raw.id } }] }, schemas, bag, `implicit sink of pipe "${raw.id}"`);
-  if (!sink) ok = false;
+  const implied = impliedSink(raw.id);
+  const sinkNode = sinkEntry ?? { kind: 'object' as const, loc: resolved.loc, entries: [] };
+  const sinkWithDefaults = sinkNode.kind === 'object' ? applyGlobalDefaults('sink', implied(sinkNode), `sink/${typeOfComponent(implied(sinkNode))}`, schemas, ctx.metadata) : sinkNode;
+  const sink = checkComponent('sink', sinkWithDefaults, schemas, bag, sinkEntry ? `sink of pipe "${raw.id}"` : `implicit sink of pipe "${raw.id}"`, implied);
+  if (!sink || sink.unsupported) ok = false;
 
   const pumpNode = applyGlobalDefaults('pump', entry(resolved, 'pump')?.value ?? { kind: 'object' as const, loc: resolved.loc, entries: [] }, 'pump', schemas, ctx.metadata);
   const pump = schemas.validate('pump', toPlain(pumpNode), pumpNode, bag, `pump of pipe "${raw.id}"`);
@@ -88,7 +112,7 @@ export function compilePipe(raw: RawEntity, resolvedNode: PObject, ctx: PipeCont
   if (effective.batch_size === undefined) effective.batch_size = 100;
   const systemRefs = [source, ...transforms.map((t) => t.checked), sink].flatMap((c) => c?.systems ?? []);
   const datasetRefs: CompiledPipe['datasetRefs'] = [...(source?.datasets ?? []).map((d) => ({ dataset: d.dataset, mode: d.mode, node: d.node })), ...hopsRefs];
-  const writes = sink?.datasets.find((d) => d.mode === 'write')?.dataset ?? null;
+  const writes = sink ? (sink.datasets.find((d) => d.mode === 'write')?.dataset ?? null) : datasetSinkTarget(sinkWithDefaults);
   if (!ok || !source || !sink) return { id: raw.id, writes, datasetRefs, systemRefs };
 
   const nsEnabled = (effective.namespaced_identifiers ?? ctx.metadata.namespaced_identifiers ?? false) === true;

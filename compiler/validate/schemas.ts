@@ -52,6 +52,11 @@ export function findSchemasDir(start = dirname(fileURLToPath(import.meta.url))):
   throw new Error(`cannot find the schemas/ directory above ${start}`);
 }
 
+/** The id of a kind's common properties (not a component type: type names never contain ":"). */
+export function commonSchemaId(kind: ComponentKind): string {
+  return `${kind}:common`;
+}
+
 function readJson(path: string): JsonSchema {
   return JSON.parse(readFileSync(path, 'utf8')) as JsonSchema;
 }
@@ -71,6 +76,8 @@ export class SchemaSet {
       if (!existsSync(sub)) continue;
       const commonPath = join(sub, '_common.schema.json');
       const common = existsSync(commonPath) ? readJson(commonPath) : kind === 'system' ? this.schemas.get('system')! : undefined;
+      // The common properties alone, for a component whose own schema Sluice does not have.
+      if (common) this.schemas.set(commonSchemaId(kind), { ...common, additionalProperties: true });
       for (const file of readdirSync(sub).sort()) {
         if (!file.endsWith('.schema.json') || file.startsWith('_')) continue;
         const type = file.slice(0, -'.schema.json'.length);
