@@ -149,7 +149,7 @@ export function compilePipe(raw: RawEntity, resolvedNode: PObject, ctx: PipeCont
     hops,
     systems: [...new Set(systemRefs.map((s) => s.system))],
     // Only the dataset source can look entities up by id, which dependency tracking needs.
-    dependencies: planDependencies(source.type === 'dataset' ? reads[0] ?? null : null, transforms.flatMap((t) => (t.dtl ? [t.dtl.program] : []))),
+    dependencies: planDependencies(source.type === 'dataset' ? reads[0] ?? null : null, transforms.flatMap((t) => (t.dtl ? [t.dtl.program] : [])), namespaces),
   };
   return { id: raw.id, plan, writes, datasetRefs, systemRefs };
 }
