@@ -106,6 +106,8 @@ function checkConditional(kind: ComponentKind, node: PObject, schemas: SchemaSet
   if (alternatives.kind !== 'object') return undefined;
   const key = condition.kind === 'string' ? condition.value : condition.kind === 'number' ? condition.text : condition.kind === 'boolean' ? String(condition.value) : 'null';
   const chosen = entry(alternatives, key);
+  // An unset $ENV(...) in the condition is already reported; it cannot select anything.
+  if (!chosen && /\$ENV\(/.test(key)) return undefined;
   if (!chosen) {
     const keys = alternatives.entries.map((e) => e.key);
     bag.error('CONFIG_SCHEMA', condition.loc, `conditional ${kind}: condition "${key}" matches none of the alternatives (${keys.map((k) => `"${k}"`).join(', ')})${suggestion(key, keys)}`);

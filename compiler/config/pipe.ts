@@ -44,6 +44,18 @@ function impliedSink(pipeId: string): Implied {
   };
 }
 
+/**
+ * A `chained` transform (an older way to write a list of transforms, still in Sesam's examples)
+ * is the transforms it lists, in order.
+ */
+function unchained(nodes: PNode[]): PNode[] {
+  return nodes.flatMap((n) => {
+    if (n.kind !== 'object' || typeOfComponent(n) !== 'chained') return [n];
+    const list = entry(n, 'transforms')?.value;
+    return list?.kind === 'array' ? unchained(list.items) : list ? unchained([list]) : [];
+  });
+}
+
 /** The dataset a dataset sink that failed its checks would write: other pipes still see it produced. */
 function datasetSinkTarget(sink: PNode): string | null {
   if (sink.kind !== 'object') return null;
@@ -66,7 +78,7 @@ export function compilePipe(raw: RawEntity, resolvedNode: PObject, ctx: PipeCont
   if (!source || source.unsupported) ok = false;
 
   const transformEntry = entry(resolved, 'transform');
-  const transformNodes = transformEntry ? (transformEntry.value.kind === 'array' ? transformEntry.value.items : [transformEntry.value]) : [];
+  const transformNodes = transformEntry ? unchained(transformEntry.value.kind === 'array' ? transformEntry.value.items : [transformEntry.value]) : [];
   const transforms: { checked: CheckedComponent; dtl?: ReturnType<DtlAnalyzer['analyzeRules']> }[] = [];
   const hopsRefs: CompiledPipe['datasetRefs'] = [];
   const hops: PlanPipe['hops'] = [];
@@ -124,7 +136,7 @@ export function compilePipe(raw: RawEntity, resolvedNode: PObject, ctx: PipeCont
   const removeNamespaces = (effective.remove_namespaces as boolean | undefined) ?? (nsEnabled && sinkSchema?.['x-namespaces-default'] === true);
 
   effective.source = source.config;
-  if (transformEntry) effective.transform = transformEntry.value.kind === 'array' ? transforms.map((t) => t.checked.config) : transforms[0]?.checked.config;
+  if (transformEntry) effective.transform = transformEntry.value.kind === 'array' || transforms.length !== 1 ? transforms.map((t) => t.checked.config) : transforms[0].checked.config;
   effective.sink = sink.config;
   effective.pump = pump.value;
 

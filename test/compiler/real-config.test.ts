@@ -182,3 +182,53 @@ describe('documented components Sluice does not have yet', () => {
     expect(after.plan!.pipes[0].systems).toEqual(['erp']);
   });
 });
+
+describe('what real configurations write', () => {
+  const embedded = { type: 'embedded', entities: [{ _id: '1' }] };
+
+  it('a transit decimal where a number is expected is that number', () => {
+    const pipe = { _id: 'push', type: 'pipe', source: embedded, pump: { write_retry_delay: '~f0.5', max_retries_per_entity: '~f3' } };
+    const { plan, diagnostics } = compile([pipeFile(pipe)]);
+    expect(diagnostics).toEqual([]);
+    expect(plan!.pipes[0].pump).toMatchObject({ write_retry_delay: 0.5, max_retries_per_entity: 3 });
+    const fraction = compile([pipeFile({ ...pipe, pump: { max_retries_per_entity: '~f2.5' } })]).diagnostics;
+    expect(fraction.map((d) => d.message)).toEqual(['"max_retries_per_entity" must be integer, not string']);
+  });
+
+  it('an unset $ENV(...) in a condition is reported once, not also as an alternative that does not match', () => {
+    const pipe = { _id: 'conditional', type: 'pipe', source: { type: 'conditional', condition: '$ENV(node-env)', alternatives: { prod: embedded, test: embedded } } };
+    expect(codes(compile([pipeFile(pipe)]).diagnostics)).toEqual(['error CONFIG_ENV_UNRESOLVED']);
+  });
+
+  it('an http_endpoint source may name the system whose secrets its validation expression reads', () => {
+    const pipe = { _id: 'webhook', type: 'pipe', source: { type: 'http_endpoint', system: 'erp' } };
+    const system = { path: 'systems/erp.conf.json', text: JSON.stringify({ _id: 'erp', type: 'system:url', base_url: 'http://erp.example.org/' }), format: 'json', role: 'system' } as SourceFile;
+    expect(compile([pipeFile(pipe), system]).diagnostics).toEqual([]);
+    expect(codes(compile([pipeFile(pipe)]).diagnostics)).toEqual(['error PIPE_UNKNOWN_SYSTEM']);
+  });
+
+  it('a "chained" transform is the list of transforms it holds', () => {
+    const chained = {
+      _id: 'chained',
+      type: 'pipe',
+      source: embedded,
+      transform: { type: 'chained', transforms: [{ type: 'dtl', rules: { default: [['copy', '*'], ['add', 'a', 1]] } }, { type: 'dtl', rules: { default: [['copy', '*'], ['add', 'b', ['plus', '_S.a', 1]]] } }] },
+    };
+    const { plan, diagnostics } = compile([pipeFile(chained)]);
+    expect(diagnostics).toEqual([]);
+    expect(plan!.pipes[0].transforms.map((t) => t.type)).toEqual(['dtl', 'dtl']);
+    expect((plan!.pipes[0].effective.transform as unknown[]).length).toBe(2);
+  });
+
+  it('a DTL rule may be one transform instead of a list of them, and hops may join inside "or"', () => {
+    const rules = {
+      default: [['add', 'place', ['apply-hops', 'place', { datasets: ['postcodes p'], where: [['or', ['eq', '_S.postcode', 'p.code'], ['eq', '_S.zip', 'p.code']]] }]]],
+      place: ['add', 'city', '_S.name'],
+    };
+    const pipe = { _id: 'places', type: 'pipe', source: embedded, transform: { type: 'dtl', rules } };
+    const postcodes = { _id: 'postcodes', type: 'pipe', source: { type: 'embedded', entities: [] } };
+    expect(compile([pipeFile(pipe), pipeFile(postcodes)]).diagnostics).toEqual([]);
+    const unjoined = { ...pipe, transform: { type: 'dtl', rules: { default: [['add', 'x', ['hops', { datasets: ['postcodes p'], where: [['eq', 'p.code', '0150']] }]]] } } };
+    expect(compile([pipeFile(unjoined), pipeFile(postcodes)]).diagnostics.map((d) => d.message)).toEqual(['dataset alias "p" is not joined to the source entity by an "eq" in "where"']);
+  });
+});
