@@ -686,6 +686,7 @@ describe('annotations', () => {
       'sinks/json.schema.json#/properties/system=true',
       'sources/csv.schema.json#/properties/system=true',
       'sources/embedded.schema.json#/properties/system=true',
+      'sources/http_endpoint.schema.json#/properties/system=true',
       'sources/json.schema.json#/properties/system=true',
       'transforms/http.schema.json#/properties/system=true',
     ]);
