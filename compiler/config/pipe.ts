@@ -8,6 +8,7 @@ import type { SchemaSet } from '../validate/schemas.js';
 import { checkComponent, type CheckedComponent, type Implied } from './components.js';
 import { applyGlobalDefaults, typeOfComponent } from './global-defaults.js';
 import { planDependencies } from '../plan/dependencies.js';
+import { usesFunction } from '../dtl/ir.js';
 import type { RawEntity } from './entities.js';
 
 export interface PipeContext {
@@ -122,6 +123,8 @@ export function compilePipe(raw: RawEntity, resolvedNode: PObject, ctx: PipeCont
     pumpConfig.schedule_interval = source?.type === 'dataset' && sink?.type === 'dataset' ? 30 : 900;
   }
   if (effective.batch_size === undefined) effective.batch_size = 100;
+  // The offset is saved every 100 batches, or after every batch when a batch is a single entity.
+  if (effective.checkpoint_interval === undefined) effective.checkpoint_interval = effective.batch_size === 1 ? 1 : 100;
   const systemRefs = [source, ...transforms.map((t) => t.checked), sink].flatMap((c) => c?.systems ?? []);
   const datasetRefs: CompiledPipe['datasetRefs'] = [...(source?.datasets ?? []).map((d) => ({ dataset: d.dataset, mode: d.mode, node: d.node })), ...hopsRefs];
   const writes = sink ? (sink.datasets.find((d) => d.mode === 'write')?.dataset ?? null) : datasetSinkTarget(sinkWithDefaults);
@@ -135,6 +138,13 @@ export function compilePipe(raw: RawEntity, resolvedNode: PObject, ctx: PipeCont
   const addNamespaces = (effective.add_namespaces as boolean | undefined) ?? (nsEnabled && sourceSchema?.['x-namespaces-default'] === true);
   const removeNamespaces = (effective.remove_namespaces as boolean | undefined) ?? (nsEnabled && sinkSchema?.['x-namespaces-default'] === true);
 
+  // What the namespace settings come to, as Sesam documents their defaults.
+  effective.namespaced_identifiers = nsEnabled;
+  effective.namespaces = { ...nsConfig, identity: nsConfig.identity ?? raw.id, property: nsConfig.property ?? raw.id };
+  effective.add_namespaces = addNamespaces;
+  effective.remove_namespaces = removeNamespaces;
+  // A dataset sink tracks $children when a transform creates children, unless told otherwise.
+  if (sink.type === 'dataset' && sink.config.track_children === undefined) sink.config.track_children = transforms.some((t) => t.dtl !== undefined && usesFunction(t.dtl.program, 'create-child'));
   effective.source = source.config;
   if (transformEntry) effective.transform = transformEntry.value.kind === 'array' || transforms.length !== 1 ? transforms.map((t) => t.checked.config) : transforms[0].checked.config;
   effective.sink = sink.config;
