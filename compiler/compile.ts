@@ -9,7 +9,7 @@ import { resolveReferences, secretReferences, type EnvValues } from './config/en
 import { compilePipe, type CompiledPipe } from './config/pipe.js';
 import { checkComponent } from './config/components.js';
 import { applyGlobalDefaults } from './config/global-defaults.js';
-import { toPlain, type PObject } from './parse/tree.js';
+import { isUnresolved, toPlain, type PObject } from './parse/tree.js';
 import { SchemaSet } from './validate/schemas.js';
 import { buildGraph } from './plan/graph.js';
 import { contentHash } from './plan/hash.js';
@@ -89,8 +89,8 @@ export function compile(files: SourceFile[], options: CompileOptions = {}): Comp
       if (typeof expr === 'string') {
         const err = validateCron(expr);
         const pumpNode = (resolved.entries.find((e) => e.key === 'pump')?.value ?? resolved) as PObject;
-        const loc = (pumpNode.kind === 'object' ? pumpNode.entries.find((e) => e.key === key)?.value.loc : undefined) ?? pumpNode.loc;
-        if (err) bag.error('PUMP_CRON', loc, `invalid ${key} "${expr}": ${err}`);
+        const node = pumpNode.kind === 'object' ? pumpNode.entries.find((e) => e.key === key)?.value : undefined;
+        if (err && !isUnresolved(node)) bag.error('PUMP_CRON', node?.loc ?? pumpNode.loc, `invalid ${key} "${expr}": ${err}`);
       }
     }
   }

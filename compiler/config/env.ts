@@ -8,7 +8,7 @@
  * when it builds a component, so secret values never enter plans, ConfigMaps or the API.
  */
 import { DiagnosticBag, suggestion } from '../diagnostics.js';
-import { fromPlain, type Loc, type PNode, type PObject } from '../parse/tree.js';
+import { fromPlain, isUnresolved, type Loc, type PNode, type PObject } from '../parse/tree.js';
 
 export type EnvValues = Record<string, unknown>;
 
@@ -47,10 +47,11 @@ function resolveString(s: string, loc: Loc, sources: ReferenceSources, bag: Diag
     const name = whole[1];
     if (!(name in sources.env)) {
       bag.error('CONFIG_ENV_UNRESOLVED', loc, `environment variable "${name}" is not set${suggestion(name, Object.keys(sources.env))}`);
-      return { kind: 'string', loc, value: s };
+      return { kind: 'string', loc, value: s, unresolved: true };
     }
     return fromPlain(sources.env[name], loc);
   }
+  let unresolved = false;
   const value = s.replace(REF, (ref, kind: string, name: string) => {
     if (kind === 'SECRET') {
       if (sources.secrets && !sources.secrets.has(name)) {
@@ -60,12 +61,13 @@ function resolveString(s: string, loc: Loc, sources: ReferenceSources, bag: Diag
     }
     if (!(name in sources.env)) {
       bag.error('CONFIG_ENV_UNRESOLVED', loc, `environment variable "${name}" is not set${suggestion(name, Object.keys(sources.env))}`);
+      unresolved = true;
       return ref;
     }
     const v = sources.env[name];
     return typeof v === 'string' ? v : JSON.stringify(v);
   });
-  return { kind: 'string', loc, value };
+  return unresolved ? { kind: 'string', loc, value, unresolved: true } : { kind: 'string', loc, value };
 }
 
 /** Replaces properties at this level with the alternative the condition selects. */
@@ -86,6 +88,11 @@ function applyConditional(obj: PObject, bag: DiagnosticBag): PObject {
   }
   const key = condition.kind === 'string' ? condition.value : condition.kind === 'number' ? condition.text : condition.kind === 'boolean' ? String(condition.value) : 'null';
   const chosen = alternatives.entries.find((e) => e.key === key)?.value;
+  if (!chosen && isUnresolved(condition)) {
+    // Any alternative could apply once the variable is set: what they set is not missing.
+    const pendingKeys = alternatives.entries.flatMap((a) => (a.value.kind === 'object' ? a.value.entries.map((e) => e.key) : []));
+    return { ...obj, entries: rest, pendingKeys: [...new Set([...(obj.pendingKeys ?? []), ...pendingKeys])] };
+  }
   if (!chosen) return { ...obj, entries: rest };
   if (chosen.kind !== 'object') {
     bag.error('CONFIG_SCHEMA', chosen.loc, `alternative "${key}" of "$conditional_properties" must be an object`);

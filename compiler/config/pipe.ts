@@ -5,7 +5,7 @@ import { entry, toPlain, type PNode, type PObject } from '../parse/tree.js';
 import type { PlanComponent, PlanPipe } from '../plan/types.js';
 import { contentHash } from '../plan/hash.js';
 import type { SchemaSet } from '../validate/schemas.js';
-import { checkComponent, type CheckedComponent, type Implied } from './components.js';
+import { checkComponent, selectAlternative, type CheckedComponent, type Implied } from './components.js';
 import { applyGlobalDefaults, typeOfComponent } from './global-defaults.js';
 import { planDependencies } from '../plan/dependencies.js';
 import { usesFunction } from '../dtl/ir.js';
@@ -51,18 +51,35 @@ function impliedSink(pipeId: string): Implied {
  */
 function unchained(nodes: PNode[]): PNode[] {
   return nodes.flatMap((n) => {
-    if (n.kind !== 'object' || typeOfComponent(n) !== 'chained') return [n];
+    if (n.kind !== 'object') return [n];
+    // A conditional transform may choose a chained one.
+    const chosen = typeOfComponent(n) === 'conditional' ? selectAlternative(n)?.chosen : undefined;
+    if (chosen?.kind === 'object' && typeOfComponent(chosen) === 'chained') return unchained([chosen]);
+    if (typeOfComponent(n) !== 'chained') return [n];
     const list = entry(n, 'transforms')?.value;
     return list?.kind === 'array' ? unchained(list.items) : list ? unchained([list]) : [];
   });
 }
 
-/** The dataset a dataset sink that failed its checks would write: other pipes still see it produced. */
-function datasetSinkTarget(sink: PNode): string | null {
+/**
+ * The dataset a dataset sink that failed its checks would write: other pipes still see it
+ * produced. A conditional sink whose condition cannot be decided yet writes what its first
+ * dataset alternative writes.
+ */
+function datasetSinkTarget(sink: PNode, implied: Implied): string | null {
   if (sink.kind !== 'object') return null;
+  if (typeOfComponent(sink) === 'conditional') {
+    const selection = selectAlternative(sink);
+    const candidates = selection?.chosen ? [selection.chosen] : (selection?.alternatives.entries.map((a) => a.value) ?? []);
+    for (const alternative of candidates) {
+      const target = alternative.kind === 'object' ? datasetSinkTarget(implied(alternative), implied) : null;
+      if (target) return target;
+    }
+    return null;
+  }
   const type = entry(sink, 'type')?.value;
   const dataset = entry(sink, 'dataset')?.value;
-  return type?.kind === 'string' && type.value === 'dataset' && dataset?.kind === 'string' ? dataset.value : null;
+  return type?.kind === 'string' && type.value === 'dataset' && dataset?.kind === 'string' && !dataset.unresolved ? dataset.value : null;
 }
 
 export function compilePipe(raw: RawEntity, resolvedNode: PObject, ctx: PipeContext): CompiledPipe {
@@ -129,7 +146,7 @@ export function compilePipe(raw: RawEntity, resolvedNode: PObject, ctx: PipeCont
   if (effective.checkpoint_interval === undefined) effective.checkpoint_interval = effective.batch_size === 1 ? 1 : 100;
   const systemRefs = [source, ...transforms.map((t) => t.checked), sink].flatMap((c) => c?.systems ?? []);
   const datasetRefs: CompiledPipe['datasetRefs'] = [...(source?.datasets ?? []).map((d) => ({ dataset: d.dataset, mode: d.mode, node: d.node })), ...hopsRefs];
-  const writes = sink ? (sink.datasets.find((d) => d.mode === 'write')?.dataset ?? null) : datasetSinkTarget(sinkWithDefaults);
+  const writes = sink ? (sink.datasets.find((d) => d.mode === 'write')?.dataset ?? null) : datasetSinkTarget(sinkWithDefaults, implied);
   if (!ok || !source || !sink) return { id: raw.id, writes, datasetRefs, systemRefs };
 
   const nsEnabled = (effective.namespaced_identifiers ?? ctx.metadata.namespaced_identifiers ?? false) === true;
