@@ -4,6 +4,7 @@ import { DateTime, type Entity, type Value } from '../../../compiler/values/type
 import { EntityError } from '../../datasets/content.js';
 import type { EntityFailure, RunInfo, SinkResult, SinkSpec } from '../types.js';
 import { matchName, SqlError, type ColumnDefinition, type Encoder, type SqlConnection, type TableColumn, type TableInfo } from '../systems/sql/dialect.js';
+import { configValue } from '../systems/sql/definition.js';
 import { pumpNumber, sqlSystemFor, withRetries, type SqlSystem } from '../systems/sql/pool.js';
 import { ValueError } from '../systems/sql/values.js';
 
@@ -98,7 +99,14 @@ export const sqlSink: SinkSpec = {
       const defs = definition!;
       const cols = defs.map((def) => {
         const isKey = key.includes(def.name);
-        return `${d.quote(def.name)} ${d.columnType(def, isKey)}${isKey || def.allow_null === false ? ' NOT NULL' : ''}`;
+        let type: string;
+        try {
+          type = d.columnType(def, isKey);
+        } catch (err) {
+          if (err instanceof SqlError) throw new SqlError(`${what}'s "schema_definition": ${err.message}`, err.code, { fatal: true });
+          throw err;
+        }
+        return `${d.quote(def.name)} ${type}${isKey || def.allow_null === false ? ' NOT NULL' : ''}`;
       });
       const statements = [`CREATE TABLE ${table} (${cols.join(', ')}, PRIMARY KEY (${key.map(d.quote).join(', ')}))`];
       for (const def of defs.filter((x) => x.index === true && !key.includes(x.name))) {
@@ -125,7 +133,7 @@ export const sqlSink: SinkSpec = {
         timestamp: timestampName !== undefined && property === timestampName,
       });
       let columns: WriteColumn[];
-      if (definition) columns = definition.map((def) => make(find(def.name, 'schema_definition'), def.source_property ?? def.name, def.default));
+      if (definition) columns = definition.map((def) => make(find(def.name, 'schema_definition'), def.source_property ?? def.name, configValue(def.default)));
       else columns = info.columns.filter((col) => !col.generated).map((col) => make(col, col.name));
       if (timestampName && !columns.some((w) => w.timestamp)) {
         const col = matchName(timestampName, available);
