@@ -7,6 +7,7 @@ import { DiagnosticBag, suggestion } from '../diagnostics.js';
 import { entry, isUnresolved, toPlain, type PNode, type PObject } from '../parse/tree.js';
 import { commonSchemaId, type ComponentKind, type SchemaSet } from '../validate/schemas.js';
 import { DOCUMENTED_TYPES, isDocumentedType } from './documented-types.js';
+import { conditionKey } from './env.js';
 
 export interface CheckedComponent {
   type: string;
@@ -121,6 +122,6 @@ export function selectAlternative(node: PObject): { condition: PNode; key: strin
   const condition = entry(node, 'condition')?.value;
   const alternatives = entry(node, 'alternatives')?.value;
   if (!condition || alternatives?.kind !== 'object') return undefined;
-  const key = condition.kind === 'string' ? condition.value : condition.kind === 'number' ? condition.text : condition.kind === 'boolean' ? String(condition.value) : 'null';
+  const key = conditionKey(condition);
   return { condition, key, alternatives, chosen: entry(alternatives, key)?.value };
 }

@@ -8,7 +8,7 @@
  * when it builds a component, so secret values never enter plans, ConfigMaps or the API.
  */
 import { DiagnosticBag, suggestion } from '../diagnostics.js';
-import { fromPlain, isUnresolved, type Loc, type PNode, type PObject } from '../parse/tree.js';
+import { entry, fromPlain, isUnresolved, type Loc, type PNode, type PObject } from '../parse/tree.js';
 
 export type EnvValues = Record<string, unknown>;
 
@@ -16,6 +16,8 @@ export interface ReferenceSources {
   env: EnvValues;
   /** Names of the secrets that exist; undefined means "not known here" (no check). */
   secrets?: ReadonlySet<string>;
+  /** A secret that does not exist is an error (the default), or a warning where it may be set later. */
+  missingSecrets?: 'error' | 'warning';
 }
 
 const REF = /\$(ENV|SECRET)\(([^()$]*)\)/g;
@@ -23,21 +25,54 @@ const WHOLE_ENV = /^\$ENV\(([^()$]*)\)$/;
 
 export function resolveReferences(node: PNode, sources: ReferenceSources, bag: DiagnosticBag, opts: { conditionals?: boolean } = {}): PNode {
   const conditionals = opts.conditionals ?? true;
-  const visit = (n: PNode): PNode => {
+  const visit = (n: PNode, into: DiagnosticBag): PNode => {
     switch (n.kind) {
       case 'string':
-        return resolveString(n.value, n.loc, sources, bag);
+        return resolveString(n.value, n.loc, sources, into);
       case 'array':
-        return { ...n, items: n.items.map(visit) };
+        return { ...n, items: n.items.map((x) => visit(x, into)) };
       case 'object': {
-        const obj: PObject = { ...n, entries: n.entries.map((e) => ({ ...e, value: visit(e.value) })) };
-        return conditionals ? applyConditional(obj, bag) : obj;
+        const obj: PObject = isConditionalComponent(n)
+          ? visitChoice(n, into)
+          : { ...n, entries: n.entries.map((e) => ({ ...e, value: conditionals && e.key === '$conditional_properties' && e.value.kind === 'object' ? visitChoice(e.value, into) : visit(e.value, into) })) };
+        return conditionals ? applyConditional(obj, into) : obj;
       }
       default:
         return n;
     }
   };
-  return visit(node);
+  /**
+   * A choice between alternatives (a conditional component, a `$conditional_properties` block):
+   * only the alternative the condition selects is the config. The others are resolved too, but
+   * what they lack is no problem of this config (the prod alternative of a test node may name
+   * variables and secrets the test node does not have), so it is not reported.
+   */
+  const visitChoice = (n: PObject, into: DiagnosticBag): PObject => {
+    const conditionEntry = entry(n, 'condition');
+    const condition = conditionEntry ? visit(conditionEntry.value, into) : undefined;
+    const chosen = condition && !isUnresolved(condition) ? conditionKey(condition) : undefined;
+    return {
+      ...n,
+      entries: n.entries.map((e) => {
+        if (e === conditionEntry) return { ...e, value: condition! };
+        if (e.key !== 'alternatives' || e.value.kind !== 'object') return { ...e, value: visit(e.value, into) };
+        const alternatives = e.value.entries.map((a) => ({ ...a, value: visit(a.value, a.key === chosen ? into : new DiagnosticBag()) }));
+        return { ...e, value: { ...e.value, entries: alternatives } };
+      }),
+    };
+  };
+  return visit(node, bag);
+}
+
+/** A conditional source, sink or transform: `type` "conditional" with a `condition` and `alternatives`. */
+function isConditionalComponent(n: PObject): boolean {
+  const type = entry(n, 'type')?.value;
+  return type?.kind === 'string' && type.value === 'conditional' && entry(n, 'condition') !== undefined && entry(n, 'alternatives')?.value.kind === 'object';
+}
+
+/** The alternative a condition's value selects: its text (numbers as written, null as "null"). */
+export function conditionKey(condition: PNode): string {
+  return condition.kind === 'string' ? condition.value : condition.kind === 'number' ? condition.text : condition.kind === 'boolean' ? String(condition.value) : 'null';
 }
 
 function resolveString(s: string, loc: Loc, sources: ReferenceSources, bag: DiagnosticBag): PNode {
@@ -55,7 +90,9 @@ function resolveString(s: string, loc: Loc, sources: ReferenceSources, bag: Diag
   const value = s.replace(REF, (ref, kind: string, name: string) => {
     if (kind === 'SECRET') {
       if (sources.secrets && !sources.secrets.has(name)) {
-        bag.error('CONFIG_SECRET_UNRESOLVED', loc, `secret "${name}" is not set${suggestion(name, sources.secrets)}`);
+        const later = sources.missingSecrets === 'warning';
+        const message = `secret "${name}" is not set${suggestion(name, sources.secrets)}${later ? '; what uses it fails until it is set' : ''}`;
+        bag.add('CONFIG_SECRET_UNRESOLVED', loc, message, later ? 'warning' : 'error');
       }
       return ref;
     }
@@ -86,7 +123,7 @@ function applyConditional(obj: PObject, bag: DiagnosticBag): PObject {
     bag.error('CONFIG_SCHEMA', block.loc, '"$conditional_properties" needs a "condition" and an "alternatives" object');
     return { ...obj, entries: rest };
   }
-  const key = condition.kind === 'string' ? condition.value : condition.kind === 'number' ? condition.text : condition.kind === 'boolean' ? String(condition.value) : 'null';
+  const key = conditionKey(condition);
   const chosen = alternatives.entries.find((e) => e.key === key)?.value;
   if (!chosen && isUnresolved(condition)) {
     // Any alternative could apply once the variable is set: what they set is not missing.

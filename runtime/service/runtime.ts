@@ -134,7 +134,9 @@ export class SluiceRuntime extends EventEmitter {
    * plan stays; with `force`, entities with errors are left out (and shown as invalid).
    */
   async setConfigFiles(files: SourceFile[], opts: { force?: boolean; persist?: boolean } = {}): Promise<ConfigResult> {
-    const options = { env: this.env, secrets: [...Object.keys(this.secrets), ...Object.values(this.systemSecrets).flatMap((s) => Object.keys(s))] };
+    // A secret that is not set yet does not refuse the config (a system's own secrets are set once
+    // it exists): what uses it fails with a message saying so.
+    const options = { env: this.env, secrets: [...Object.keys(this.secrets), ...Object.values(this.systemSecrets).flatMap((s) => Object.keys(s))], missingSecrets: 'warning' as const };
     let result = compile(files, options);
     const rejected: string[] = [];
     const invalid = new Map<string, InvalidComponent>();

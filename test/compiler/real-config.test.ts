@@ -275,6 +275,28 @@ describe('values that wait for an unset $ENV(...)', () => {
     expect(codes(compile([pipeFile(writer), pipeFile(reader)]).diagnostics)).toEqual(['error CONFIG_ENV_UNRESOLVED']);
   });
 
+  it('in alternatives the condition does not choose are no problem of this config', () => {
+    const crm = { _id: 'crm-person', type: 'pipe', source: { type: 'conditional', condition: '$ENV(node-env)', alternatives: { prod: { type: 'json', system: 'crm', url: '$ENV(crm-person-url)' }, test: embedded } } };
+    const crmSystem = { _id: 'crm', type: 'system:url', base_url: 'https://crm.example.org/', $conditional_properties: { condition: '$ENV(node-env)', alternatives: { prod: { headers: { Authorization: '$SECRET(crm-token)' }, base_url: '$ENV(crm-url)' }, test: {} } } };
+    const test = compile([pipeFile(crm), systemFile(crmSystem)], { env: { 'node-env': 'test' }, secrets: [] });
+    expect(test.diagnostics).toEqual([]);
+    expect(test.plan!.pipes[0].source.type).toBe('embedded');
+    const prod = compile([pipeFile(crm), systemFile(crmSystem)], { env: { 'node-env': 'prod' }, secrets: [] });
+    expect(onlyUnresolved(prod.diagnostics)).toEqual([
+      'CONFIG_ENV_UNRESOLVED environment variable "crm-person-url" is not set',
+      'CONFIG_SECRET_UNRESOLVED secret "crm-token" is not set',
+      'CONFIG_ENV_UNRESOLVED environment variable "crm-url" is not set',
+    ]);
+  });
+
+  it('a secret that is not set is a warning where secrets may come later (a node), an error otherwise', () => {
+    const crmSystem = { _id: 'crm', type: 'system:url', base_url: 'https://crm.example.org/', headers: { Authorization: 'Bearer $SECRET(crm-token)' } };
+    expect(codes(compile([systemFile(crmSystem)], { secrets: ['crm-tokn'] }).diagnostics)).toEqual(['error CONFIG_SECRET_UNRESOLVED']);
+    const node = compile([systemFile(crmSystem)], { secrets: [], missingSecrets: 'warning' });
+    expect(codes(node.diagnostics)).toEqual(['warning CONFIG_SECRET_UNRESOLVED']);
+    expect(node.plan!.systems[0].effective.headers).toEqual({ Authorization: 'Bearer $SECRET(crm-token)' });
+  });
+
   it('once set, take the JSON type of the variable where the reference is the whole value, and text inside a longer string', () => {
     const search = { _id: 'search', type: 'system:elasticsearch', hosts: '$ENV(search-hosts)' };
     const ldap = { _id: 'directory', type: 'system:ldap', host: 'ldap.example.org', port: '$ENV(ldap-port)', use_ssl: '$ENV(ldap-ssl)' };
