@@ -359,3 +359,11 @@ describe('a conditional transform that chooses a "chained" one', () => {
     expect(test.plan!.pipes[0].transforms.map((t) => (t.config.rules as { default: unknown[][] }).default[1][1])).toEqual(['c']);
   });
 });
+
+describe('node metadata as Sesam\'s client uploads it', () => {
+  it('takes the settings the client writes into it without warnings', () => {
+    const metadata = { _id: 'node', type: 'metadata', task_manager: { disable_user_pipes: true }, global_defaults: { eager_load_microservices: false, enable_cpp_extensions: false } };
+    const file: SourceFile = { path: 'node-metadata.conf.json', text: JSON.stringify(metadata), format: 'json', role: 'node-metadata' };
+    expect(compile([file]).diagnostics).toEqual([]);
+  });
+});
