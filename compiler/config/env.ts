@@ -152,9 +152,17 @@ export function secretReferences(value: unknown, out = new Set<string>()): Set<s
   return out;
 }
 
+/**
+ * Substitutes `$SECRET(name)` in a text with `encode(value)` (JSON text needs its string escaping);
+ * names without a value stay as they are.
+ */
+export function substituteSecretText(text: string, secrets: Record<string, string>, encode: (value: string) => string = (v) => v): string {
+  return text.replace(REF, (ref, kind: string, name: string) => (kind === 'SECRET' && Object.hasOwn(secrets, name) ? encode(secrets[name]) : ref));
+}
+
 /** Substitutes `$SECRET(name)` in a plain value (the runtime does this when it builds components). */
 export function substituteSecrets<T>(value: T, secrets: Record<string, string>): T {
-  if (typeof value === 'string') return value.replace(REF, (ref, kind: string, name: string) => (kind === 'SECRET' && name in secrets ? secrets[name] : ref)) as T;
+  if (typeof value === 'string') return substituteSecretText(value, secrets) as T;
   if (Array.isArray(value)) return value.map((v) => substituteSecrets(v, secrets)) as T;
   if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteSecrets(v, secrets)])) as T;
   return value;

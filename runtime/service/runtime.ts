@@ -12,6 +12,7 @@ import type { SourceFile } from '../../compiler/load/files.js';
 import { diffPlans } from '../../compiler/plan/diff.js';
 import type { ExecutionPlan, PlanPipe, PlanSystem } from '../../compiler/plan/types.js';
 import { substituteSecrets } from '../../compiler/config/env.js';
+import { pipeSecretsDigest, pipeWithSecrets } from './pipe-secrets.js';
 import { hopsResolverFor } from '../datasets/hops-resolver.js';
 import { buildPipeInstance } from '../executor/pipe-instance.js';
 import { components } from '../components/registry.js';
@@ -83,6 +84,8 @@ export class SluiceRuntime extends EventEmitter {
   invalid = new Map<string, InvalidComponent>();
   /** Pipes that compiled but could not be instantiated (e.g. a component this runtime cannot run). */
   instantiationErrors = new Map<string, string>();
+  /** The fingerprint of the secret values each built pipe was given (see pipe-secrets.ts). */
+  private readonly pipeSecrets = new Map<string, string>();
   private closed = false;
   /** Pipe leases, when the store is shared by several runtimes. */
   readonly leases: PipeLeases | null;
@@ -223,7 +226,10 @@ export class SluiceRuntime extends EventEmitter {
     const changedSystems = new Set([...diff.systems.changed, ...diff.systems.added, ...diff.systems.removed]);
     const systems = this.systemsFor(plan);
     const rebuild = new Set([...diff.added, ...diff.changed]);
-    for (const p of plan.pipes) if (p.systems.some((s) => changedSystems.has(s)) || this.instantiationErrors.has(p.id)) rebuild.add(p.id);
+    for (const p of plan.pipes) {
+      const secretsChanged = (this.pipeSecrets.get(p.id) ?? '') !== pipeSecretsDigest(p, this.secrets);
+      if (p.systems.some((s) => changedSystems.has(s)) || this.instantiationErrors.has(p.id) || secretsChanged) rebuild.add(p.id);
+    }
     for (const id of [...diff.removed, ...rebuild]) {
       const pump = this.scheduler.pumps.get(id);
       if (pump) {
@@ -231,7 +237,10 @@ export class SluiceRuntime extends EventEmitter {
         this.scheduler.pumps.delete(id);
       }
     }
-    for (const id of diff.removed) this.instantiationErrors.delete(id);
+    for (const id of diff.removed) {
+      this.instantiationErrors.delete(id);
+      this.pipeSecrets.delete(id);
+    }
     this.plan = plan;
     this.scheduler.paused = this.automaticRunsOff(plan);
     for (const pipe of plan.pipes) {
@@ -247,7 +256,8 @@ export class SluiceRuntime extends EventEmitter {
       }
       if (!rebuild.has(pipe.id) && this.scheduler.pumps.has(pipe.id)) continue;
       try {
-        const inst = buildPipeInstance(pipe, plan, {
+        this.pipeSecrets.set(pipe.id, pipeSecretsDigest(pipe, this.secrets));
+        const inst = buildPipeInstance(pipeWithSecrets(pipe, this.secrets), plan, {
           store: this.store,
           logger: this.logger,
           systems,
