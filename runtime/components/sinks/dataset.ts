@@ -72,6 +72,22 @@ export const datasetSink: SinkSpec = {
       return { written: r.written, unchanged: r.unchanged, deleted: r.deleted, failures: [], changed: r.written ? [dataset] : [] };
     };
 
+    /** Marks the sink populated and compacts it after a completed run. */
+    const afterRun = async (): Promise<void> => {
+      await ctx.store.markPopulated(dataset);
+      if (compaction.sink === false) return;
+      const keepVersions = compaction.keep_versions ?? 2;
+      const hours = compaction.time_threshold_hours;
+      const limit = await (ctx.services.compactionLimit as ((d: string) => Promise<number | undefined>) | undefined)?.(dataset);
+      if (keepVersions > 0) {
+        await ctx.store.compact(dataset, {
+          keepVersions,
+          upTo: limit,
+          olderThanMicros: typeof hours === 'number' ? Date.now() * 1000 - hours * 3_600_000_000 : undefined,
+        });
+      }
+    };
+
     return {
       dataset,
       atomicCheckpoint: true,
@@ -103,20 +119,16 @@ export const datasetSink: SinkSpec = {
         } else {
           await ctx.store.setPipeState(checkpoint.pipeId, checkpoint.state);
         }
-        await ctx.store.markPopulated(dataset);
-        if (compaction.sink !== false) {
-          const keepVersions = compaction.keep_versions ?? 2;
-          const hours = compaction.time_threshold_hours;
-          const limit = await (ctx.services.compactionLimit as ((d: string) => Promise<number | undefined>) | undefined)?.(dataset);
-          if (keepVersions > 0) {
-            await ctx.store.compact(dataset, {
-              keepVersions,
-              upTo: limit,
-              olderThanMicros: typeof hours === 'number' ? Date.now() * 1000 - hours * 3_600_000_000 : undefined,
-            });
-          }
-        }
+        await afterRun();
         return { written, unchanged: flushed.unchanged, deleted, failures: [], changed: written ? [dataset] : [] };
+      },
+      async writeAll(entities, run, checkpoint, { endRun }): Promise<SinkResult> {
+        const { ok, failures } = await prepare(entities);
+        if (failures.length) return { written: 0, unchanged: 0, deleted: 0, failures };
+        const deleteUnseen = endRun && run.full && tracksDeletions ? { mark } : undefined;
+        const r = await ctx.store.write(dataset, ok, { seenRun: run.full ? run.id : undefined, checkpoint, deleteUnseen });
+        if (endRun) await afterRun();
+        return { written: r.written, unchanged: r.unchanged, deleted: r.deleted, failures: [], changed: r.written ? [dataset] : [] };
       },
     };
   },

@@ -11,7 +11,7 @@ import type { Entity, Value } from '../../../compiler/values/types.js';
 import { getPath } from '../../../compiler/dtl/runtime.js';
 import { entityContent, nowMicros, withReservedFields } from '../../datasets/content.js';
 import { indexKeys } from '../../datasets/index-key.js';
-import type { DatasetInfo, DeleteUnseenOptions, PipeCheckpoint, PipeState, ScanOptions, Store, StoredEntity, WriteOptions, WriteResult } from '../contract.js';
+import { addResults, type DatasetInfo, type DeleteUnseenOptions, type PipeCheckpoint, type PipeState, type ScanOptions, type Store, type StoredEntity, type WriteOptions, type WriteResult } from '../contract.js';
 import { SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
 
 interface DatasetRow {
@@ -198,7 +198,12 @@ export class EmbeddedStore implements Store {
   }
 
   async write(dataset: string, entities: Entity[], options: WriteOptions = {}): Promise<WriteResult> {
-    return this.db.transaction(() => this.writeSync(dataset, entities, options))();
+    return this.db.transaction(() => {
+      const { deleteUnseen, ...rest } = options;
+      if (!deleteUnseen || options.seenRun === undefined) return this.writeSync(dataset, entities, options);
+      const written = this.writeSync(dataset, entities, { ...rest, checkpoint: undefined });
+      return addResults(written, this.deleteUnseenSync(dataset, options.seenRun, { checkpoint: options.checkpoint, now: options.now, mark: deleteUnseen.mark }));
+    })();
   }
 
   /** Multi-row statements, cached by row count: far fewer calls into SQLite per batch. */
@@ -295,22 +300,24 @@ export class EmbeddedStore implements Store {
   }
 
   async deleteUnseen(dataset: string, seenRun: string, options: DeleteUnseenOptions = {}): Promise<WriteResult> {
-    return this.db.transaction(() => {
-      const row = this.row(dataset);
-      if (!row) {
-        this.saveCheckpoint(options.checkpoint);
-        return { written: 0, unchanged: 0, deleted: 0, lastOffset: 0, changedIds: [] };
-      }
-      const deletions: Entity[] = [];
-      for (const { off } of this.s.unseen.all(row.ds, seenRun)) {
-        const latest = this.s.logAt.get(row.ds, off)!;
-        const entity = parseEntityJson(latest.body, latest.big === 1) as Record<string, unknown>;
-        Object.assign(entity, options.mark);
-        entity._deleted = true;
-        deletions.push(entity as Entity);
-      }
-      return this.writeSync(dataset, deletions, { seenRun, checkpoint: options.checkpoint, now: options.now });
-    })();
+    return this.db.transaction(() => this.deleteUnseenSync(dataset, seenRun, options))();
+  }
+
+  private deleteUnseenSync(dataset: string, seenRun: string, options: DeleteUnseenOptions): WriteResult {
+    const row = this.row(dataset);
+    if (!row) {
+      this.saveCheckpoint(options.checkpoint);
+      return { written: 0, unchanged: 0, deleted: 0, lastOffset: 0, changedIds: [] };
+    }
+    const deletions: Entity[] = [];
+    for (const { off } of this.s.unseen.all(row.ds, seenRun)) {
+      const latest = this.s.logAt.get(row.ds, off)!;
+      const entity = parseEntityJson(latest.body, latest.big === 1) as Record<string, unknown>;
+      Object.assign(entity, options.mark);
+      entity._deleted = true;
+      deletions.push(entity as Entity);
+    }
+    return this.writeSync(dataset, deletions, { seenRun, checkpoint: options.checkpoint, now: options.now });
   }
 
   private toEntity(r: LogRow): StoredEntity {
