@@ -7,6 +7,7 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { COMPILER_VERSION } from '../../compiler/version.js';
 import { PumpError } from '../pump/pump.js';
+import { isDiskFull, storeErrorOf } from '../store/errors.js';
 import { PreviewError } from '../service/preview.js';
 import type { SluiceRuntime } from '../service/runtime.js';
 import { AuthError, makeVerifier, userFromPayload, type AuthOptions } from './auth.js';
@@ -106,6 +107,10 @@ export async function buildApi(runtime: SluiceRuntime, options: ApiOptions = {})
     } else if (err instanceof PreviewError) {
       status = err.status;
       code = codeFor(status);
+    } else if (isDiskFull(err)) {
+      status = 507;
+      code = 'INSUFFICIENT_STORAGE';
+      message = (storeErrorOf(err, 'the data directory') as Error).message;
     } else {
       const fe = err as FastifyError;
       status = fe.statusCode && fe.statusCode >= 400 ? fe.statusCode : 500;
@@ -114,7 +119,7 @@ export async function buildApi(runtime: SluiceRuntime, options: ApiOptions = {})
     }
     if (status >= 500) request.log.error({ err }, 'request failed');
     else request.log.info({ status, code, message }, 'request refused');
-    if (status >= 500 && !(err instanceof ApiError)) message = `internal error: ${err.message}`;
+    if (status >= 500 && status !== 507 && !(err instanceof ApiError)) message = `internal error: ${err.message}`;
     return reply.code(status).type('application/json; charset=utf-8').send(jsonText({ ...extra, error: { code, message } }));
   });
 

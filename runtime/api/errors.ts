@@ -64,6 +64,8 @@ export function codeFor(status: number, fastifyCode?: string): string {
       return 'UNPROCESSABLE';
     case 503:
       return 'UNAVAILABLE';
+    case 507:
+      return 'INSUFFICIENT_STORAGE';
     default:
       return status >= 500 ? 'INTERNAL' : 'BAD_REQUEST';
   }

@@ -137,7 +137,12 @@ export class Pump {
       }
       return runPipe(this.inst, deps, { ...request, full }, controller.signal);
     };
-    const promise = run().then(async (outcome) => {
+    // Whatever happens in the run (even its failure handling failing), it ends here, with an outcome.
+    const ended = run().catch((err: unknown): RunOutcome => {
+      this.deps.logger.error({ pipe: this.id, err: (err as Error).message }, 'pipe run ended with an error');
+      return { status: 'failed', syncType: 'incremental', read: 0, written: 0, unchanged: 0, deleted: 0, failed: 0, retried: 0, tracked: 0, started: Date.now(), ended: Date.now(), error: (err as Error).message };
+    });
+    const promise = ended.then(async (outcome) => {
       if (outcome.status !== 'skipped') this.lastOutcome = outcome;
       try {
         this.lastSeen = (await this.deps.store.getPipeState(this.id))?.last_seen ?? null;

@@ -62,13 +62,12 @@ export const datasetSink: SinkSpec = {
     let pending: Entity[] = [];
     let pendingCheckpoint: PipeCheckpoint | undefined;
     const flushAt = Math.max(1000, (ctx.pipe.effective.batch_size as number | undefined) ?? 0);
+    // What is pending stays pending until the store has committed it (a full disk refuses a commit).
     const commit = async (run: { full: boolean; id: string }): Promise<SinkResult> => {
-      const entities = pending;
-      const checkpoint = pendingCheckpoint;
+      if (!pending.length && !pendingCheckpoint) return { written: 0, unchanged: 0, deleted: 0, failures: [] };
+      const r = await ctx.store.write(dataset, pending, { seenRun: run.full ? run.id : undefined, checkpoint: pendingCheckpoint });
       pending = [];
       pendingCheckpoint = undefined;
-      if (!entities.length && !checkpoint) return { written: 0, unchanged: 0, deleted: 0, failures: [] };
-      const r = await ctx.store.write(dataset, entities, { seenRun: run.full ? run.id : undefined, checkpoint });
       return { written: r.written, unchanged: r.unchanged, deleted: r.deleted, failures: [], changed: r.written ? [dataset] : [] };
     };
 
@@ -99,11 +98,18 @@ export const datasetSink: SinkSpec = {
       },
       async write(entities, run, checkpoint): Promise<SinkResult> {
         const { ok, failures } = await prepare(entities);
+        const before = { length: pending.length, checkpoint: pendingCheckpoint };
         for (const e of ok) pending.push(e);
         if (checkpoint) pendingCheckpoint = checkpoint;
         if (pending.length < flushAt) return { written: 0, unchanged: 0, deleted: 0, failures };
-        const r = await commit(run);
-        return { ...r, failures };
+        try {
+          return { ...(await commit(run)), failures };
+        } catch (err) {
+          // The caller may write this batch again: it must not be pending twice.
+          pending.length = before.length;
+          pendingCheckpoint = before.checkpoint;
+          throw err;
+        }
       },
       flush(run) {
         return commit(run);

@@ -12,6 +12,7 @@ import { getPath } from '../../../compiler/dtl/runtime.js';
 import { entityContent, nowMicros, withReservedFields } from '../../datasets/content.js';
 import { indexKeys } from '../../datasets/index-key.js';
 import { addResults, type DatasetInfo, type DeleteUnseenOptions, type PipeCheckpoint, type PipeState, type ScanOptions, type Store, type StoredEntity, type WriteOptions, type WriteResult } from '../contract.js';
+import { storeErrorOf } from '../errors.js';
 import { SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
 
 interface DatasetRow {
@@ -62,8 +63,10 @@ export class EmbeddedStore implements Store {
   private readonly datasets = new Map<string, DatasetRow>();
   private readonly indexes = new Map<number, string[][]>();
   private readonly s;
+  private readonly where: string;
 
   constructor(options: EmbeddedStoreOptions) {
+    this.where = options.dataDir;
     let file = ':memory:';
     if (options.dataDir !== ':memory:') {
       mkdirSync(options.dataDir, { recursive: true });
@@ -106,8 +109,39 @@ export class EmbeddedStore implements Store {
       setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       deleteMeta: db.prepare('DELETE FROM meta WHERE key = ?'),
     };
+    this.loadCache();
+  }
+
+  /** The datasets' rows and index paths, as committed. */
+  private loadCache(): void {
+    this.datasets.clear();
+    this.indexes.clear();
     for (const row of this.s.allDatasets.all()) this.datasets.set(row.name, row);
     for (const row of this.datasets.values()) this.indexes.set(row.ds, this.s.idxDefs.all(row.ds).map((r) => JSON.parse(r.path) as string[]));
+  }
+
+  /**
+   * Runs `work` as one transaction. The cached dataset rows change inside it; when it fails (a full
+   * disk fails at the commit, after the work) they are read again, so they only ever show what was
+   * committed.
+   */
+  private tx<T>(work: () => T): T {
+    try {
+      return this.db.transaction(work)();
+    } catch (err) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      this.loadCache();
+      throw storeErrorOf(err, this.where);
+    }
+  }
+
+  /** A single-statement write: a full disk becomes a StoreFullError. */
+  private put(work: () => void): void {
+    try {
+      work();
+    } catch (err) {
+      throw storeErrorOf(err, this.where);
+    }
   }
 
   /** Moves the write-ahead log into the database file (maintenance; benchmarks start from a clean log). */
@@ -159,27 +193,29 @@ export class EmbeddedStore implements Store {
   }
 
   async ensureDataset(id: string): Promise<void> {
-    this.db.transaction(() => this.ensureRow(id))();
+    this.tx(() => this.ensureRow(id));
   }
 
   async deleteDataset(id: string): Promise<boolean> {
     const row = this.row(id);
     if (!row) return false;
-    this.db.transaction(() => {
+    this.tx(() => {
       for (const table of ['log', 'cur', 'idx', 'idx_def']) this.db.prepare(`DELETE FROM ${table} WHERE ds = ?`).run(row.ds);
       this.db.prepare('DELETE FROM datasets WHERE ds = ?').run(row.ds);
-    })();
+    });
     this.datasets.delete(id);
     this.indexes.delete(row.ds);
     return true;
   }
 
   async markPopulated(id: string): Promise<void> {
-    const row = this.ensureRow(id);
-    if (!row.populated) {
-      this.s.populate.run(row.ds);
-      row.populated = 1;
-    }
+    this.tx(() => {
+      const row = this.ensureRow(id);
+      if (!row.populated) {
+        this.s.populate.run(row.ds);
+        row.populated = 1;
+      }
+    });
   }
 
   private saveCheckpoint(c: PipeCheckpoint | undefined): void {
@@ -198,12 +234,12 @@ export class EmbeddedStore implements Store {
   }
 
   async write(dataset: string, entities: Entity[], options: WriteOptions = {}): Promise<WriteResult> {
-    return this.db.transaction(() => {
+    return this.tx(() => {
       const { deleteUnseen, ...rest } = options;
       if (!deleteUnseen || options.seenRun === undefined) return this.writeSync(dataset, entities, options);
       const written = this.writeSync(dataset, entities, { ...rest, checkpoint: undefined });
       return addResults(written, this.deleteUnseenSync(dataset, options.seenRun, { checkpoint: options.checkpoint, now: options.now, mark: deleteUnseen.mark }));
-    })();
+    });
   }
 
   /** Multi-row statements, cached by row count: far fewer calls into SQLite per batch. */
@@ -300,7 +336,7 @@ export class EmbeddedStore implements Store {
   }
 
   async deleteUnseen(dataset: string, seenRun: string, options: DeleteUnseenOptions = {}): Promise<WriteResult> {
-    return this.db.transaction(() => this.deleteUnseenSync(dataset, seenRun, options))();
+    return this.tx(() => this.deleteUnseenSync(dataset, seenRun, options));
   }
 
   private deleteUnseenSync(dataset: string, seenRun: string, options: DeleteUnseenOptions): WriteResult {
@@ -428,7 +464,7 @@ export class EmbeddedStore implements Store {
     const row = this.row(dataset);
     if (!row) return 0;
     const keep = Math.max(1, options.keepVersions);
-    return this.db.transaction(() => {
+    return this.tx(() => {
       const info = this.db
         .prepare(
           `DELETE FROM log WHERE ds = @ds AND off IN (
@@ -441,15 +477,15 @@ export class EmbeddedStore implements Store {
         this.db.prepare('UPDATE datasets SET version_count = ? WHERE ds = ?').run(row.version_count, row.ds);
       }
       return info.changes;
-    })();
+    });
   }
 
   async ensureIndex(dataset: string, path: string[]): Promise<void> {
-    const row = this.ensureRow(dataset);
-    const paths = this.indexes.get(row.ds)!;
     const p = JSON.stringify(path);
-    if (paths.some((x) => JSON.stringify(x) === p)) return;
-    this.db.transaction(() => {
+    const known = this.row(dataset);
+    if (known && this.indexes.get(known.ds)!.some((x) => JSON.stringify(x) === p)) return;
+    this.tx(() => {
+      const row = this.ensureRow(dataset);
       this.s.addIdxDef.run(row.ds, p);
       let after = 0;
       for (;;) {
@@ -458,8 +494,8 @@ export class EmbeddedStore implements Store {
         for (const r of rows) for (const key of indexKeys(getPath(parseEntityJson(r.body, r.big === 1), path))) this.s.idxInsert.run(row.ds, p, key, r.id);
         after = rows[rows.length - 1].off;
       }
-    })();
-    paths.push(path);
+      this.indexes.get(row.ds)!.push(path);
+    });
   }
 
   /** Synchronous index lookup (hops resolver fast path); ensures the index exists. */
@@ -491,8 +527,7 @@ export class EmbeddedStore implements Store {
   }
 
   async setPipeState(pipeId: string, state: PipeState | null): Promise<void> {
-    if (state === null) this.s.deletePipeState.run(pipeId);
-    else this.s.setPipeState.run(pipeId, JSON.stringify(state));
+    this.put(() => (state === null ? this.s.deletePipeState.run(pipeId) : this.s.setPipeState.run(pipeId, JSON.stringify(state))));
   }
 
   async getMeta<T = unknown>(key: string): Promise<T | null> {
@@ -501,7 +536,6 @@ export class EmbeddedStore implements Store {
   }
 
   async setMeta(key: string, value: unknown): Promise<void> {
-    if (value === null || value === undefined) this.s.deleteMeta.run(key);
-    else this.s.setMeta.run(key, JSON.stringify(value));
+    this.put(() => (value === null || value === undefined ? this.s.deleteMeta.run(key) : this.s.setMeta.run(key, JSON.stringify(value))));
   }
 }
