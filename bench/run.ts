@@ -9,6 +9,7 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<Recor
   api: () => import('./api.js'),
   'pipe-hops': () => import('./pipe-hops.js'),
   test: () => import('./test-project.js'),
+  'api-latency': () => import('./api-latency.js'),
 };
 
 export function registerBench(name: string, loader: () => Promise<{ run(args: string[]): Promise<Record<string, unknown>> }>): void {

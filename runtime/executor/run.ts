@@ -12,6 +12,7 @@ import type { EntityFailure, RunInfo, SinkResult, Since } from '../components/ty
 import type { PipeCheckpoint, PipeState, RetryEntry, Store } from '../store/contract.js';
 import { ExecutionLog, isoNow } from '../pump/execution-log.js';
 import { isDiskFull } from '../store/errors.js';
+import { yieldIfDue } from './time-slice.js';
 import { addNamespaces, removeNamespaces } from './namespaces.js';
 import { currentOffsets, trackDependencies } from './dependencies.js';
 import type { PipeInstance } from './pipe-instance.js';
@@ -220,6 +221,7 @@ export async function runPipe(inst: PipeInstance, deps: RunDeps, request: RunReq
     for await (const batch of inst.source.read({ since, batchSize: inst.batchSize, run })) {
       outcome.read += batch.entities.length;
       const { entities, failures } = await transform(batch.entities);
+      await yieldIfDue();
       batches++;
       lastSince = batch.since;
       const next: PipeState = { ...committed, last_seen: batch.since, retries };
@@ -236,6 +238,7 @@ export async function runPipe(inst: PipeInstance, deps: RunDeps, request: RunReq
         outcome.status = 'stopped';
         break;
       }
+      await yieldIfDue();
     }
     // Dependency tracking: re-process the source entities whose joined entities changed.
     let tracking = trackingStart ?? state.tracking;
@@ -259,6 +262,7 @@ export async function runPipe(inst: PipeInstance, deps: RunDeps, request: RunReq
         outcome.unchanged += r.unchanged;
         outcome.deleted += r.deleted;
         await handleFailures([...failures, ...r.failures]);
+        await yieldIfDue();
       }
       if (!signal.aborted) tracking = found.offsets;
     }

@@ -22,6 +22,7 @@ import { PipeLeases } from '../pump/leases.js';
 import { randomUUID } from 'node:crypto';
 import type { Store } from '../store/contract.js';
 import { entitiesOf, type ConfigEntity } from './config-files.js';
+import { DEFAULT_PREVIEW_LIMITS, type PreviewLimits } from './preview.js';
 
 export interface RuntimeOptions {
   store: Store;
@@ -82,6 +83,8 @@ export class SluiceRuntime extends EventEmitter {
   private closed = false;
   /** Pipe leases, when the store is shared by several runtimes. */
   readonly leases: PipeLeases | null;
+  /** Bounds of pipe previews (GET /api/pipes/{id}/entities, verification in tests). */
+  previewLimits: PreviewLimits = { ...DEFAULT_PREVIEW_LIMITS };
   /** Set when the plan comes from outside (the operator): config edits through the API are refused. */
   managed = false;
   readonly replica: number;

@@ -13,6 +13,7 @@ import { entityContent, nowMicros, withReservedFields } from '../../datasets/con
 import { indexKeys } from '../../datasets/index-key.js';
 import { addResults, type DatasetInfo, type DeleteUnseenOptions, type PipeCheckpoint, type PipeState, type ScanOptions, type Store, type StoredEntity, type WriteOptions, type WriteResult } from '../contract.js';
 import { storeErrorOf } from '../errors.js';
+import { BackgroundCheckpointer } from './checkpointer.js';
 import { SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
 
 interface DatasetRow {
@@ -64,6 +65,7 @@ export class EmbeddedStore implements Store {
   private readonly indexes = new Map<number, string[][]>();
   private readonly s;
   private readonly where: string;
+  private readonly checkpointer: BackgroundCheckpointer | null = null;
 
   constructor(options: EmbeddedStoreOptions) {
     this.where = options.dataDir;
@@ -71,6 +73,7 @@ export class EmbeddedStore implements Store {
     if (options.dataDir !== ':memory:') {
       mkdirSync(options.dataDir, { recursive: true });
       file = join(options.dataDir, 'sluice.db');
+      this.checkpointer = new BackgroundCheckpointer(file);
     }
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
@@ -127,7 +130,9 @@ export class EmbeddedStore implements Store {
    */
   private tx<T>(work: () => T): T {
     try {
-      return this.db.transaction(work)();
+      const result = this.db.transaction(work)();
+      this.checkpointer?.afterCommit();
+      return result;
     } catch (err) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
       this.loadCache();
@@ -150,6 +155,7 @@ export class EmbeddedStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.checkpointer?.close();
     if (this.db.open) this.db.close();
   }
 
