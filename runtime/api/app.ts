@@ -12,6 +12,7 @@ import { PreviewError } from '../service/preview.js';
 import type { SluiceRuntime } from '../service/runtime.js';
 import { AuthError, makeVerifier, userFromPayload, type AuthOptions } from './auth.js';
 import { adminPlugin } from './admin.js';
+import { utf8Text } from './bodies.js';
 import { configPlugin } from './config.js';
 import { datasetsPlugin } from './datasets.js';
 import { envPlugin } from './env.js';
@@ -80,12 +81,18 @@ export async function buildApi(runtime: SluiceRuntime, options: ApiOptions = {})
   app.addHook('onRoute', collector.onRoute);
   app.setReplySerializer((payload) => jsonText(payload));
   // JSON bodies as fastify parses them (prototype poisoning refused), but an empty body is no body
-  // (clients send a JSON content type on DELETE requests too).
+  // (clients send a JSON content type on DELETE requests too), and the text must be UTF-8.
   const parseJson = app.getDefaultJsonParser('error', 'ignore');
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if ((body as string).trim() === '') return done(null, undefined);
-    parseJson(request, body as string, done);
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    let text: string;
+    try {
+      text = utf8Text(body as Buffer);
+    } catch (err) {
+      return done(err as Error);
+    }
+    if (text.trim() === '') return done(null, undefined);
+    parseJson(request, text, done);
   });
 
   // ------------------------------------------------------------------ errors

@@ -12,6 +12,7 @@ import type { SourceFile } from '../../compiler/load/files.js';
 import { parseJsonWithPositions } from '../../compiler/parse/json.js';
 import { entry, type PNode } from '../../compiler/parse/tree.js';
 import { filesFromEntries } from '../service/config-files.js';
+import { invalidUtf8Offset } from './bodies.js';
 import { badRequest } from './errors.js';
 
 export interface Origin {
@@ -141,13 +142,9 @@ export function isZip(data: Uint8Array): boolean {
 /** A zip or JSON document, told apart by content. */
 export function uploadFromBytes(data: Uint8Array, name: string): Upload {
   if (isZip(data)) return uploadFromZip(data);
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(data);
-  } catch {
-    throw badRequest('the body is neither a zip archive nor UTF-8 JSON text', 'INVALID_BODY');
-  }
-  return uploadFromJsonText(text, name);
+  const at = invalidUtf8Offset(data);
+  if (at >= 0) throw badRequest(`the body is neither a zip archive nor UTF-8 JSON text (byte ${at} is not UTF-8)`, 'INVALID_BODY');
+  return uploadFromJsonText(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8'), name);
 }
 
 /** Shows a diagnostic of a generated file at its position in the posted text. */

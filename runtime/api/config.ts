@@ -15,6 +15,7 @@ import { entitiesOf, fileNameFor } from '../service/config-files.js';
 import type { SluiceRuntime } from '../service/runtime.js';
 import { pipeView, systemView, validationErrors } from '../service/views.js';
 import { assertKind, entitiesInFiles, presenter, uploadFromBytes, uploadFromJsonText, withoutEntity, withUpload, type Upload } from './config-upload.js';
+import { utf8TextParser } from './bodies.js';
 import { ApiError, badRequest, conflict, notFound } from './errors.js';
 import { boolParam, idParams, jsonText, param, querySchema, serialised } from './util.js';
 
@@ -121,7 +122,7 @@ export const configPlugin: FastifyPluginAsync<ConfigPluginOptions> = async (app,
   const rt = opts.runtime;
   // Raw bodies: the compiler parses config text itself (positions, exact numbers).
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, utf8TextParser);
   app.addContentTypeParser(['application/zip', 'application/x-zip-compressed', 'application/octet-stream'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   await app.register(multipart, { limits: { fileSize: opts.bodyLimit, files: 4, fields: 20 } });

@@ -9,6 +9,7 @@ import type { Entity } from '../../compiler/values/types.js';
 import { stringifyValue } from '../../compiler/values/json.js';
 import type { SluiceRuntime } from '../service/runtime.js';
 import { datasetView, datasetViews } from '../service/views.js';
+import { utf8TextParser } from './bodies.js';
 import { badRequest, conflict, notFound } from './errors.js';
 import { boolParam, idParams, intParam, jsonArrayStream, jsonText, param, querySchema, sendJsonText, stringParam } from './util.js';
 
@@ -78,7 +79,7 @@ function postedEntities(body: unknown): Entity[] {
 export const datasetsPlugin: FastifyPluginAsync<{ runtime: SluiceRuntime }> = async (app, { runtime: rt }) => {
   // Entity bodies keep big integers and decode transit strings.
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, utf8TextParser);
 
   app.get(
     '/datasets',
