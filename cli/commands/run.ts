@@ -13,7 +13,7 @@ import { startApi } from '../../runtime/api/app.js';
 import { SluiceRuntime } from '../../runtime/service/runtime.js';
 import { openStore } from '../../runtime/store/open.js';
 import { envValues } from '../config-input.js';
-import type { SetExit } from './shared.js';
+import { apiUrl, type SetExit } from './shared.js';
 
 export function registerRun(program: Command, setExit: SetExit): void {
   program
@@ -21,7 +21,7 @@ export function registerRun(program: Command, setExit: SetExit): void {
     .description('run a config folder locally: runtime, pumps and the API, reloading on change')
     .argument('<path>', 'config folder (or single config file)')
     .option('--port <port>', 'API port', '9042')
-    .option('--host <host>', 'API host', '0.0.0.0')
+    .option('--host <host>', 'interface the API listens on (0.0.0.0 for all; default: this machine only)', '127.0.0.1')
     .option('--data-dir <dir>', 'where the embedded store keeps its data', '.sluice/data')
     .option('--store <uri>', 'store: "embedded" (default) or a mongodb:// URI', process.env.SLUICE_STORE ?? 'embedded')
     .option('--profile <name>', 'use <path>/<name>-env.json for environment variables', 'test')
@@ -51,7 +51,7 @@ export function registerRun(program: Command, setExit: SetExit): void {
       };
       await load('startup');
       const app = await startApi(runtime, { port: Number(opts.port), host: opts.host, auth: opts.jwtSecret ? { jwtSecret: opts.jwtSecret } : undefined, logger });
-      logger.info(`Sluice is serving ${configPath} at http://localhost:${(app.server.address() as { port: number }).port}/api`);
+      logger.info(`Sluice is serving ${configPath} at ${apiUrl(app.server)}`);
       let timer: NodeJS.Timeout | null = null;
       const watcher = opts.watch
         ? watch(configPath, { ignoreInitial: true, ignored: (p: string) => /(^|[/\\])\.(?!\.?$)/.test(p.slice(configPath.length)) }).on('all', () => {

@@ -14,7 +14,7 @@ import type { ExecutionPlan } from '../../compiler/plan/types.js';
 import { startApi } from '../../runtime/api/app.js';
 import { SluiceRuntime } from '../../runtime/service/runtime.js';
 import { openStore } from '../../runtime/store/open.js';
-import type { SetExit } from './shared.js';
+import { apiUrl, type SetExit } from './shared.js';
 
 function partFiles(dir: string): string[] {
   const out: string[] = [];
@@ -49,7 +49,7 @@ export function registerRuntime(program: Command, setExit: SetExit): void {
     .description('run an execution plan as a runtime pod (the operator starts these)')
     .requiredOption('--plan <file>', 'plan file (JSON or gzip-compressed JSON)')
     .option('--port <port>', 'API port', process.env.PORT ?? '9042')
-    .option('--host <host>', 'API host', '0.0.0.0')
+    .option('--host <host>', 'interface the API listens on (a pod serves its Service: all interfaces)', '0.0.0.0')
     .option('--replica <index>', 'this runtime replica (pipes are placed on replicas by the plan)', process.env.SLUICE_REPLICA ?? '0')
     .option('--store <uri>', 'store: "embedded" or a mongodb:// URI', process.env.SLUICE_STORE ?? 'embedded')
     .option('--data-dir <dir>', 'data directory of the embedded store', process.env.SLUICE_DATA_DIR ?? '/var/lib/sluice')
@@ -74,7 +74,7 @@ export function registerRuntime(program: Command, setExit: SetExit): void {
       };
       await load();
       const app = await startApi(runtime, { port: Number(opts.port), host: opts.host, auth: opts.jwtSecret ? { jwtSecret: opts.jwtSecret } : undefined, logger });
-      logger.info(`Sluice runtime ${Number(opts.replica)} serving at http://localhost:${(app.server.address() as { port: number }).port}/api`);
+      logger.info(`Sluice runtime ${Number(opts.replica)} serving at ${apiUrl(app.server)}`);
       // ConfigMap volumes are updated by swapping a symlink: watch the directory.
       const watcher = watch(planPath, { ignoreInitial: true }).on('all', () => void load());
       await new Promise<void>((done) => {

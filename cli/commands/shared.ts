@@ -12,3 +12,10 @@ export function configOptions(cmd: Command): Command {
 }
 
 export type SetExit = (code: number) => void;
+
+/** The API's base URL as the server listens (IPv6 addresses in brackets). */
+export function apiUrl(server: { address(): unknown }): string {
+  const a = server.address() as { address: string; port: number; family: string };
+  const host = a.family === 'IPv6' || a.address.includes(':') ? `[${a.address}]` : a.address;
+  return `http://${host}:${a.port}/api`;
+}

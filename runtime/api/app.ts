@@ -16,7 +16,7 @@ import { utf8Text } from './bodies.js';
 import { configPlugin } from './config.js';
 import { datasetsPlugin } from './datasets.js';
 import { envPlugin } from './env.js';
-import { ApiError, codeFor } from './errors.js';
+import { ApiError, codeFor, unsupportedMediaType } from './errors.js';
 import { createMetrics, metricsPlugin } from './metrics.js';
 import { OpenApiCollector, openApiPlugin } from './openapi.js';
 import { pipesPlugin } from './pipes.js';
@@ -83,6 +83,8 @@ export async function buildApi(runtime: SluiceRuntime, options: ApiOptions = {})
   // JSON bodies as fastify parses them (prototype poisoning refused), but an empty body is no body
   // (clients send a JSON content type on DELETE requests too), and the text must be UTF-8.
   const parseJson = app.getDefaultJsonParser('error', 'ignore');
+  // No route takes plain text: a text/plain body (which a browser form can send anywhere) is refused.
+  app.removeContentTypeParser('text/plain');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     let text: string;
@@ -123,6 +125,7 @@ export async function buildApi(runtime: SluiceRuntime, options: ApiOptions = {})
       status = fe.statusCode && fe.statusCode >= 400 ? fe.statusCode : 500;
       code = fe.validation ? 'INVALID_PARAMETER' : codeFor(status, fe.code);
       if (fe.validation) message = describeValidation(fe);
+      if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') message = unsupportedMediaType(request.headers['content-type']).message;
     }
     if (status >= 500) request.log.error({ err }, 'request failed');
     else request.log.info({ status, code, message }, 'request refused');
@@ -178,9 +181,9 @@ export async function buildApi(runtime: SluiceRuntime, options: ApiOptions = {})
   return app;
 }
 
-/** Builds the API and listens (default port 9042 on all interfaces). */
+/** Builds the API and listens (default port 9042 on the loopback interface). */
 export async function startApi(runtime: SluiceRuntime, options: StartOptions = {}): Promise<FastifyInstance> {
-  const { port = DEFAULT_PORT, host = '0.0.0.0', ...rest } = options;
+  const { port = DEFAULT_PORT, host = '127.0.0.1', ...rest } = options;
   const app = await buildApi(runtime, { processMetrics: true, ...rest });
   await app.listen({ port, host });
   return app;

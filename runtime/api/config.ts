@@ -16,7 +16,7 @@ import type { SluiceRuntime } from '../service/runtime.js';
 import { pipeView, systemView, validationErrors } from '../service/views.js';
 import { assertKind, entitiesInFiles, presenter, uploadFromBytes, uploadFromJsonText, withoutEntity, withUpload, type Upload } from './config-upload.js';
 import { utf8TextParser } from './bodies.js';
-import { ApiError, badRequest, conflict, notFound } from './errors.js';
+import { ApiError, badRequest, conflict, notFound, unsupportedMediaType } from './errors.js';
 import { boolParam, idParams, jsonText, param, querySchema, serialised } from './util.js';
 
 export interface ConfigPluginOptions {
@@ -124,7 +124,12 @@ export const configPlugin: FastifyPluginAsync<ConfigPluginOptions> = async (app,
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, utf8TextParser);
   app.addContentTypeParser(['application/zip', 'application/x-zip-compressed', 'application/octet-stream'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  // Other types are told apart by content (zip or JSON), except what browser forms can send anywhere.
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body, done) => {
+    const type = String(req.headers['content-type'] ?? '');
+    if (/^\s*(text\/|application\/x-www-form-urlencoded)/i.test(type)) return done(unsupportedMediaType(type, 'application/json, application/zip or multipart/form-data'));
+    done(null, body);
+  });
   await app.register(multipart, { limits: { fileSize: opts.bodyLimit, files: 4, fields: 20 } });
 
   // ------------------------------------------------------------------ whole config

@@ -8,9 +8,9 @@ import { parseEntityJson } from '../../compiler/values/json.js';
 import type { Entity } from '../../compiler/values/types.js';
 import { stringifyValue } from '../../compiler/values/json.js';
 import type { SluiceRuntime } from '../service/runtime.js';
-import { datasetView, datasetViews } from '../service/views.js';
+import { datasetIsInternal, datasetView, datasetViews } from '../service/views.js';
 import { utf8TextParser } from './bodies.js';
-import { badRequest, conflict, notFound } from './errors.js';
+import { badRequest, conflict, forbidden, notFound } from './errors.js';
 import { boolParam, idParams, intParam, jsonArrayStream, jsonText, param, querySchema, sendJsonText, stringParam } from './util.js';
 
 export interface EntityStreamQuery {
@@ -58,6 +58,11 @@ export async function streamEntities(rt: SluiceRuntime, reply: FastifyReply, dat
   return reply.send(jsonArrayStream(items, { skip: start }));
 }
 
+/** Execution logs, dead letters and the like are the runtime's own record: never written from outside. */
+function internalDataset(id: string) {
+  return forbidden(`internal dataset "${id}" (an id starting with "system:") is written by the runtime only; the API cannot write or delete it`);
+}
+
 /** Entities posted to a dataset: a JSON array (or one object) of entities with string `_id`s. */
 function postedEntities(body: unknown): Entity[] {
   if (typeof body !== 'string' || body.trim() === '') throw badRequest('send a JSON array of entities', 'EMPTY_BODY');
@@ -72,6 +77,8 @@ function postedEntities(body: unknown): Entity[] {
     if (e === null || typeof e !== 'object' || Array.isArray(e)) throw badRequest(`entity ${i + 1} of ${list.length} is not a JSON object`, 'INVALID_ENTITY');
     const id = (e as Record<string, unknown>)._id;
     if (typeof id !== 'string' || id === '') throw badRequest(`entity ${i + 1} of ${list.length} needs a non-empty string "_id"`, 'INVALID_ENTITY');
+    const deleted = (e as Record<string, unknown>)._deleted;
+    if (deleted !== undefined && typeof deleted !== 'boolean') throw badRequest(`entity ${i + 1} of ${list.length} ("${id}") has a "_deleted" that is ${deleted === null ? 'null' : Array.isArray(deleted) ? 'a list' : `a ${typeof deleted}`}, not true or false`, 'INVALID_ENTITY');
   });
   return list as Entity[];
 }
@@ -105,6 +112,7 @@ export const datasetsPlugin: FastifyPluginAsync<{ runtime: SluiceRuntime }> = as
 
   app.delete('/datasets/:id', { schema: { summary: 'Deletes a dataset and all its versions', tags: ['datasets'], params: idParams } }, async (request) => {
     const id = param(request);
+    if (datasetIsInternal(id)) throw internalDataset(id);
     const v = await datasetView(rt, id);
     if (!v) throw notFound(`no dataset "${id}"`);
     const writer = [...rt.scheduler.pumps.values()].find((p) => p.running && (p.inst.sink.dataset === id || p.inst.source.datasets.includes(id)));
@@ -167,6 +175,7 @@ export const datasetsPlugin: FastifyPluginAsync<{ runtime: SluiceRuntime }> = as
     },
     async (request, reply) => {
       const id = param(request);
+      if (datasetIsInternal(id)) throw internalDataset(id);
       const { force } = request.query as { force?: boolean };
       const entities = postedEntities(request.body);
       const r = await rt.store.write(id, entities, { force: force === true });

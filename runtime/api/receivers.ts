@@ -11,7 +11,7 @@ import type { FastifyError, FastifyPluginAsync } from 'fastify';
 import { parseCompleteness, parseEntities, receiveEntities, ReceiveError, receiverOptionsOf, receiverPipe } from '../service/receiving.js';
 import type { SluiceRuntime } from '../service/runtime.js';
 import { utf8TextParser } from './bodies.js';
-import { ApiError } from './errors.js';
+import { ApiError, unsupportedMediaType } from './errors.js';
 import { publishersPlugin } from './publishers.js';
 import { boolParam, idParams, jsonText, param, querySchema, stringParam } from './util.js';
 
@@ -37,7 +37,7 @@ export const receiversPlugin: FastifyPluginAsync<{ runtime: SluiceRuntime; bodyL
     scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, utf8TextParser);
     scope.setErrorHandler((err: FastifyError, _request, _reply) => {
       if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `the request body is larger than the receiver's limit of ${bodyLimit ?? 'the configured'} bytes; post the entities in smaller requests`);
-      if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', `post entities as application/json (got ${JSON.stringify(_request.headers['content-type'] ?? 'no content type')})`);
+      if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') throw unsupportedMediaType(_request.headers['content-type']);
       throw err;
     });
 

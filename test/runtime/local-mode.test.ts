@@ -35,7 +35,7 @@ describe('sluice run', () => {
     let log = '';
     child.stdout!.on('data', (d) => (log += d));
     child.stderr!.on('data', (d) => (log += d));
-    const port = await until(async () => /localhost:(\d+)\/api/.exec(log)?.[1]);
+    const port = await until(async () => /http:\/\/[^ ]*:(\d+)\/api/.exec(log)?.[1]);
     const api = (path: string) => fetch(`http://127.0.0.1:${port}${path}`).then((r) => r.json());
 
     await until(async () => ((await api('/api/datasets/people/entities')) as unknown[]).length === 1 || undefined);
