@@ -13,6 +13,7 @@ import type { SluiceRuntime } from '../service/runtime.js';
 import { AuthError, makeVerifier, userFromPayload, type AuthOptions } from './auth.js';
 import { adminPlugin } from './admin.js';
 import { utf8Text } from './bodies.js';
+import { DEFAULT_ZIP_LIMITS, type ZipLimits } from './safe-unzip.js';
 import { configPlugin } from './config.js';
 import { datasetsPlugin } from './datasets.js';
 import { envPlugin } from './env.js';
@@ -48,6 +49,8 @@ export interface ApiOptions {
   bodyLimit?: number;
   /** Node.js process metrics on /metrics (memory, event loop); default false (startApi turns them on). */
   processMetrics?: boolean;
+  /** Limits of config zip uploads (inflated size, entries, compression ratio); defaults in safe-unzip.ts. */
+  zipLimits?: Partial<ZipLimits>;
 }
 
 export interface StartOptions extends ApiOptions {
@@ -162,7 +165,7 @@ export async function buildApi(runtime: SluiceRuntime, options: ApiOptions = {})
   await app.register(
     async (api) => {
       await api.register(servicePlugin, { runtime });
-      await api.register(configPlugin, { runtime, bodyLimit });
+      await api.register(configPlugin, { runtime, bodyLimit, zipLimits: { ...DEFAULT_ZIP_LIMITS, ...options.zipLimits } });
       await api.register(runnerPlugin, { runtime });
       await api.register(pipesPlugin, { runtime });
       await api.register(pumpsPlugin, { runtime });

@@ -16,12 +16,14 @@ import type { SluiceRuntime } from '../service/runtime.js';
 import { pipeView, systemView, validationErrors } from '../service/views.js';
 import { assertKind, entitiesInFiles, presenter, uploadFromBytes, uploadFromJsonText, withoutEntity, withUpload, type Upload } from './config-upload.js';
 import { utf8TextParser } from './bodies.js';
+import type { ZipLimits } from './safe-unzip.js';
 import { ApiError, badRequest, conflict, notFound, unsupportedMediaType } from './errors.js';
 import { boolParam, idParams, jsonText, param, querySchema, serialised } from './util.js';
 
 export interface ConfigPluginOptions {
   runtime: SluiceRuntime;
   bodyLimit: number;
+  zipLimits: ZipLimits;
 }
 
 type Kind = 'pipe' | 'system';
@@ -41,7 +43,7 @@ function invalidConfig(diagnostics: Diagnostic[], files: SourceFile[], upload: U
 }
 
 /** Reads a config upload from the body: JSON text, zip bytes, or a multipart field `file`. */
-async function readUpload(request: FastifyRequest, name: string, allowZip: boolean): Promise<Upload> {
+async function readUpload(request: FastifyRequest, name: string, allowZip: boolean, zipLimits: ZipLimits): Promise<Upload> {
   let upload: Upload | null = null;
   if (request.isMultipart()) {
     for await (const part of request.parts()) {
@@ -50,14 +52,14 @@ async function readUpload(request: FastifyRequest, name: string, allowZip: boole
         continue;
       }
       if (upload) throw badRequest('the multipart body has more than one "file" field');
-      if (part.type === 'file') upload = uploadFromBytes(await part.toBuffer(), /\.json$/i.test(part.filename ?? '') ? part.filename : name);
+      if (part.type === 'file') upload = uploadFromBytes(await part.toBuffer(), /\.json$/i.test(part.filename ?? '') ? part.filename : name, zipLimits);
       else upload = uploadFromJsonText(String(part.value), name);
     }
     if (!upload) throw badRequest('the multipart body needs a field "file" holding a zip archive or JSON');
   } else {
     const body = request.body;
     if (typeof body === 'string') upload = body.trim() === '' ? null : uploadFromJsonText(body, name);
-    else if (Buffer.isBuffer(body) && body.length > 0) upload = uploadFromBytes(body, name);
+    else if (Buffer.isBuffer(body) && body.length > 0) upload = uploadFromBytes(body, name, zipLimits);
     if (!upload) throw badRequest('the request has no body; send a JSON array of config entities' + (allowZip ? ', a zip archive or a multipart field "file"' : ''), 'EMPTY_BODY');
   }
   if (!allowZip && upload.entities.length === 0 && upload.files.length > 0) throw badRequest('send the config entity as JSON', 'INVALID_BODY');
@@ -164,7 +166,7 @@ export const configPlugin: FastifyPluginAsync<ConfigPluginOptions> = async (app,
     },
     async (request, reply) => {
       const { force } = request.query as { force?: boolean };
-      const upload = await readUpload(request, 'config.json', true);
+      const upload = await readUpload(request, 'config.json', true, opts.zipLimits);
       if (upload.diagnostics.length) throw invalidConfig(upload.diagnostics, [], upload);
       return serialised(rt, async () => {
         const r = await applyFiles(rt, upload.files, force === true);
@@ -195,7 +197,7 @@ export const configPlugin: FastifyPluginAsync<ConfigPluginOptions> = async (app,
       },
       async (request, reply) => {
         const { force } = request.query as { force?: boolean };
-        const upload = await readUpload(request, `${plural}.json`, false);
+        const upload = await readUpload(request, `${plural}.json`, false, opts.zipLimits);
         if (upload.diagnostics.length) throw invalidConfig(upload.diagnostics, [], upload);
         assertKind(upload, kind);
         return serialised(rt, async () => {
@@ -234,7 +236,7 @@ export const configPlugin: FastifyPluginAsync<ConfigPluginOptions> = async (app,
       async (request, reply) => {
         const id = param(request);
         const { force } = request.query as { force?: boolean };
-        let upload = await readUpload(request, `${id}.conf.json`, false);
+        let upload = await readUpload(request, `${id}.conf.json`, false, opts.zipLimits);
         if (upload.diagnostics.length) throw invalidConfig(upload.diagnostics, [], upload);
         if (upload.entities.length !== 1 || upload.entities[0].node.kind !== 'object') throw badRequest(`send one ${kind} config as a JSON object`);
         const posted = upload.entities[0];
