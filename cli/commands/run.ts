@@ -11,6 +11,7 @@ import { formatDiagnostic } from '../../compiler/diagnostics.js';
 import { readConfig } from '../../compiler/load/files.js';
 import { startApi } from '../../runtime/api/app.js';
 import { SluiceRuntime } from '../../runtime/service/runtime.js';
+import { EmbeddedStore } from '../../runtime/store/embedded/store.js';
 import { openStore } from '../../runtime/store/open.js';
 import { envValues } from '../config-input.js';
 import { apiUrl, type SetExit } from './shared.js';
@@ -51,6 +52,7 @@ export function registerRun(program: Command, setExit: SetExit): void {
       };
       await load('startup');
       const app = await startApi(runtime, { port: Number(opts.port), host: opts.host, auth: opts.jwtSecret ? { jwtSecret: opts.jwtSecret } : undefined, logger });
+      if (store instanceof EmbeddedStore) store.describeHolder({ port: (app.server.address() as { port: number }).port });
       logger.info(`Sluice is serving ${configPath} at ${apiUrl(app.server)}`);
       let timer: NodeJS.Timeout | null = null;
       const watcher = opts.watch

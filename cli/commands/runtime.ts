@@ -13,6 +13,7 @@ import { checkPlan } from '../../compiler/plan/load.js';
 import type { ExecutionPlan } from '../../compiler/plan/types.js';
 import { startApi } from '../../runtime/api/app.js';
 import { SluiceRuntime } from '../../runtime/service/runtime.js';
+import { EmbeddedStore } from '../../runtime/store/embedded/store.js';
 import { openStore } from '../../runtime/store/open.js';
 import { apiUrl, type SetExit } from './shared.js';
 
@@ -74,6 +75,7 @@ export function registerRuntime(program: Command, setExit: SetExit): void {
       };
       await load();
       const app = await startApi(runtime, { port: Number(opts.port), host: opts.host, auth: opts.jwtSecret ? { jwtSecret: opts.jwtSecret } : undefined, logger });
+      if (store instanceof EmbeddedStore) store.describeHolder({ port: (app.server.address() as { port: number }).port });
       logger.info(`Sluice runtime ${Number(opts.replica)} serving at ${apiUrl(app.server)}`);
       // ConfigMap volumes are updated by swapping a symlink: watch the directory.
       const watcher = watch(planPath, { ignoreInitial: true }).on('all', () => void load());

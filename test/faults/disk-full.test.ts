@@ -33,7 +33,7 @@ async function pump(id: string): Promise<Record<string, any>> {
 }
 
 beforeAll(async () => {
-  fs = mountSmallFs(24 * 1024 * 1024);
+  fs = mountSmallFs(64 * 1024 * 1024);
   dataDir = join(fs.path, 'data');
   api = await startTestApi({ rt: await openRuntime({ dataDir }) });
   for (let i = 0; i < N; i += 5000) await api.rt.store.write('people', Array.from({ length: 5000 }, (_, j) => person(i + j)) as never);

@@ -14,6 +14,7 @@ import { indexKeys } from '../../datasets/index-key.js';
 import { addResults, type DatasetInfo, type DeleteUnseenOptions, type PipeCheckpoint, type PipeState, type ScanOptions, type Store, type StoredEntity, type WriteOptions, type WriteResult } from '../contract.js';
 import { storeErrorOf } from '../errors.js';
 import { BackgroundCheckpointer } from './checkpointer.js';
+import { DataDirLock, type LockHolder } from './lock.js';
 import { SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
 
 interface DatasetRow {
@@ -66,16 +67,23 @@ export class EmbeddedStore implements Store {
   private readonly s;
   private readonly where: string;
   private readonly checkpointer: BackgroundCheckpointer | null = null;
+  private readonly lock: DataDirLock | null = null;
 
   constructor(options: EmbeddedStoreOptions) {
     this.where = options.dataDir;
     let file = ':memory:';
     if (options.dataDir !== ':memory:') {
       mkdirSync(options.dataDir, { recursive: true });
+      this.lock = new DataDirLock(options.dataDir);
       file = join(options.dataDir, 'sluice.db');
       this.checkpointer = new BackgroundCheckpointer(file);
     }
-    this.db = new Database(file);
+    try {
+      this.db = new Database(file);
+    } catch (err) {
+      this.lock?.release();
+      throw err;
+    }
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
@@ -149,6 +157,11 @@ export class EmbeddedStore implements Store {
     }
   }
 
+  /** Adds to what another runtime refused this data directory is told about this one (e.g. the API port). */
+  describeHolder(more: Partial<LockHolder>): void {
+    this.lock?.describeHolder(more);
+  }
+
   /** Moves the write-ahead log into the database file (maintenance; benchmarks start from a clean log). */
   checkpointWal(): void {
     this.db.pragma('wal_checkpoint(TRUNCATE)');
@@ -157,6 +170,7 @@ export class EmbeddedStore implements Store {
   async close(): Promise<void> {
     await this.checkpointer?.close();
     if (this.db.open) this.db.close();
+    this.lock?.release();
   }
 
   private row(name: string): DatasetRow | undefined {
