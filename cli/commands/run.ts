@@ -1,23 +1,25 @@
 /**
  * `sluice run <config>`: compiles a config folder, starts the runtime and the API on the embedded
  * store (or another store), and reloads when files change. An invalid edit keeps the running plan;
- * its diagnostics go to the log and to the API.
+ * its diagnostics go to the log and to the API. The folder is the source of truth: it must exist,
+ * the runtime starts from it (not from the config it ran last), and config changes made through
+ * the API are written into it (runtime/service/config-folder.ts).
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { watch } from 'chokidar';
-import pino from 'pino';
 import { formatDiagnostic } from '../../compiler/diagnostics.js';
-import { readConfig } from '../../compiler/load/files.js';
+import { existsSync } from 'node:fs';
+import { ConfigFolder } from '../../runtime/service/config-folder.js';
 import { startApi } from '../../runtime/api/app.js';
 import { SluiceRuntime } from '../../runtime/service/runtime.js';
 import { EmbeddedStore } from '../../runtime/store/embedded/store.js';
 import { openStore } from '../../runtime/store/open.js';
 import { envValues } from '../config-input.js';
-import { apiUrl, type SetExit } from './shared.js';
+import { apiUrl, authFrom, authOptions, serviceLogger, type SetExit } from './shared.js';
 
 export function registerRun(program: Command, setExit: SetExit): void {
-  program
+  const command = program
     .command('run')
     .description('run a config folder locally: runtime, pumps and the API, reloading on change')
     .argument('<path>', 'config folder (or single config file)')
@@ -27,49 +29,58 @@ export function registerRun(program: Command, setExit: SetExit): void {
     .option('--store <uri>', 'store: "embedded" (default) or a mongodb:// URI', process.env.SLUICE_STORE ?? 'embedded')
     .option('--profile <name>', 'use <path>/<name>-env.json for environment variables', 'test')
     .option('-e, --env <NAME=VALUE...>', 'set an environment variable for $ENV(...)')
-    .option('--jwt-secret <secret>', 'require HS256 JWT bearer tokens signed with this secret', process.env.SLUICE_JWT_SECRET)
     .option('--no-watch', 'do not reload when files change')
-    .option('--log-level <level>', 'log level', process.env.SLUICE_LOG_LEVEL ?? 'info')
-    .action(async (path: string, opts) => {
-      const logger = pino({ level: opts.logLevel });
-      const configPath = resolve(path);
-      const store = await openStore(opts.store, { dataDir: resolve(opts.dataDir) });
-      const runtime = await SluiceRuntime.open({ store, logger });
-      const load = async (reason: string) => {
-        let files;
-        try {
-          files = readConfig(configPath);
-        } catch (err) {
-          logger.error({ err: (err as Error).message }, 'cannot read the config');
-          return;
-        }
-        const env = envValues(configPath, opts);
-        if (JSON.stringify(env) !== JSON.stringify(runtime.env)) await runtime.setEnv(env, true);
-        const result = await runtime.setConfigFiles(files);
-        for (const d of result.diagnostics) logger[d.severity === 'error' ? 'error' : 'warn']({ diagnostic: { file: d.file, line: d.line, column: d.column, code: d.code } }, formatDiagnostic(d));
-        if (result.ok) logger.info({ reason, pipes: runtime.plan?.pipes.length ?? 0, plan: runtime.plan?.hash.slice(0, 12) }, 'config loaded');
-        else logger.error({ reason, errors: result.diagnostics.filter((d) => d.severity === 'error').length }, 'config has errors; the running plan is kept');
-      };
-      await load('startup');
-      const app = await startApi(runtime, { port: Number(opts.port), host: opts.host, auth: opts.jwtSecret ? { jwtSecret: opts.jwtSecret } : undefined, logger });
-      if (store instanceof EmbeddedStore) store.describeHolder({ port: (app.server.address() as { port: number }).port });
-      logger.info(`Sluice is serving ${configPath} at ${apiUrl(app.server)}`);
-      let timer: NodeJS.Timeout | null = null;
-      const watcher = opts.watch
-        ? watch(configPath, { ignoreInitial: true, ignored: (p: string) => /(^|[/\\])\.(?!\.?$)/.test(p.slice(configPath.length)) }).on('all', () => {
-            if (timer) clearTimeout(timer);
-            timer = setTimeout(() => void load('file change'), 300);
-          })
-        : null;
-      await new Promise<void>((done) => {
-        const stop = () => done();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
-      logger.info('stopping');
-      await watcher?.close();
-      await app.close();
-      await runtime.close();
-      setExit(0);
+    .option('--log-level <level>', 'log level', process.env.SLUICE_LOG_LEVEL ?? 'info');
+  authOptions(command).action(async (path: string, opts) => {
+    const auth = authFrom(opts);
+    const logger = serviceLogger(opts.logLevel);
+    const configPath = resolve(path);
+    if (!existsSync(configPath)) throw new Error(`the config folder ${configPath} does not exist (check the path; nothing was started)`);
+    const configFolder = new ConfigFolder(configPath);
+    const store = await openStore(opts.store, { dataDir: resolve(opts.dataDir) });
+    const runtime = await SluiceRuntime.open({ store, logger, configFolder });
+    // Environment variables set through the API stay until the env file itself changes.
+    let fileEnv: string | null = null;
+    const load = async (reason: string) => {
+      let files;
+      try {
+        files = configFolder.read();
+      } catch (err) {
+        logger.error({ err: (err as Error).message }, 'cannot read the config');
+        return;
+      }
+      const env = envValues(configPath, opts);
+      if (JSON.stringify(env) !== fileEnv) {
+        fileEnv = JSON.stringify(env);
+        if (fileEnv !== JSON.stringify(runtime.env)) await runtime.setEnv(env, true);
+      }
+      // At startup nothing runs yet: entities with errors are left out (and shown); a later edit with errors keeps the running plan.
+      const result = await runtime.setConfigFiles(files, { force: reason === 'startup' });
+      for (const d of result.diagnostics) logger[d.severity === 'error' ? 'error' : 'warn']({ diagnostic: { file: d.file, line: d.line, column: d.column, code: d.code } }, formatDiagnostic(d));
+      if (result.ok) logger.info({ reason, pipes: runtime.plan?.pipes.length ?? 0, plan: runtime.plan?.hash.slice(0, 12) }, 'config loaded');
+      else if (result.applied) logger.error({ reason, pipes: runtime.plan?.pipes.length ?? 0, left_out: result.rejected }, 'config has errors; the entities with errors are left out');
+      else logger.error({ reason, errors: result.diagnostics.filter((d) => d.severity === 'error').length }, 'config has errors; the running plan is kept');
+    };
+    await load('startup');
+    const app = await startApi(runtime, { port: Number(opts.port), host: opts.host, auth, logger });
+    if (store instanceof EmbeddedStore) store.describeHolder({ port: (app.server.address() as { port: number }).port });
+    logger.info(`Sluice is serving ${configPath} at ${apiUrl(app.server)}`);
+    let timer: NodeJS.Timeout | null = null;
+    const watcher = opts.watch
+      ? watch(configPath, { ignoreInitial: true, ignored: (p: string) => /(^|[/\\])\.(?!\.?$)/.test(p.slice(configPath.length)) }).on('all', () => {
+          if (timer) clearTimeout(timer);
+          timer = setTimeout(() => void load('file change'), 300);
+        })
+      : null;
+    await new Promise<void>((done) => {
+      const stop = () => done();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
     });
+    logger.info('stopping');
+    await watcher?.close();
+    await app.close();
+    await runtime.close();
+    setExit(0);
+  });
 }

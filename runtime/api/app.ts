@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { COMPILER_VERSION } from '../../compiler/version.js';
 import { PumpError } from '../pump/pump.js';
 import { isDiskFull, storeErrorOf } from '../store/errors.js';
+import { redactSecrets } from '../security/redaction.js';
 import { PreviewError } from '../service/preview.js';
 import type { SluiceRuntime } from '../service/runtime.js';
 import { AuthError, makeVerifier, userFromPayload, type AuthOptions } from './auth.js';
@@ -133,6 +134,7 @@ export async function buildApi(runtime: SluiceRuntime, options: ApiOptions = {})
     if (status >= 500) request.log.error({ err }, 'request failed');
     else request.log.info({ status, code, message }, 'request refused');
     if (status >= 500 && status !== 507 && !(err instanceof ApiError)) message = `internal error: ${err.message}`;
+    message = redactSecrets(message);
     return reply.code(status).type('application/json; charset=utf-8').send(jsonText({ ...extra, error: { code, message } }));
   });
 

@@ -13,6 +13,8 @@ import type { Diagnostic } from '../../compiler/diagnostics.js';
 import type { SourceFile } from '../../compiler/load/files.js';
 import { entitiesOf, fileNameFor } from '../service/config-files.js';
 import type { SluiceRuntime } from '../service/runtime.js';
+import { ConfigFolderError, type FileChange } from '../service/config-folder.js';
+import { isDiskFull } from '../store/errors.js';
 import { pipeView, systemView, validationErrors } from '../service/views.js';
 import { assertKind, entitiesInFiles, presenter, uploadFromBytes, uploadFromJsonText, withoutEntity, withUpload, type Upload } from './config-upload.js';
 import { utf8TextParser } from './bodies.js';
@@ -79,6 +81,32 @@ function invalidFiles(rt: SluiceRuntime): Set<string> {
  */
 async function applyFiles(rt: SluiceRuntime, files: SourceFile[], force: boolean): Promise<{ applied: boolean; diagnostics: Diagnostic[] }> {
   if (rt.managed) throw conflict('this runtime runs a plan managed by the Sluice operator: change the config in git or with Pipe/System resources');
+  const previous = rt.files;
+  // A served config folder takes the change into its files, or the change is refused before it applies.
+  const folder = rt.configFolder;
+  let changes: FileChange[] = [];
+  if (folder) {
+    try {
+      changes = folder.changes(files, previous);
+    } catch (err) {
+      if (err instanceof ConfigFolderError) throw conflict(`${err.message}; nothing was changed`);
+      throw err;
+    }
+  }
+  const applied = await applyToRuntime(rt, files, force);
+  if (applied.applied && folder && changes.length) {
+    try {
+      folder.apply(changes);
+    } catch (err) {
+      await rt.setConfigFiles(previous, { force: true });
+      if (isDiskFull(err)) throw err;
+      throw conflict(`the change cannot be written into the config folder ${folder.path} (${(err as Error).message}); nothing was changed`);
+    }
+  }
+  return applied;
+}
+
+async function applyToRuntime(rt: SluiceRuntime, files: SourceFile[], force: boolean): Promise<{ applied: boolean; diagnostics: Diagnostic[] }> {
   const before = invalidFiles(rt);
   const r = await rt.setConfigFiles(files, { force });
   if (r.applied) return { applied: true, diagnostics: r.diagnostics };

@@ -13,6 +13,7 @@ import type { PipeCheckpoint, PipeState, RetryEntry, Store } from '../store/cont
 import { ExecutionLog, isoNow } from '../pump/execution-log.js';
 import { isDiskFull } from '../store/errors.js';
 import { yieldIfDue } from './time-slice.js';
+import { redactSecrets } from '../security/redaction.js';
 import { addNamespaces, removeNamespaces } from './namespaces.js';
 import { currentOffsets, trackDependencies } from './dependencies.js';
 import type { PipeInstance } from './pipe-instance.js';
@@ -308,7 +309,7 @@ export async function runPipe(inst: PipeInstance, deps: RunDeps, request: RunReq
   } catch (err) {
     outcome.status = 'failed';
     outcome.ended = Date.now();
-    outcome.error = err instanceof DtlRuntimeError ? err.toString() : (err as Error).message;
+    outcome.error = redactSecrets(err instanceof DtlRuntimeError ? err.toString() : (err as Error).message);
     deps.logger.warn({ pipe: pipe.id, err: outcome.error }, 'pipe run failed');
     // Recording the failure can fail for the same reason (a full disk): the run ends all the same.
     try {

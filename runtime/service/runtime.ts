@@ -23,6 +23,8 @@ import { randomUUID } from 'node:crypto';
 import type { Store } from '../store/contract.js';
 import { entitiesOf, type ConfigEntity } from './config-files.js';
 import { DEFAULT_PREVIEW_LIMITS, type PreviewLimits } from './preview.js';
+import type { ConfigFolder } from './config-folder.js';
+import { forgetSecretValues, redactSecrets, setSecretValues } from '../security/redaction.js';
 
 export interface RuntimeOptions {
   store: Store;
@@ -37,6 +39,8 @@ export interface RuntimeOptions {
   leaseTtlMs?: number;
   /** This runtime's replica index when a plan places pipes on several replicas. */
   replica?: number;
+  /** Where the config comes from when it is a folder (`sluice run`): it is not restored from the store, and API changes are written into it. */
+  configFolder?: ConfigFolder;
 }
 
 export interface ConfigResult {
@@ -85,6 +89,8 @@ export class SluiceRuntime extends EventEmitter {
   readonly leases: PipeLeases | null;
   /** Bounds of pipe previews (GET /api/pipes/{id}/entities, verification in tests). */
   previewLimits: PreviewLimits = { ...DEFAULT_PREVIEW_LIMITS };
+  /** The config folder this runtime serves, if any: the source of truth for its config. */
+  readonly configFolder: ConfigFolder | null;
   /** Set when the plan comes from outside (the operator): config edits through the API are refused. */
   managed = false;
   readonly replica: number;
@@ -99,6 +105,7 @@ export class SluiceRuntime extends EventEmitter {
     this.scheduler = new Scheduler({ logger: this.logger, maxConcurrent: options.maxConcurrent });
     this.setMaxListeners(100);
     this.replica = options.replica ?? 0;
+    this.configFolder = options.configFolder ?? null;
     this.leases = this.store.leases ? new PipeLeases(this.store.leases, `${this.nodeId}-${randomUUID().slice(0, 8)}`, options.leaseTtlMs ?? 30_000, this.logger) : null;
     if (this.leases) this.leases.onLost = (pipeId) => this.pump(pipeId)?.active?.controller.abort();
   }
@@ -107,8 +114,9 @@ export class SluiceRuntime extends EventEmitter {
   static async open(options: RuntimeOptions): Promise<SluiceRuntime> {
     const rt = new SluiceRuntime(options);
     rt.env = (await rt.store.getMeta<Record<string, unknown>>(META_ENV)) ?? {};
-    rt.secrets = (await rt.store.getMeta<Record<string, string>>(META_SECRETS)) ?? {};
-    const files = options.replica === undefined ? ((await rt.store.getMeta<SourceFile[]>(META_FILES)) ?? []) : [];
+    rt.useSecrets((await rt.store.getMeta<Record<string, string>>(META_SECRETS)) ?? {});
+    // A config folder is read by its owner; only a runtime without one restores the last config it ran.
+    const files = options.replica === undefined && !options.configFolder ? ((await rt.store.getMeta<SourceFile[]>(META_FILES)) ?? []) : [];
     if (files.length) await rt.setConfigFiles(files, { force: true, persist: false });
     if (options.schedule !== false) rt.scheduler.start();
     rt.leases?.start();
@@ -118,6 +126,7 @@ export class SluiceRuntime extends EventEmitter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    forgetSecretValues(this);
     this.scheduler.stop();
     await this.scheduler.stopAll();
     await this.leases?.releaseAll();
@@ -179,7 +188,7 @@ export class SluiceRuntime extends EventEmitter {
    */
   async usePlan(plan: ExecutionPlan, secrets: Record<string, string> = {}): Promise<void> {
     this.managed = true;
-    this.secrets = secrets;
+    this.useSecrets(secrets);
     this.files = [];
     this.invalid = new Map();
     this.pendingDiagnostics = [];
@@ -259,8 +268,9 @@ export class SluiceRuntime extends EventEmitter {
         this.scheduler.pumps.set(pipe.id, pump);
         this.instantiationErrors.delete(pipe.id);
       } catch (err) {
-        this.instantiationErrors.set(pipe.id, (err as Error).message);
-        this.logger.error({ pipe: pipe.id, err: (err as Error).message }, 'pipe cannot run');
+        const message = redactSecrets((err as Error).message);
+        this.instantiationErrors.set(pipe.id, message);
+        this.logger.error({ pipe: pipe.id, err: message }, 'pipe cannot run');
       }
     }
     this.logger.info({ plan: plan.hash.slice(0, 12), pipes: plan.pipes.length, added: diff.added.length, changed: diff.changed.length, removed: diff.removed.length }, 'plan applied');
@@ -316,8 +326,14 @@ export class SluiceRuntime extends EventEmitter {
     return Object.keys(this.secrets).sort();
   }
 
+  /** The secret values components get; registered for masking wherever text leaves the process. */
+  private useSecrets(values: Record<string, string>): void {
+    this.secrets = values;
+    setSecretValues(this, Object.values(values));
+  }
+
   async setSecrets(values: Record<string, string>, replace: boolean): Promise<ConfigResult> {
-    this.secrets = replace ? { ...values } : { ...this.secrets, ...values };
+    this.useSecrets(replace ? { ...values } : { ...this.secrets, ...values });
     await this.store.setMeta(META_SECRETS, this.secrets);
     return this.recompile();
   }
@@ -325,7 +341,7 @@ export class SluiceRuntime extends EventEmitter {
   async deleteSecret(name: string): Promise<boolean> {
     if (!(name in this.secrets)) return false;
     const { [name]: _removed, ...rest } = this.secrets;
-    this.secrets = rest;
+    this.useSecrets(rest);
     await this.store.setMeta(META_SECRETS, this.secrets);
     await this.recompile();
     return true;
