@@ -241,6 +241,8 @@ export async function runPipe(inst: PipeInstance, deps: RunDeps, request: RunReq
       }
       await yieldIfDue();
     }
+    // A source may end early because the run was stopped: that run is not complete (no deletion tracking).
+    if (signal.aborted) outcome.status = 'stopped';
     // Dependency tracking: re-process the source entities whose joined entities changed.
     let tracking = trackingStart ?? state.tracking;
     if (!full && outcome.status !== 'stopped' && pipe.dependencies.length && pipe.reads.length) {
