@@ -12,6 +12,7 @@ import { formatDiagnostic } from '../../compiler/diagnostics.js';
 import { existsSync } from 'node:fs';
 import { ConfigFolder } from '../../runtime/service/config-folder.js';
 import { startApi } from '../../runtime/api/app.js';
+import { serialised } from '../../runtime/api/util.js';
 import { SluiceRuntime } from '../../runtime/service/runtime.js';
 import { EmbeddedStore } from '../../runtime/store/embedded/store.js';
 import { openStore } from '../../runtime/store/open.js';
@@ -61,17 +62,19 @@ export function registerRun(program: Command, setExit: SetExit): void {
       else if (result.applied) logger.error({ reason, pipes: runtime.plan?.pipes.length ?? 0, left_out: result.rejected }, 'config has errors; the entities with errors are left out');
       else logger.error({ reason, errors: result.diagnostics.filter((d) => d.severity === 'error').length }, 'config has errors; the running plan is kept');
     };
-    await load('startup');
+    // Reloads wait for each other and for config changes made through the API.
+    let timer: NodeJS.Timeout | null = null;
+    const reloadSoon = () => {
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => void serialised(runtime, () => load('file change')), 300);
+    };
+    // The watcher is ready before the folder is first read: a file written after that is never missed.
+    const watcher = opts.watch ? watch(configPath, { ignoreInitial: true, ignored: (p: string) => /(^|[/\\])\.(?!\.?$)/.test(p.slice(configPath.length)) }).on('all', reloadSoon) : null;
+    if (watcher) await new Promise<void>((ready) => watcher.once('ready', () => ready()));
+    await serialised(runtime, () => load('startup'));
     const app = await startApi(runtime, { port: Number(opts.port), host: opts.host, auth, logger });
     if (store instanceof EmbeddedStore) store.describeHolder({ port: (app.server.address() as { port: number }).port });
     logger.info(`Sluice is serving ${configPath} at ${apiUrl(app.server)}`);
-    let timer: NodeJS.Timeout | null = null;
-    const watcher = opts.watch
-      ? watch(configPath, { ignoreInitial: true, ignored: (p: string) => /(^|[/\\])\.(?!\.?$)/.test(p.slice(configPath.length)) }).on('all', () => {
-          if (timer) clearTimeout(timer);
-          timer = setTimeout(() => void load('file change'), 300);
-        })
-      : null;
     await new Promise<void>((done) => {
       const stop = () => done();
       process.once('SIGINT', stop);
