@@ -17,10 +17,10 @@ import { SluiceRuntime } from '../../runtime/service/runtime.js';
 import { EmbeddedStore } from '../../runtime/store/embedded/store.js';
 import { openStore } from '../../runtime/store/open.js';
 import { envValues } from '../config-input.js';
-import { apiUrl, authFrom, authOptions, serviceLogger, type SetExit } from './shared.js';
+import { allowTokensWithoutExpiryOption, apiUrl, authFrom, jwtSecretFileOption, jwtSecretOption, serviceLogger, type SetExit } from './shared.js';
 
 export function registerRun(program: Command, setExit: SetExit): void {
-  const command = program
+  program
     .command('run')
     .description('run a config folder locally: runtime, pumps and the API, reloading on change')
     .argument('<path>', 'config folder (or single config file)')
@@ -30,60 +30,63 @@ export function registerRun(program: Command, setExit: SetExit): void {
     .option('--store <uri>', 'store: "embedded" (default) or a mongodb:// URI', process.env.SLUICE_STORE ?? 'embedded')
     .option('--profile <name>', 'use <path>/<name>-env.json for environment variables', 'test')
     .option('-e, --env <NAME=VALUE...>', 'set an environment variable for $ENV(...)')
+    .option(...jwtSecretOption)
+    .option(...jwtSecretFileOption)
+    .option(...allowTokensWithoutExpiryOption)
     .option('--no-watch', 'do not reload when files change')
-    .option('--log-level <level>', 'log level', process.env.SLUICE_LOG_LEVEL ?? 'info');
-  authOptions(command).action(async (path: string, opts) => {
-    const auth = authFrom(opts);
-    const logger = serviceLogger(opts.logLevel);
-    const configPath = resolve(path);
-    if (!existsSync(configPath)) throw new Error(`the config folder ${configPath} does not exist (check the path; nothing was started)`);
-    const configFolder = new ConfigFolder(configPath);
-    const store = await openStore(opts.store, { dataDir: resolve(opts.dataDir) });
-    const runtime = await SluiceRuntime.open({ store, logger, configFolder });
-    // Environment variables set through the API stay until the env file itself changes.
-    let fileEnv: string | null = null;
-    const load = async (reason: string) => {
-      let files;
-      try {
-        files = configFolder.read();
-      } catch (err) {
-        logger.error({ err: (err as Error).message }, 'cannot read the config');
-        return;
-      }
-      const env = envValues(configPath, opts);
-      if (JSON.stringify(env) !== fileEnv) {
-        fileEnv = JSON.stringify(env);
-        if (fileEnv !== JSON.stringify(runtime.env)) await runtime.setEnv(env, true);
-      }
-      // At startup nothing runs yet: entities with errors are left out (and shown); a later edit with errors keeps the running plan.
-      const result = await runtime.setConfigFiles(files, { force: reason === 'startup' });
-      for (const d of result.diagnostics) logger[d.severity === 'error' ? 'error' : 'warn']({ diagnostic: { file: d.file, line: d.line, column: d.column, code: d.code } }, formatDiagnostic(d));
-      if (result.ok) logger.info({ reason, pipes: runtime.plan?.pipes.length ?? 0, plan: runtime.plan?.hash.slice(0, 12) }, 'config loaded');
-      else if (result.applied) logger.error({ reason, pipes: runtime.plan?.pipes.length ?? 0, left_out: result.rejected }, 'config has errors; the entities with errors are left out');
-      else logger.error({ reason, errors: result.diagnostics.filter((d) => d.severity === 'error').length }, 'config has errors; the running plan is kept');
-    };
-    // Reloads wait for each other and for config changes made through the API.
-    let timer: NodeJS.Timeout | null = null;
-    const reloadSoon = () => {
-      if (timer) clearTimeout(timer);
-      timer = setTimeout(() => void serialised(runtime, () => load('file change')), 300);
-    };
-    // The watcher is ready before the folder is first read: a file written after that is never missed.
-    const watcher = opts.watch ? watch(configPath, { ignoreInitial: true, ignored: (p: string) => /(^|[/\\])\.(?!\.?$)/.test(p.slice(configPath.length)) }).on('all', reloadSoon) : null;
-    if (watcher) await new Promise<void>((ready) => watcher.once('ready', () => ready()));
-    await serialised(runtime, () => load('startup'));
-    const app = await startApi(runtime, { port: Number(opts.port), host: opts.host, auth, logger });
-    if (store instanceof EmbeddedStore) store.describeHolder({ port: (app.server.address() as { port: number }).port });
-    logger.info(`Sluice is serving ${configPath} at ${apiUrl(app.server)}`);
-    await new Promise<void>((done) => {
-      const stop = () => done();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+    .option('--log-level <level>', 'log level', process.env.SLUICE_LOG_LEVEL ?? 'info')
+    .action(async (path: string, opts) => {
+      const auth = authFrom(opts);
+      const logger = serviceLogger(opts.logLevel);
+      const configPath = resolve(path);
+      if (!existsSync(configPath)) throw new Error(`the config folder ${configPath} does not exist (check the path; nothing was started)`);
+      const configFolder = new ConfigFolder(configPath);
+      const store = await openStore(opts.store, { dataDir: resolve(opts.dataDir) });
+      const runtime = await SluiceRuntime.open({ store, logger, configFolder });
+      // Environment variables set through the API stay until the env file itself changes.
+      let fileEnv: string | null = null;
+      const load = async (reason: string) => {
+        let files;
+        try {
+          files = configFolder.read();
+        } catch (err) {
+          logger.error({ err: (err as Error).message }, 'cannot read the config');
+          return;
+        }
+        const env = envValues(configPath, opts);
+        if (JSON.stringify(env) !== fileEnv) {
+          fileEnv = JSON.stringify(env);
+          if (fileEnv !== JSON.stringify(runtime.env)) await runtime.setEnv(env, true);
+        }
+        // At startup nothing runs yet: entities with errors are left out (and shown); a later edit with errors keeps the running plan.
+        const result = await runtime.setConfigFiles(files, { force: reason === 'startup' });
+        for (const d of result.diagnostics) logger[d.severity === 'error' ? 'error' : 'warn']({ diagnostic: { file: d.file, line: d.line, column: d.column, code: d.code } }, formatDiagnostic(d));
+        if (result.ok) logger.info({ reason, pipes: runtime.plan?.pipes.length ?? 0, plan: runtime.plan?.hash.slice(0, 12) }, 'config loaded');
+        else if (result.applied) logger.error({ reason, pipes: runtime.plan?.pipes.length ?? 0, left_out: result.rejected }, 'config has errors; the entities with errors are left out');
+        else logger.error({ reason, errors: result.diagnostics.filter((d) => d.severity === 'error').length }, 'config has errors; the running plan is kept');
+      };
+      // Reloads wait for each other and for config changes made through the API.
+      let timer: NodeJS.Timeout | null = null;
+      const reloadSoon = () => {
+        if (timer) clearTimeout(timer);
+        timer = setTimeout(() => void serialised(runtime, () => load('file change')), 300);
+      };
+      // The watcher is ready before the folder is first read: a file written after that is never missed.
+      const watcher = opts.watch ? watch(configPath, { ignoreInitial: true, ignored: (p: string) => /(^|[/\\])\.(?!\.?$)/.test(p.slice(configPath.length)) }).on('all', reloadSoon) : null;
+      if (watcher) await new Promise<void>((ready) => watcher.once('ready', () => ready()));
+      await serialised(runtime, () => load('startup'));
+      const app = await startApi(runtime, { port: Number(opts.port), host: opts.host, auth, logger });
+      if (store instanceof EmbeddedStore) store.describeHolder({ port: (app.server.address() as { port: number }).port });
+      logger.info(`Sluice is serving ${configPath} at ${apiUrl(app.server)}`);
+      await new Promise<void>((done) => {
+        const stop = () => done();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      logger.info('stopping');
+      await watcher?.close();
+      await app.close();
+      await runtime.close();
+      setExit(0);
     });
-    logger.info('stopping');
-    await watcher?.close();
-    await app.close();
-    await runtime.close();
-    setExit(0);
-  });
 }

@@ -14,7 +14,7 @@ import { startApi } from '../../runtime/api/app.js';
 import { SluiceRuntime } from '../../runtime/service/runtime.js';
 import { EmbeddedStore } from '../../runtime/store/embedded/store.js';
 import { openStore } from '../../runtime/store/open.js';
-import { apiUrl, authFrom, authOptions, serviceLogger, type SetExit } from './shared.js';
+import { allowTokensWithoutExpiryOption, apiUrl, authFrom, jwtSecretFileOption, jwtSecretOption, serviceLogger, type SetExit } from './shared.js';
 
 function partFiles(dir: string): string[] {
   const out: string[] = [];
@@ -44,7 +44,7 @@ export function readPlanFile(path: string): ExecutionPlan {
 }
 
 export function registerRuntime(program: Command, setExit: SetExit): void {
-  const command = program
+  program
     .command('runtime')
     .description('run an execution plan as a runtime pod (the operator starts these)')
     .requiredOption('--plan <file>', 'plan file (JSON or gzip-compressed JSON)')
@@ -54,37 +54,40 @@ export function registerRuntime(program: Command, setExit: SetExit): void {
     .option('--store <uri>', 'store: "embedded" or a mongodb:// URI', process.env.SLUICE_STORE ?? 'embedded')
     .option('--data-dir <dir>', 'data directory of the embedded store', process.env.SLUICE_DATA_DIR ?? '/var/lib/sluice')
     .option('--node-id <id>', 'name of this runtime (leases, status)', process.env.HOSTNAME ?? 'sluice-runtime')
-    .option('--log-level <level>', 'log level', process.env.SLUICE_LOG_LEVEL ?? 'info');
-  authOptions(command).action(async (opts) => {
-    const auth = authFrom(opts);
-    const logger = serviceLogger(opts.logLevel);
-    const planPath = resolve(opts.plan);
-    // Secret values come from the environment (a Kubernetes Secret), never from the plan.
-    const secrets = process.env.SLUICE_SECRETS ? (JSON.parse(process.env.SLUICE_SECRETS) as Record<string, string>) : {};
-    const store = await openStore(opts.store, { dataDir: resolve(opts.dataDir) });
-    const runtime = await SluiceRuntime.open({ store, logger, replica: Number(opts.replica), nodeId: opts.nodeId });
-    const load = async () => {
-      try {
-        const plan = readPlanFile(planPath);
-        await runtime.usePlan(plan, secrets);
-        logger.info({ plan: plan.hash.slice(0, 12), revision: plan.revision ?? null, pipes: plan.pipes.filter((p) => runtime.ownsPipe(p.id)).length }, 'plan loaded');
-      } catch (err) {
-        logger.error({ err: (err as Error).message }, 'cannot load the plan; the running plan is kept');
-      }
-    };
-    await load();
-    const app = await startApi(runtime, { port: Number(opts.port), host: opts.host, auth, logger });
-    if (store instanceof EmbeddedStore) store.describeHolder({ port: (app.server.address() as { port: number }).port });
-    logger.info(`Sluice runtime ${Number(opts.replica)} serving at ${apiUrl(app.server)}`);
-    // ConfigMap volumes are updated by swapping a symlink: watch the directory.
-    const watcher = watch(planPath, { ignoreInitial: true }).on('all', () => void load());
-    await new Promise<void>((done) => {
-      process.once('SIGINT', () => done());
-      process.once('SIGTERM', () => done());
+    .option(...jwtSecretOption)
+    .option(...jwtSecretFileOption)
+    .option(...allowTokensWithoutExpiryOption)
+    .option('--log-level <level>', 'log level', process.env.SLUICE_LOG_LEVEL ?? 'info')
+    .action(async (opts) => {
+      const auth = authFrom(opts);
+      const logger = serviceLogger(opts.logLevel);
+      const planPath = resolve(opts.plan);
+      // Secret values come from the environment (a Kubernetes Secret), never from the plan.
+      const secrets = process.env.SLUICE_SECRETS ? (JSON.parse(process.env.SLUICE_SECRETS) as Record<string, string>) : {};
+      const store = await openStore(opts.store, { dataDir: resolve(opts.dataDir) });
+      const runtime = await SluiceRuntime.open({ store, logger, replica: Number(opts.replica), nodeId: opts.nodeId });
+      const load = async () => {
+        try {
+          const plan = readPlanFile(planPath);
+          await runtime.usePlan(plan, secrets);
+          logger.info({ plan: plan.hash.slice(0, 12), revision: plan.revision ?? null, pipes: plan.pipes.filter((p) => runtime.ownsPipe(p.id)).length }, 'plan loaded');
+        } catch (err) {
+          logger.error({ err: (err as Error).message }, 'cannot load the plan; the running plan is kept');
+        }
+      };
+      await load();
+      const app = await startApi(runtime, { port: Number(opts.port), host: opts.host, auth, logger });
+      if (store instanceof EmbeddedStore) store.describeHolder({ port: (app.server.address() as { port: number }).port });
+      logger.info(`Sluice runtime ${Number(opts.replica)} serving at ${apiUrl(app.server)}`);
+      // ConfigMap volumes are updated by swapping a symlink: watch the directory.
+      const watcher = watch(planPath, { ignoreInitial: true }).on('all', () => void load());
+      await new Promise<void>((done) => {
+        process.once('SIGINT', () => done());
+        process.once('SIGTERM', () => done());
+      });
+      await watcher.close();
+      await app.close();
+      await runtime.close();
+      setExit(0);
     });
-    await watcher.close();
-    await app.close();
-    await runtime.close();
-    setExit(0);
-  });
 }
