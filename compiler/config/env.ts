@@ -3,9 +3,11 @@
  * that later diagnostics still point into the user's file.
  *
  * A string that is exactly `$ENV(x)` takes the variable's value with its JSON type; a string that
- * mixes text and references becomes a string. Secrets are checked (they must exist when a secret
- * source is given) but stay as `$SECRET(x)` references in the plan: the runtime substitutes them
- * when it builds a component, so secret values never enter plans, ConfigMaps or the API.
+ * mixes text and references becomes a string. Secrets stay as `$SECRET(x)` references in the plan:
+ * the runtime substitutes them when it builds a component, so secret values never enter plans,
+ * ConfigMaps or the API. An unknown secret is only a warning: a system's own secrets can be set only
+ * once the system exists (PUT /api/systems/{id}/secrets), and CI nodes deliberately hold no
+ * secrets, so the component that needs the value fails when it is used instead.
  */
 import { DiagnosticBag, suggestion } from '../diagnostics.js';
 import { fromPlain, type Loc, type PNode, type PObject } from '../parse/tree.js';
@@ -54,7 +56,7 @@ function resolveString(s: string, loc: Loc, sources: ReferenceSources, bag: Diag
   const value = s.replace(REF, (ref, kind: string, name: string) => {
     if (kind === 'SECRET') {
       if (sources.secrets && !sources.secrets.has(name)) {
-        bag.error('CONFIG_SECRET_UNRESOLVED', loc, `secret "${name}" is not set${suggestion(name, sources.secrets)}`);
+        bag.warning('CONFIG_SECRET_UNRESOLVED', loc, `secret "${name}" is not set${suggestion(name, sources.secrets)}: what uses it fails until it is set`);
       }
       return ref;
     }
