@@ -25,6 +25,19 @@ describe('jinja templates', () => {
     expect(renderText('{{ 7 // 2 }} {{ d.items() | length }} {{ True and not None }}', { d: { a: 1, b: 2 } }, at)).toBe('3 2 True');
   });
 
+  it('renders plain `{{ name.path }}` templates without the engine exactly as the engine does', () => {
+    const ctx = { _id: 'r1', n: 2, none: null, yes: true, d: { a: { b: 'deep' }, l: [1, 'x'] }, s: 'abc', when: new Date(0) };
+    expect(renderText('records/{{ _id }}?n={{n}}&x={{ none }}&y={{ yes }}', ctx, at)).toBe('records/r1?n=2&x=None&y=True');
+    expect(renderText('{{ d.a.b }}|{{ d.l }}|{{ d.a }}', ctx, at)).toBe('deep|[1,"x"]|{"b":"deep"}');
+    // Values only the engine knows how to read: missing names, string members, members of other objects.
+    expect(renderText('[{{ missing }}][{{ d.missing }}][{{ s.length }}][{{ none.x }}]', ctx, at)).toBe('[][][3][]');
+    expect(renderText('{{ when.getTime }}', ctx, at)).toMatch(/function|getTime/);
+    expect(evaluate('{{ d.l }}', ctx, at)).toEqual([1, 'x']);
+    expect(evaluate(' {{ n }} ', ctx, at)).toBe(2);
+    expect(evaluate('{{ d.missing }}', ctx, at)).toBeUndefined();
+    expect(renderText('100% {{ _id }}#top', ctx, at)).toBe('100% r1#top');
+  });
+
   it('has the documented bytes, base64 and datetime filters', () => {
     expect(renderText("{{ ('0:' + token) | bytes | base64_encode }}", { token: 'abc' }, at)).toBe(Buffer.from('0:abc').toString('base64'));
     expect(renderText('{{ s | base64_decode }}', { s: Buffer.from('hi').toString('base64') }, at)).toBe('hi');

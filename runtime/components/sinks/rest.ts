@@ -2,7 +2,7 @@ import schema from '../../../schemas/sinks/rest.schema.json' with { type: 'json'
 import type { Entity } from '../../../compiler/values/types.js';
 import type { RunInfo, SinkSpec } from '../types.js';
 import { restComponentSetup } from '../systems/rest.js';
-import { exchange } from '../systems/rest/exchange.js';
+import { exchangeOnce } from '../systems/rest/exchange.js';
 import { entityRequest } from '../systems/rest/entities.js';
 
 /** Requests a sink has under way at once within a batch. */
@@ -24,7 +24,7 @@ export const restSink: SinkSpec = {
     const send = async (e: Entity, run: RunInfo): Promise<void> => {
       const op = operations.get(e.operation ?? c.operation);
       const { payload, context } = entityRequest(e, c, op);
-      for await (const page of exchange({ client, op, context, payload, paging: false, ignoreBody: true, options: { signal: run.signal, what: `${what}: entity "${e._id}"`, retry: networkRetry }, trace: tracer && run.trace ? { tracer, entries: run.trace } : undefined })) void page;
+      await exchangeOnce({ client, op, context, payload, paging: false, ignoreBody: true, options: { signal: run.signal, what: `${what}: entity "${e._id}"`, retry: networkRetry }, trace: tracer && run.trace ? { tracer, entries: run.trace } : undefined });
     };
 
     /**

@@ -83,6 +83,20 @@ function formFields(payload: unknown): [string, string][] {
   return out;
 }
 
+/** The URL with the query parameters set (lists repeat the parameter). */
+function withParams(url: string, params: Record<string, unknown>): string {
+  let u: URL | null = null;
+  for (const [k, v] of Object.entries(params)) {
+    if (v === undefined) continue;
+    u ??= new URL(url);
+    if (Array.isArray(v)) {
+      u.searchParams.delete(k);
+      for (const x of v) u.searchParams.append(k, fieldText(x, false));
+    } else u.searchParams.set(k, fieldText(v, false));
+  }
+  return u ? u.href : url;
+}
+
 export class RestClient {
   readonly id: string;
   readonly url: UrlClient;
@@ -106,6 +120,11 @@ export class RestClient {
     const types = Array.isArray(system.config.json_content_types) ? (system.config.json_content_types as string[]) : [];
     this.jsonTypes = new Set(['application/json', ...types.map((t) => t.toLowerCase().trim())]);
     this.customAuth = system.config.custom_auth ? new CustomAuth(this, system.config.custom_auth as Record<string, unknown>) : null;
+  }
+
+  /** Whether the system's default headers have templates, rendered per request. */
+  get hasHeaderTemplates(): boolean {
+    return this.headerTemplates.length > 0;
   }
 
   /** Whether a response's content type is one the system treats as JSON. */
@@ -133,14 +152,7 @@ export class RestClient {
    * `Retry-After` the server asked for or `rate_limiting_delay` seconds; other failures follow `retry`.
    */
   async send(req: RestRequest, op: Operation, options: SendOptions): Promise<UrlResponse> {
-    const u = new URL(this.url.resolve(req.url));
-    for (const [k, v] of Object.entries(req.params)) {
-      if (v === undefined) continue;
-      if (Array.isArray(v)) {
-        u.searchParams.delete(k);
-        for (const x of v) u.searchParams.append(k, fieldText(x, false));
-      } else u.searchParams.set(k, fieldText(v, false));
-    }
+    const href = withParams(this.url.resolve(req.url), req.params);
     const headers = { ...req.headers };
     let body: string | Uint8Array | undefined;
     if (req.payload !== undefined && req.method !== 'GET' && req.method !== 'HEAD') {
@@ -148,11 +160,11 @@ export class RestClient {
       body = encoded.body;
       headers['content-type'] ??= encoded.contentType;
     }
-    options.sent?.({ method: req.method, url: u.href, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : Buffer.from(body).toString('latin1') });
+    options.sent?.({ method: req.method, url: href, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : Buffer.from(body).toString('latin1') });
     const accept = (s: number) => (op.rateLimitRetries > 0 && s === 429) || (s === 401 && this.customAuth !== null) || (options.accept?.(s) ?? false);
     let renewedAuth = false;
     for (let attempt = 1; ; attempt++) {
-      const res = await this.url.request({ method: req.method, url: u.href, headers, body, signal: options.signal, what: options.what, retry: options.retry, accept });
+      const res = await this.url.request({ method: req.method, url: href, headers, body, signal: options.signal, what: options.what, retry: options.retry, accept });
       if (res.status === 401 && this.customAuth && !renewedAuth && !options.accept?.(401)) {
         // The token was refused before it expired: fetch a new one and send the request once more.
         renewedAuth = true;
@@ -165,18 +177,18 @@ export class RestClient {
       if (res.status === 429 && op.rateLimitRetries > 0 && !options.accept?.(429)) {
         if (attempt > op.rateLimitRetries) {
           const text = await res.text().catch(() => '');
-          throw new HttpError(`${options.what}: ${req.method} ${u.href} answered 429 Too Many Requests ${op.rateLimitRetries} time${op.rateLimitRetries === 1 ? '' : 's'} in a row (rate_limiting_retries)${text ? `: ${snippet(text)}` : ''}`, 'HTTP_STATUS', req.method, u.href, 429, text);
+          throw new HttpError(`${options.what}: ${req.method} ${href} answered 429 Too Many Requests ${op.rateLimitRetries} time${op.rateLimitRetries === 1 ? '' : 's'} in a row (rate_limiting_retries)${text ? `: ${snippet(text)}` : ''}`, 'HTTP_STATUS', req.method, href, 429, text);
         }
-        const wait = retryAfterSeconds(res.headers.get('retry-after')) ?? op.rateLimitDelay;
+        const wait = retryAfterSeconds(res.header('retry-after')) ?? op.rateLimitDelay;
         await res.discard();
-        this.logger?.warn({ system: this.id, url: u.href, attempt, wait }, 'rate limited (429); waiting before retrying');
+        this.logger?.warn({ system: this.id, url: href, attempt, wait }, 'rate limited (429); waiting before retrying');
         await sleep(wait * 1000, options.signal);
-        if (options.signal?.aborted) throw new HttpError(`${options.what}: ${req.method} ${u.href} was aborted (the run was stopped)`, 'HTTP_ABORTED', req.method, u.href);
+        if (options.signal?.aborted) throw new HttpError(`${options.what}: ${req.method} ${href} was aborted (the run was stopped)`, 'HTTP_ABORTED', req.method, href);
         continue;
       }
       if (res.status === 401 && !options.accept?.(401)) {
         const text = await res.text().catch(() => '');
-        throw new HttpError(`${options.what}: ${req.method} ${u.href} answered 401 Unauthorized${text ? `: ${snippet(text)}` : ''}`, 'HTTP_STATUS', req.method, u.href, 401, text);
+        throw new HttpError(`${options.what}: ${req.method} ${href} answered 401 Unauthorized${text ? `: ${snippet(text)}` : ''}`, 'HTTP_STATUS', req.method, href, 401, text);
       }
       return res;
     }

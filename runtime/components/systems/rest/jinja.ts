@@ -119,12 +119,63 @@ function createEnvironment(): nunjucks.Environment {
 }
 
 let environment: nunjucks.Environment | null = null;
-const compiled = new Map<string, { template: nunjucks.Template; raw: boolean }>();
+
+/**
+ * A compiled template. `quick` renders templates made only of text and `{{ name.path }}` without
+ * the engine (a sink renders its url for every entity); it answers NEEDS_ENGINE when a value is one
+ * the engine must see (missing, a function, a method of a string), and the engine renders it.
+ */
+interface Compiled {
+  template: nunjucks.Template;
+  raw: boolean;
+  quick: ((context: Record<string, unknown>) => unknown) | null;
+}
+const compiled = new Map<string, Compiled>();
 const MAX_COMPILED = 2000;
+const NEEDS_ENGINE = Symbol('needs the engine');
 
 const HAS_TEMPLATE = /\{\{|\{%/;
 /** A template that is exactly one `{{ expression }}`: its value is the expression's value, not text. */
 const SINGLE_EXPRESSION = /^\s*\{\{((?:(?!\}\}|\{\{)[\s\S])*)\}\}\s*$/;
+const INTERPOLATION = /\{\{\s*([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\s*\}\}/g;
+
+/** The value at a dotted path of the context, when reading it needs none of the engine's rules. */
+function lookup(context: Record<string, unknown>, path: string[]): unknown {
+  if (!(path[0] in context)) return NEEDS_ENGINE;
+  let v = context[path[0]];
+  for (let i = 1; i < path.length; i++) {
+    if (v === null || typeof v !== 'object') return NEEDS_ENGINE;
+    const ctor = (v as object).constructor;
+    if (ctor !== Object && ctor !== Array && ctor !== undefined) return NEEDS_ENGINE;
+    v = (v as Record<string, unknown>)[path[i]];
+  }
+  return v === undefined || typeof v === 'function' ? NEEDS_ENGINE : v;
+}
+
+function quickTemplate(text: string, raw: boolean): Compiled['quick'] {
+  const literal = text.split(INTERPOLATION);
+  // split() leaves the captured paths at the odd indexes; any other Jinja syntax needs a brace.
+  for (let i = 0; i < literal.length; i += 2) if (/[{}]/.test(literal[i])) return null;
+  const parts = literal.map((part, i) => (i % 2 === 1 ? part.split('.') : part));
+  if (raw) {
+    if (parts.length !== 3) return null;
+    const path = parts[1] as string[];
+    return (context) => lookup(context, path);
+  }
+  return (context) => {
+    let out = '';
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i];
+      if (typeof part === 'string') out += part;
+      else {
+        const v = lookup(context, part);
+        if (v === NEEDS_ENGINE) return NEEDS_ENGINE;
+        out += render(v);
+      }
+    }
+    return out;
+  };
+}
 
 export function isTemplate(text: string): boolean {
   return HAS_TEMPLATE.test(text);
@@ -136,14 +187,14 @@ export function mentionsVariable(text: string, name: string): boolean {
   return re.test(text);
 }
 
-function compile(text: string, what: string): { template: nunjucks.Template; raw: boolean } {
+function compile(text: string, what: string): Compiled {
   let c = compiled.get(text);
   if (c) return c;
   environment ??= createEnvironment();
   const single = SINGLE_EXPRESSION.exec(text);
   const source = single ? `{{ (${single[1]}) | __raw }}` : text;
   try {
-    c = { template: nunjucks.compile(source, environment), raw: single !== null };
+    c = { template: nunjucks.compile(source, environment), raw: single !== null, quick: quickTemplate(text, single !== null) };
     // Compile now so that syntax errors surface when the component is created.
     (c.template as unknown as { compile(): void }).compile();
   } catch (err) {
@@ -155,12 +206,12 @@ function compile(text: string, what: string): { template: nunjucks.Template; raw
   return c;
 }
 
-function compileText(text: string, what: string): { template: nunjucks.Template; raw: boolean } {
+function compileText(text: string, what: string): Compiled {
   environment ??= createEnvironment();
   try {
     const template = nunjucks.compile(text, environment);
     (template as unknown as { compile(): void }).compile();
-    const c = { template, raw: false };
+    const c: Compiled = { template, raw: false, quick: null };
     compiled.set(text, c);
     return c;
   } catch (err) {
@@ -214,7 +265,14 @@ export function expression(text: string, what: string, variables: (scope: Scope)
  */
 export function evaluate(text: string, context: Record<string, unknown>, what: string): unknown {
   if (!isTemplate(text)) return text;
-  const c = compile(text, what);
+  return run(compile(text, what), text, context, what);
+}
+
+function run(c: Compiled, text: string, context: Record<string, unknown>, what: string): unknown {
+  if (c.quick) {
+    const v = c.quick(context);
+    if (v !== NEEDS_ENGINE) return v;
+  }
   try {
     if (!c.raw) return c.template.render(context);
     captured = undefined;
@@ -231,8 +289,8 @@ export function evaluate(text: string, context: Record<string, unknown>, what: s
 export function renderText(text: string, context: Record<string, unknown>, what: string): string {
   if (!isTemplate(text)) return text;
   const c = compile(text, what);
-  if (!c.raw) return evaluate(text, context, what) as string;
-  return render(evaluate(text, context, what));
+  const v = run(c, text, context, what);
+  return c.raw ? render(v) : (v as string);
 }
 
 const MARK_SKIP = 'sesam:markskip';
