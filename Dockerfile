@@ -13,7 +13,9 @@ COPY compiler compiler
 COPY runtime runtime
 COPY operator operator
 COPY schemas schemas
+COPY studio studio
 RUN npx tsc -p tsconfig.build.json \
+    && node studio/build.mjs --force \
     && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
@@ -23,6 +25,8 @@ COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules node_modules
 COPY --from=build /src/dist dist
 COPY --from=build /src/schemas schemas
+# Sluice Studio, served by the runtime at / (runtime/api/studio.ts finds it beside dist/).
+COPY --from=build /src/studio/dist studio/dist
 # bin/sluice.js runs dist/ when the TypeScript sources are absent.
 COPY --from=build /src/bin/sluice.js bin/sluice.js
 RUN printf '#!/bin/sh\nexec node /app/bin/sluice.js operator "$@"\n' > /usr/local/bin/sluice-operator \

@@ -10,6 +10,8 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<Recor
   'pipe-hops': () => import('./pipe-hops.js'),
   test: () => import('./test-project.js'),
   rest: () => import('./rest.js'),
+  studio: () => import('./studio.js'),
+  sql: () => import('./sql.js'),
 };
 
 export function registerBench(name: string, loader: () => Promise<{ run(args: string[]): Promise<Record<string, unknown>> }>): void {

@@ -21,6 +21,10 @@ function main(argv: string[]): number {
   for (const d of dirs) {
     if (!existsSync(d)) {
       console.error(`conformance: no such file or directory: ${d}`);
+      if (d === DEFAULT_CONFORMANCE_DIR) {
+        console.error('The DTL conformance vectors are not part of this repository: they live in the shared folder beside the checkout');
+        console.error(`(${d}). Put the vectors there, or name their folder: npm run conformance -- path/to/vectors`);
+      }
       return 2;
     }
   }

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { compile } from '../../compiler/compile.js';
 import { formatDiagnostic, hasErrors, type Diagnostic } from '../../compiler/diagnostics.js';
 import { envValues, readConfigInput, secretNames } from '../config-input.js';
@@ -21,7 +21,7 @@ export function registerValidate(program: Command, setExit: SetExit): void {
       .command('validate')
       .description('check config and print every problem as file:line:col severity CODE message')
       .argument('<path>', 'config folder, single config file (JSON array or YAML), or git repository with --git-ref')
-      .option('--format <format>', 'text or json', 'text'),
+      .addOption(new Option('--format <format>', 'text or json').choices(['text', 'json']).default('text')),
   ).action(async (path: string, opts) => {
     const { files } = await readConfigInput(path, opts);
     const result = compile(files, { env: envValues(path, opts), secrets: secretNames(opts) });

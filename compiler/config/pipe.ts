@@ -71,7 +71,11 @@ export function compilePipe(raw: RawEntity, resolvedNode: PObject, ctx: PipeCont
   });
 
   const sinkEntry = entry(resolved, 'sink')?.value;
-  const sinkNode = sinkEntry && applyGlobalDefaults('sink', sinkEntry, `sink/${typeOfComponent(sinkEntry)}`, schemas, ctx.metadata);
+  let sinkNode = sinkEntry && applyGlobalDefaults('sink', sinkEntry, `sink/${typeOfComponent(sinkEntry)}`, schemas, ctx.metadata);
+  // A dataset sink writes the dataset named like the pipe unless it names another.
+  if (sinkNode?.kind === 'object' && typeOfComponent(sinkNode) === 'dataset' && !entry(sinkNode, 'dataset')) {
+    sinkNode = { ...sinkNode, entries: [...sinkNode.entries, { key: 'dataset', keyLoc: sinkNode.loc, value: { kind: 'string', loc: sinkNode.loc, value: raw.id } }] };
+  }
   const sink = sinkNode
     ? checkComponent('sink', sinkNode, schemas, bag, `sink of pipe "${raw.id}"`)
     : checkComponent('sink', { kind: 'object', loc: resolved.loc, entries: [{ key: 'type', keyLoc: resolved.loc, value: { kind: 'string', loc: resolved.loc, value: 'dataset' } }, { key: 'dataset', keyLoc: resolved.loc, value: { kind: 'string', loc: resolved.loc, value: raw.id } }] }, schemas, bag, `implicit sink of pipe "${raw.id}"`);
