@@ -132,13 +132,14 @@ function causeOf(err: unknown): { code?: string; message: string } {
 
 interface ClientOptions {
   logger?: Logger;
-  /** Idempotent requests sent on a connection before the answer to the first came (1: none). */
+  /** Idempotent requests sent on a connection before the answer to the first came (default: the system's `pipelining`, 1). */
   pipelining?: number;
-  /** Connections per origin (default: as many as requests under way; pipelining needs a limit to fill them). */
+  /** Connections per origin (default: the system's `max_connections`, else as many as requests under way). */
   connections?: number;
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const ABSOLUTE = /^[a-z][a-z0-9+.-]*:\/\//i;
 const MAX_REDIRECTS = 20;
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
 
@@ -194,6 +195,8 @@ export class UrlClient {
   private readonly digest: DigestAuth | null = null;
   private agent: Dispatcher | null = null;
   private readonly pipelining: number;
+  /** The url_pattern split at its `%s` (relative URLs go between the parts). */
+  private readonly patternParts: string[] | null;
   private readonly connections?: number;
   private readonly logger?: Logger;
 
@@ -202,14 +205,15 @@ export class UrlClient {
     this.id = system.id;
     this.config = c;
     this.logger = options.logger;
-    this.pipelining = options.pipelining ?? 1;
-    this.connections = options.connections;
+    this.pipelining = options.pipelining ?? (typeof c.pipelining === 'number' ? c.pipelining : 1);
+    this.connections = options.connections ?? (typeof c.max_connections === 'number' ? c.max_connections : undefined);
     const fail = (msg: string): never => {
       throw new Error(`system "${this.id}": ${msg}`);
     };
     const unresolved = /\$SECRET\(([^)]*)\)/.exec(configText(c));
     if (unresolved) fail(`the secret "${unresolved[1]}" is not set (set it with PUT /api/systems/${this.id}/secrets or as a global secret)`);
     if (typeof c.url_pattern !== 'string' && typeof c.base_url !== 'string') fail('needs "url_pattern" (or the deprecated "base_url")');
+    this.patternParts = typeof c.url_pattern === 'string' ? c.url_pattern.split('%s') : null;
     this.headers = {};
     for (const [k, v] of Object.entries((c.headers ?? {}) as Record<string, unknown>)) {
       if (typeof v !== 'string') fail(`the header "${k}" must be a string`);
@@ -266,11 +270,19 @@ export class UrlClient {
     if (c.ignore_invalid_content_length_response_header === true) this.logger?.warn({ system: this.id }, 'ignore_invalid_content_length_response_header is not supported; responses with a wrong Content-Length still fail');
   }
 
+  /** Requests the connection pool holds under way at once (max_connections x pipelining), or null when it opens a connection per request. */
+  get capacity(): number | null {
+    return this.connections === undefined ? null : this.connections * this.pipelining;
+  }
+
   /** The absolute URL for a component's `url`: absolute URLs are kept, relative ones go into the pattern. */
   resolve(relative: string): string {
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(relative)) return relative;
-    const pattern = this.config.url_pattern;
-    if (typeof pattern === 'string') return pattern.includes('%s') ? pattern.split('%s').join(relative) : pattern + relative;
+    if (ABSOLUTE.test(relative)) return relative;
+    const parts = this.patternParts;
+    if (parts) {
+      if (parts.length === 2) return parts[0] + relative + parts[1];
+      return parts.length === 1 ? parts[0] + relative : parts.join(relative);
+    }
     const base = this.config.base_url as string;
     try {
       return new URL(relative, base).href;
@@ -331,7 +343,8 @@ export class UrlClient {
     return undefined;
   }
 
-  private networkError(err: unknown, method: string, url: string, what: string, phase: 'request' | 'body'): HttpError {
+  /** The HttpError for a failed exchange (for the responses of this client too). */
+  networkError(err: unknown, method: string, url: string, what: string, phase: 'request' | 'body'): HttpError {
     if (err instanceof HttpError) return err;
     if (err instanceof AuthError) return new HttpError(`${what}: ${err.message}`, 'HTTP_AUTH', method, url);
     const { code, message } = causeOf(err);
@@ -353,49 +366,6 @@ export class UrlClient {
       return new HttpError(`${what}: ${at} failed: the server's TLS certificate was not accepted (${code}: ${message}); set custom_ca_pem_chain or verify_ssl=false on system "${this.id}"`, 'HTTP_CONNECT', method, url);
     if (code && CONNECT_CODES.has(code)) return new HttpError(`${what}: ${at} failed: ${message} (${code})${phase === 'body' ? ' while reading the response' : ''}`, 'HTTP_NETWORK', method, url);
     return new HttpError(`${what}: ${at} failed${phase === 'body' ? ' while reading the response' : ''}: ${message}${code ? ` (${code})` : ''}`, 'HTTP_NETWORK', method, url);
-  }
-
-  private wrap(x: WireExchange, method: string, url: string, what: string): UrlResponse {
-    const client = this;
-    let used = false;
-    let headers: Headers | null = null;
-    const take = () => {
-      if (used) throw new Error(`${what}: the body of ${method} ${shown(url)} was already read`);
-      used = true;
-    };
-    return {
-      status: x.status,
-      statusText: x.statusText,
-      get headers() {
-        headers ??= headersOf(x.rawHeaders);
-        return headers;
-      },
-      header: (name: string) => headerText(x, name.toLowerCase()),
-      url,
-      async text() {
-        take();
-        try {
-          return await x.text();
-        } catch (err) {
-          throw client.networkError(err, method, url, what, 'body');
-        }
-      },
-      chunks() {
-        take();
-        return (async function* () {
-          try {
-            yield* x.stream();
-          } catch (err) {
-            throw client.networkError(err, method, url, what, 'body');
-          }
-        })();
-      },
-      async discard() {
-        if (used) return;
-        used = true;
-        await x.discard();
-      },
-    };
   }
 
   /**
@@ -432,13 +402,15 @@ export class UrlClient {
       // What fetch sent when the caller did not say: compressed bodies are decoded.
       headers.accept ??= '*/*';
       headers['accept-encoding'] ??= 'gzip, deflate, br';
-      let auth: string | undefined;
-      try {
-        auth = await this.authHeader(method, url);
-      } catch (err) {
-        throw this.networkError(err, method, url, what, 'request');
+      if (this.auth !== undefined || this.oauth2) {
+        let auth: string | undefined;
+        try {
+          auth = await this.authHeader(method, url);
+        } catch (err) {
+          throw this.networkError(err, method, url, what, 'request');
+        }
+        if (auth) headers.authorization = auth;
       }
-      if (auth) headers.authorization = auth;
       let res: { x: WireExchange; url: string };
       try {
         res = await this.follow(target, method, headers, req.body, req.signal, what);
@@ -466,7 +438,7 @@ export class UrlClient {
           continue;
         }
       }
-      if ((x.status >= 200 && x.status < 300) || req.accept?.(x.status)) return this.wrap(x, method, res.url, what);
+      if ((x.status >= 200 && x.status < 300) || req.accept?.(x.status)) return new ClientResponse(this, x, method, res.url, what);
       let body = '';
       try {
         body = await x.text();
@@ -513,6 +485,67 @@ export class UrlClient {
 
   async close(): Promise<void> {
     await this.agent?.close().catch(() => undefined);
+  }
+}
+
+/** A response of a UrlClient: its body is read once, as text, as chunks, or thrown away. */
+class ClientResponse implements UrlResponse {
+  readonly status: number;
+  readonly statusText: string;
+  private used = false;
+  private made: Headers | null = null;
+
+  constructor(
+    private readonly client: UrlClient,
+    private readonly x: WireExchange,
+    private readonly method: string,
+    readonly url: string,
+    private readonly what: string,
+  ) {
+    this.status = x.status;
+    this.statusText = x.statusText;
+  }
+
+  get headers(): Headers {
+    this.made ??= headersOf(this.x.rawHeaders);
+    return this.made;
+  }
+
+  header(name: string): string | null {
+    return headerText(this.x, name.toLowerCase());
+  }
+
+  private take(): void {
+    if (this.used) throw new Error(`${this.what}: the body of ${this.method} ${shown(this.url)} was already read`);
+    this.used = true;
+  }
+
+  async text(): Promise<string> {
+    this.take();
+    try {
+      return await this.x.text();
+    } catch (err) {
+      throw this.client.networkError(err, this.method, this.url, this.what, 'body');
+    }
+  }
+
+  chunks(): AsyncIterable<Uint8Array> {
+    this.take();
+    return this.stream();
+  }
+
+  private async *stream(): AsyncIterable<Uint8Array> {
+    try {
+      yield* this.x.stream();
+    } catch (err) {
+      throw this.client.networkError(err, this.method, this.url, this.what, 'body');
+    }
+  }
+
+  async discard(): Promise<void> {
+    if (this.used) return;
+    this.used = true;
+    await this.x.discard();
   }
 }
 

@@ -31,11 +31,10 @@ export interface SendOptions {
   retry?: RetryPolicy;
   /** Statuses other than 2xx handed back to the caller. */
   accept?: (status: number) => boolean;
-  /** The request's template variables, to render the system headers again after a new custom_auth token. */
-  context?: Record<string, unknown>;
-  /** Told what went on the wire (for `trace`). */
-  sent?: (request: { method: string; url: string; headers: Record<string, string>; body?: string }) => void;
 }
+
+/** What went on the wire (for `trace`). */
+export type SentRequest = { method: string; url: string; headers: Record<string, string>; body?: string };
 
 /** Seconds a `Retry-After` header asks for (delta seconds or an HTTP date), or null. */
 export function retryAfterSeconds(value: string | null, now = Date.now()): number | null {
@@ -151,7 +150,7 @@ export class RestClient {
    * Sends a rendered request. A 429 answer is retried `rate_limiting_retries` times, each after the
    * `Retry-After` the server asked for or `rate_limiting_delay` seconds; other failures follow `retry`.
    */
-  async send(req: RestRequest, op: Operation, options: SendOptions): Promise<UrlResponse> {
+  async send(req: RestRequest, op: Operation, options: SendOptions, context: Record<string, unknown> = {}, sent?: (request: SentRequest) => void): Promise<UrlResponse> {
     const href = withParams(this.url.resolve(req.url), req.params);
     const headers = { ...req.headers };
     let body: string | Uint8Array | undefined;
@@ -160,7 +159,7 @@ export class RestClient {
       body = encoded.body;
       headers['content-type'] ??= encoded.contentType;
     }
-    options.sent?.({ method: req.method, url: href, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : Buffer.from(body).toString('latin1') });
+    sent?.({ method: req.method, url: href, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : Buffer.from(body).toString('latin1') });
     const accept = (s: number) => (op.rateLimitRetries > 0 && s === 429) || (s === 401 && this.customAuth !== null) || (options.accept?.(s) ?? false);
     let renewedAuth = false;
     for (let attempt = 1; ; attempt++) {
@@ -170,7 +169,7 @@ export class RestClient {
         renewedAuth = true;
         await res.discard();
         await this.customAuth.renew(options.signal);
-        Object.assign(headers, await this.systemHeaders(options.context ?? {}, options.what));
+        Object.assign(headers, await this.systemHeaders(context, options.what));
         attempt--;
         continue;
       }

@@ -6,7 +6,7 @@
 import { parseJsonText } from '../../../../compiler/dtl/functions/json.js';
 import { SKIP } from '../../../../compiler/dtl/functions/util.js';
 import { snippet, type UrlResponse } from '../url.js';
-import type { RestClient, RestRequest, SendOptions } from './client.js';
+import type { RestClient, RestRequest, SendOptions, SentRequest } from './client.js';
 import { traceEntry, type Tracer } from './trace.js';
 import { evaluate, mentionsVariable, renderText, renderTree } from './jinja.js';
 import type { Operation } from './operation.js';
@@ -62,7 +62,7 @@ export interface RestPage {
   /** The result as a list of items. */
   items: unknown[];
   /** Template variables for expressions over this response (id, updated, error, next page). */
-  context: Record<string, unknown>;
+  readonly context: Record<string, unknown>;
 }
 
 /** RFC 5988 `Link` header values by their rel: `<?page=3>; rel="next"` → `{next: "?page=3"}`. */
@@ -116,6 +116,31 @@ function parseBody(text: string, what: string, href: string): unknown {
 
 function requestKey(r: RestRequest): string {
   return JSON.stringify([r.method, r.url, r.params, r.headers, plainValue(r.payload) ?? null], bigintAsNumber);
+}
+
+class ResponsePage implements RestPage {
+  private variables: Record<string, unknown> | null = null;
+
+  constructor(
+    readonly page: number,
+    readonly request: RestRequest,
+    readonly href: string,
+    readonly status: number,
+    readonly headers: Record<string, unknown>,
+    readonly contentType: string | null,
+    readonly json: boolean,
+    readonly text: string,
+    readonly body: unknown,
+    readonly result: unknown,
+    readonly items: unknown[],
+    private readonly requestVariables: Record<string, unknown>,
+  ) {}
+
+  /** Made when an expression over the response is evaluated (a sink evaluates none). */
+  get context(): Record<string, unknown> {
+    this.variables ??= Object.assign({}, this.requestVariables, { body: this.body, headers: this.headers, response_headers: this.headers, request_headers: this.request.headers, request_params: this.request.params });
+    return this.variables;
+  }
 }
 
 /** What a sequence of pages carries from one request to the next. */
@@ -172,19 +197,26 @@ export async function* exchange(input: ExchangeInput): AsyncIterable<RestPage> {
   }
 }
 
-/** One request of an operation without paging (a sink's write): the page of its response. */
+/**
+ * One request of an operation without paging (a sink's write): the page of its response. The
+ * template variables are added to `input.context` itself: the caller made it for this request.
+ */
 export async function exchangeOnce(input: ExchangeInput): Promise<RestPage> {
   const auth = input.authenticating || !input.client.customAuth ? NO_VARIABLES : await input.client.authContext(input.options.signal);
-  const sent = await sendPage(input, 0, auth, null, null, input.since ? mentionsVariable(input.op.url, 'since') || mentionsVariable(input.op.url, input.since.name) : false, false);
+  const sent = await sendPage(input, 0, auth, null, null, input.since ? mentionsVariable(input.op.url, 'since') || mentionsVariable(input.op.url, input.since.name) : false, false, true);
   return sent!.page;
 }
 
 /** Renders page `n`'s request, sends it and reads its response; null when the sequence ended (same request or response as before). */
-async function sendPage(input: ExchangeInput, n: number, auth: Record<string, unknown>, prev: Previous | null, nextUrl: string | null, sinceInUrl: boolean, paged: boolean): Promise<{ page: RestPage; key: string } | null> {
+async function sendPage(input: ExchangeInput, n: number, auth: Record<string, unknown>, prev: Previous | null, nextUrl: string | null, sinceInUrl: boolean, paged: boolean, own = false): Promise<{ page: RestPage; key: string } | null> {
   const { client, op, options, since } = input;
   const what = options.what;
   const term = op.termination;
-  const ctx: Record<string, unknown> = auth === NO_VARIABLES ? { ...input.context, page: n, is_first_page: n === 0 } : { ...input.context, ...auth, page: n, is_first_page: n === 0 };
+  // Object.assign, not a spread: see entityRequest.
+  const ctx: Record<string, unknown> = own ? input.context : Object.assign({}, input.context);
+  if (auth !== NO_VARIABLES) Object.assign(ctx, auth);
+  ctx.page = n;
+  ctx.is_first_page = n === 0;
   const pageSize = op.setting('page_size');
   if (pageSize !== undefined) ctx.page_size = pageSize;
   const hasSinceValue = since !== null && since !== undefined && since.value !== null && since.value !== undefined;
@@ -202,18 +234,20 @@ async function sendPage(input: ExchangeInput, n: number, auth: Record<string, un
   ctx.request_params = params;
   const headers: Record<string, string> = input.authenticating || !client.hasHeaderTemplates ? {} : await client.systemHeaders(ctx, what);
   if (!isEmpty(op.headers)) {
-    const own = renderTree(op.headers, ctx, `${what}: operation "${op.name}" headers`) as Record<string, unknown>;
-    for (const [name, v] of Object.entries(own)) headers[name.toLowerCase()] = typeof v === 'string' ? v : JSON.stringify(v, bigintAsNumber);
+    const rendered = renderTree(op.headers, ctx, `${what}: operation "${op.name}" headers`) as Record<string, unknown>;
+    for (const [name, v] of Object.entries(rendered)) headers[name.toLowerCase()] = typeof v === 'string' ? v : JSON.stringify(v, bigintAsNumber);
   }
   if (sinceAsSetting && since.location === 'header') headers[since.name.toLowerCase()] = String(since.value);
-  const payload = input.payload === undefined ? undefined : renderTree(input.payload, { ...ctx, headers }, `${what}: operation "${op.name}" payload`);
+  // The payload's templates see the request headers too.
+  ctx.headers = headers;
+  const payload = input.payload === undefined ? undefined : renderTree(input.payload, ctx, `${what}: operation "${op.name}" payload`);
   const request: RestRequest = { method: op.method, url, params, headers, payload };
   // Only paged operations compare requests (same-next-page-request).
   const key = paged ? requestKey(request) : '';
   if (prev && term.has('same-next-page-request') && key === prev.key) return null;
 
-  let sent: Parameters<NonNullable<SendOptions['sent']>>[0] | null = null;
-  const res = await client.send(request, op, { ...options, context: ctx, sent: input.trace ? (r) => (sent = r) : undefined });
+  let sent: SentRequest | null = null;
+  const res = await client.send(request, op, options, ctx, input.trace ? (r) => (sent = r) : undefined);
   const text = await res.text();
   if (input.trace && sent && input.trace.entries.length < MAX_TRACE_ENTRIES) input.trace.entries.push(traceEntry(input.trace.tracer, sent, { status: res.status, headers: res.headers, text }));
   const href = `${op.method} ${res.url}`;
@@ -224,12 +258,11 @@ async function sendPage(input: ExchangeInput, n: number, auth: Record<string, un
   const payloadProperty = op.setting('payload_property') as string | undefined;
   const result = json ? (payloadProperty ? valueAtPath(body, payloadProperty) : body) : text;
   const items = !json ? [text] : Array.isArray(result) ? result : result === null || result === undefined ? [] : [result];
-  const view = headerView(res);
-  const context = { ...ctx, body, headers: view, response_headers: view, request_headers: headers, request_params: params };
+  const page = new ResponsePage(n, request, res.url, res.status, headerView(res), contentType, json, text, body, result, items, ctx);
   const errorExpression = op.setting('error_expression') as string | undefined;
   if (errorExpression && json && payloadProperty) {
-    const err = evaluate(errorExpression, context, `${what}: error_expression`);
+    const err = evaluate(errorExpression, page.context, `${what}: error_expression`);
     if (err !== undefined && err !== null && err !== '' && err !== false) throw new RestResponseError(`${what}: ${href} reported an error (error_expression): ${typeof err === 'string' ? err : JSON.stringify(err, bigintAsNumber)}`);
   }
-  return { page: { page: n, request, href: res.url, status: res.status, headers: view, contentType, json, text, body, result, items, context }, key };
+  return { page, key };
 }

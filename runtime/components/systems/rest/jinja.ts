@@ -235,19 +235,22 @@ export function checkTemplate(text: unknown, what: string): void {
 /** A template that only reads a variable or a dotted path of one: `{{ id }}`, `{{ entity.meta.updated }}`. */
 const SIMPLE_PATH = /^\s*\{\{\s*([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\s*\}\}\s*$/;
 
-/** Looks up a template variable by name (undefined when it is not set). */
-export type Scope = (name: string) => unknown;
+/** The variables of an expression: one looked up by name (undefined when not set), or all of them. */
+export interface Scope {
+  get(name: string): unknown;
+  all(): Record<string, unknown>;
+}
 
 /**
  * A template as a function of a scope. Simple paths are read directly (REST sources evaluate
- * id and updated expressions for every entity); anything else renders with the scope's variables.
+ * id and updated expressions for every entity); anything else renders with all the scope's variables.
  */
-export function expression(text: string, what: string, variables: (scope: Scope) => Record<string, unknown>): (scope: Scope) => unknown {
+export function expression(text: string, what: string): (scope: Scope) => unknown {
   const simple = SIMPLE_PATH.exec(text);
   if (simple) {
     const [head, ...rest] = simple[1].split('.');
     return (scope) => {
-      let v = scope(head);
+      let v = scope.get(head);
       for (const key of rest) {
         if (v === null || v === undefined || typeof v !== 'object') return undefined;
         v = (v as Record<string, unknown>)[key];
@@ -256,7 +259,7 @@ export function expression(text: string, what: string, variables: (scope: Scope)
     };
   }
   checkTemplate(text, what);
-  return (scope) => evaluate(text, variables(scope), what);
+  return (scope) => evaluate(text, scope.all(), what);
 }
 
 /**
