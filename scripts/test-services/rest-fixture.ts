@@ -56,7 +56,9 @@ export interface FixtureOptions {
   countWrites?: boolean;
 }
 
+
 const OK = Buffer.from('{"ok":true}');
+const OK_HEADERS = ['content-type', 'application/json', 'content-length', String(OK.length)];
 
 function json(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
@@ -167,7 +169,7 @@ export async function startRestFixture(options: FixtureOptions = {}): Promise<Re
       request.resume();
       request.once('end', () => {
         fixture.writeCount++;
-        res.writeHead(request.method === 'POST' ? 201 : 200, { 'content-type': 'application/json', 'content-length': OK.length });
+        res.writeHead(request.method === 'POST' ? 201 : 200, OK_HEADERS);
         res.end(OK);
       });
       return;

@@ -5,6 +5,8 @@ import { restComponentSetup } from '../systems/rest.js';
 import { exchangeOnce } from '../systems/rest/exchange.js';
 import { entityRequest } from '../systems/rest/entities.js';
 
+const ignore = (): void => undefined;
+
 /** Requests a sink has under way at once within a batch, unless the system sizes its connection pool. */
 const DEFAULT_IN_FLIGHT = 16;
 
@@ -43,7 +45,7 @@ export const restSink: SinkSpec = {
           const e = entities[index];
           const before = pendingById.get(e._id);
           const sent = before ? before.then(() => send(e, run)) : send(e, run);
-          pendingById.set(e._id, sent.catch(() => undefined));
+          pendingById.set(e._id, sent.catch(ignore));
           try {
             await sent;
           } catch (error) {

@@ -93,8 +93,6 @@ export class WireExchange implements Dispatcher.DispatchHandler {
       this.resolveHead = resolve;
       this.rejectHead = reject;
     });
-    // Nobody awaits the head once the caller gave up on it.
-    this.head.catch(() => undefined);
   }
 
   /** Sends the request on `dispatcher`; resolves when the status and headers arrived. */

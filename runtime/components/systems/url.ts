@@ -397,7 +397,8 @@ export class UrlClient {
     const url = target.href;
     let renewed = false;
     for (;;) {
-      const headers: Record<string, string> = { ...this.headers };
+      // Object.assign, not a spread: V8 makes adding properties to a spread copy slow.
+      const headers: Record<string, string> = Object.assign({}, this.headers);
       for (const [k, v] of Object.entries(req.headers ?? {})) headers[k.toLowerCase()] = v;
       // What fetch sent when the caller did not say: compressed bodies are decoded.
       headers.accept ??= '*/*';
@@ -467,7 +468,7 @@ export class UrlClient {
       } catch {
         throw new HttpError(`${what}: ${method} ${shown(target.href)} redirected to ${JSON.stringify(location)}, which is not a URL`, 'HTTP_NETWORK', method, url, x.status);
       }
-      headers = { ...headers };
+      headers = Object.assign({}, headers);
       if (next.origin !== target.origin) for (const h of ['authorization', 'cookie', 'proxy-authorization']) delete headers[h];
       if ((x.status === 303 && method !== 'HEAD') || ((x.status === 301 || x.status === 302) && method === 'POST')) {
         method = 'GET';

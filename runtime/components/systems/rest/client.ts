@@ -104,6 +104,7 @@ export class RestClient {
   private readonly jsonTypes: Set<string>;
   private readonly headerTemplates: [string, string][];
   readonly customAuth: CustomAuth | null;
+  private readonly acceptByOperation = new WeakMap<Operation, (status: number) => boolean>();
   private readonly logger?: Logger;
 
   constructor(system: { id: string; config: Record<string, unknown> }, logger?: Logger) {
@@ -119,6 +120,18 @@ export class RestClient {
     const types = Array.isArray(system.config.json_content_types) ? (system.config.json_content_types as string[]) : [];
     this.jsonTypes = new Set(['application/json', ...types.map((t) => t.toLowerCase().trim())]);
     this.customAuth = system.config.custom_auth ? new CustomAuth(this, system.config.custom_auth as Record<string, unknown>) : null;
+  }
+
+  /** Statuses handed back by the URL client: 429 when rate limiting retries, 401 with custom_auth, and the caller's. */
+  private acceptFor(op: Operation, also: ((status: number) => boolean) | undefined): (status: number) => boolean {
+    let own = this.acceptByOperation.get(op);
+    if (!own) {
+      own = (s: number) => (op.rateLimitRetries > 0 && s === 429) || (s === 401 && this.customAuth !== null);
+      this.acceptByOperation.set(op, own);
+    }
+    if (!also) return own;
+    const base = own;
+    return (s) => base(s) || also(s);
   }
 
   /** Whether the system's default headers have templates, rendered per request. */
@@ -152,7 +165,7 @@ export class RestClient {
    */
   async send(req: RestRequest, op: Operation, options: SendOptions, context: Record<string, unknown> = {}, sent?: (request: SentRequest) => void): Promise<UrlResponse> {
     const href = withParams(this.url.resolve(req.url), req.params);
-    const headers = { ...req.headers };
+    const headers = Object.assign({}, req.headers);
     let body: string | Uint8Array | undefined;
     if (req.payload !== undefined && req.method !== 'GET' && req.method !== 'HEAD') {
       const encoded = encodePayload(req.payload, op.payloadType);
@@ -160,7 +173,7 @@ export class RestClient {
       headers['content-type'] ??= encoded.contentType;
     }
     sent?.({ method: req.method, url: href, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : Buffer.from(body).toString('latin1') });
-    const accept = (s: number) => (op.rateLimitRetries > 0 && s === 429) || (s === 401 && this.customAuth !== null) || (options.accept?.(s) ?? false);
+    const accept = this.acceptFor(op, options.accept);
     let renewedAuth = false;
     for (let attempt = 1; ; attempt++) {
       const res = await this.url.request({ method: req.method, url: href, headers, body, signal: options.signal, what: options.what, retry: options.retry, accept });

@@ -51,7 +51,7 @@ export interface RestPage {
   href: string;
   status: number;
   /** Response headers as templates see them: lower-case names (any case works), `link` parsed by rel. */
-  headers: Record<string, unknown>;
+  readonly headers: Record<string, unknown>;
   contentType: string | null;
   json: boolean;
   text: string;
@@ -75,30 +75,36 @@ export function parseLinkHeader(value: string): Record<string, string> {
   return out;
 }
 
-/**
- * Response headers for templates, reachable in any letter case (`headers.Link.next`). The view is
- * made when a template first reads it: sinks never do.
- */
-function headerView(res: UrlResponse): Record<string, unknown> {
-  let o: Record<string, unknown> | null = null;
-  const fill = (): Record<string, unknown> => {
-    if (o) return o;
+/** The response headers behind a header view, read into an object when first asked. */
+class HeaderSource {
+  private made: Record<string, unknown> | null = null;
+
+  constructor(private readonly res: UrlResponse) {}
+
+  all(): Record<string, unknown> {
+    if (this.made) return this.made;
     const made: Record<string, unknown> = {};
-    res.headers.forEach((v, k) => {
+    this.res.headers.forEach((v, k) => {
       made[k] = k === 'link' ? parseLinkHeader(v) : v;
     });
-    o = made;
+    this.made = made;
     return made;
-  };
-  return new Proxy({} as Record<string, unknown>, {
-    get: (_t, p) => (typeof p === 'string' ? (fill()[p] ?? fill()[p.toLowerCase()]) : undefined),
-    has: (_t, p) => p in fill(),
-    ownKeys: () => Reflect.ownKeys(fill()),
-    getOwnPropertyDescriptor: (_t, p) => {
-      const d = Reflect.getOwnPropertyDescriptor(fill(), p);
-      return d ? { ...d, configurable: true } : undefined;
-    },
-  });
+  }
+}
+
+const HEADER_VIEW: ProxyHandler<HeaderSource> = {
+  get: (t, p) => (typeof p === 'string' ? (t.all()[p] ?? t.all()[p.toLowerCase()]) : undefined),
+  has: (t, p) => p in t.all(),
+  ownKeys: (t) => Reflect.ownKeys(t.all()),
+  getOwnPropertyDescriptor: (t, p) => {
+    const d = Reflect.getOwnPropertyDescriptor(t.all(), p);
+    return d ? { ...d, configurable: true } : undefined;
+  },
+};
+
+/** Response headers for templates, reachable in any letter case (`headers.Link.next`). */
+function headerView(res: UrlResponse): Record<string, unknown> {
+  return new Proxy(new HeaderSource(res), HEADER_VIEW) as unknown as Record<string, unknown>;
 }
 
 function parseBody(text: string, what: string, href: string): unknown {
@@ -120,13 +126,14 @@ function requestKey(r: RestRequest): string {
 
 class ResponsePage implements RestPage {
   private variables: Record<string, unknown> | null = null;
+  private view: Record<string, unknown> | null = null;
 
   constructor(
     readonly page: number,
     readonly request: RestRequest,
     readonly href: string,
     readonly status: number,
-    readonly headers: Record<string, unknown>,
+    private readonly response: UrlResponse,
     readonly contentType: string | null,
     readonly json: boolean,
     readonly text: string,
@@ -135,6 +142,11 @@ class ResponsePage implements RestPage {
     readonly items: unknown[],
     private readonly requestVariables: Record<string, unknown>,
   ) {}
+
+  get headers(): Record<string, unknown> {
+    this.view ??= headerView(this.response);
+    return this.view;
+  }
 
   /** Made when an expression over the response is evaluated (a sink evaluates none). */
   get context(): Record<string, unknown> {
@@ -258,7 +270,7 @@ async function sendPage(input: ExchangeInput, n: number, auth: Record<string, un
   const payloadProperty = op.setting('payload_property') as string | undefined;
   const result = json ? (payloadProperty ? valueAtPath(body, payloadProperty) : body) : text;
   const items = !json ? [text] : Array.isArray(result) ? result : result === null || result === undefined ? [] : [result];
-  const page = new ResponsePage(n, request, res.url, res.status, headerView(res), contentType, json, text, body, result, items, ctx);
+  const page = new ResponsePage(n, request, res.url, res.status, res, contentType, json, text, body, result, items, ctx);
   const errorExpression = op.setting('error_expression') as string | undefined;
   if (errorExpression && json && payloadProperty) {
     const err = evaluate(errorExpression, page.context, `${what}: error_expression`);
