@@ -696,6 +696,7 @@ describe('annotations', () => {
       'sources/binary.schema.json#/properties/system=true',
       'sources/csv.schema.json#/properties/system=true',
       'sources/embedded.schema.json#/properties/system=true',
+      'sources/http_endpoint.schema.json#/properties/system=true',
       'sources/json.schema.json#/properties/system=true',
       'sources/ldap.schema.json#/properties/system=true',
       'sources/rest.schema.json#/properties/system=true',

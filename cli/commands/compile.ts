@@ -1,8 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { compile } from '../../compiler/compile.js';
-import { envValues, readConfigInput, secretNames } from '../config-input.js';
-import { printDiagnostics } from './validate.js';
+import { compileInput, printDiagnostics, readInputOrReport } from './validate.js';
 import { configOptions, type SetExit } from './shared.js';
 
 export function registerCompile(program: Command, setExit: SetExit): void {
@@ -14,8 +12,10 @@ export function registerCompile(program: Command, setExit: SetExit): void {
       .option('-o, --output <file>', 'write the plan here instead of standard output')
       .addOption(new Option('--format <format>', 'diagnostics format: text or json').choices(['text', 'json']).default('text')),
   ).action(async (path: string, opts) => {
-    const { files, revision } = await readConfigInput(path, opts);
-    const result = compile(files, { env: envValues(path, opts), secrets: secretNames(opts) });
+    const input = await readInputOrReport(path, opts, setExit);
+    if (!input) return;
+    const { revision } = input;
+    const result = compileInput(input);
     if (!result.plan) {
       printDiagnostics(result.diagnostics, opts.format);
       setExit(1);

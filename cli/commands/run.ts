@@ -68,7 +68,8 @@ with --node, --jwt, --scheduler-zero-runs, --scheduler-max-runs, --scheduler-max
           logger.error({ err: (err as Error).message }, 'cannot read the config');
           return;
         }
-        const env = envValues(configPath, opts);
+        const { env, diagnostics: envProblems } = envValues(configPath, opts);
+        for (const d of envProblems) logger[d.severity === 'error' ? 'error' : 'warn']({ diagnostic: { file: d.file, line: d.line, column: d.column, code: d.code } }, formatDiagnostic(d));
         if (JSON.stringify(env) !== JSON.stringify(runtime.env)) await runtime.setEnv(env, true);
         const result = await runtime.setConfigFiles(files);
         for (const d of result.diagnostics) logger[d.severity === 'error' ? 'error' : 'warn']({ diagnostic: { file: d.file, line: d.line, column: d.column, code: d.code } }, formatDiagnostic(d));
