@@ -1,6 +1,6 @@
 /** The Jinja templates of the REST components: values, Python's semantics, filters and markers. */
 import { describe, expect, it } from 'vitest';
-import { evaluate, renderText, renderTree } from '../../runtime/components/systems/rest/jinja.js';
+import { evaluate, renderText, renderTree } from '../../runtime/components/jinja/jinja.js';
 import { parseLinkHeader } from '../../runtime/components/systems/rest/exchange.js';
 import { retryAfterSeconds } from '../../runtime/components/systems/rest/client.js';
 import { valueAtPath } from '../../runtime/components/systems/rest/values.js';

@@ -11,7 +11,7 @@ import { toJsonText } from '../../../../compiler/dtl/functions/text.js';
 import { Bytes, type Value } from '../../../../compiler/values/types.js';
 import { HttpError, sleep, snippet, UrlClient, type RetryPolicy, type UrlResponse } from '../url.js';
 import { CustomAuth } from './custom-auth.js';
-import { renderText } from './jinja.js';
+import { renderText } from '../../jinja/jinja.js';
 import type { Operation } from './operation.js';
 import { fieldText } from './values.js';
 

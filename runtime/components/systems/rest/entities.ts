@@ -5,7 +5,7 @@
  */
 import type { Entity } from '../../../../compiler/values/types.js';
 import type { RestPage } from './exchange.js';
-import { expression, type Scope } from './jinja.js';
+import { expression, type Scope } from '../../jinja/jinja.js';
 import type { Operation } from './operation.js';
 import { bigintAsNumber, plainValue } from './values.js';
 

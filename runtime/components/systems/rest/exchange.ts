@@ -8,7 +8,7 @@ import { SKIP } from '../../../../compiler/dtl/functions/util.js';
 import { snippet, type UrlResponse } from '../url.js';
 import type { RestClient, RestRequest, SendOptions, SentRequest } from './client.js';
 import { traceEntry, type Tracer } from './trace.js';
-import { evaluate, mentionsVariable, renderText, renderTree } from './jinja.js';
+import { evaluate, mentionsVariable, renderText, renderTree } from '../../jinja/jinja.js';
 import type { Operation } from './operation.js';
 import { bigintAsNumber, plainValue, valueAtPath } from './values.js';
 

@@ -1,6 +1,7 @@
 /**
- * Jinja templates of REST systems, sources, sinks and transforms (urls, headers, params, payloads,
- * next_page_link, id/updated/error expressions, custom_auth expressions).
+ * The Jinja engine of the components that take Jinja templates: the REST family (urls, headers,
+ * params, payloads, next_page_link, id/updated/error expressions, custom_auth expressions) and the
+ * mail sink (subjects, bodies; its undefined-variable modes use `freeVariables`).
  *
  * Why nunjucks: it is the long-standing, widely used Jinja2 port for JavaScript (Mozilla), it compiles
  * each template once to a JavaScript function (REST sources render several templates per entity, so
@@ -11,14 +12,22 @@
  * `True`/`None` and JSON text for lists and dicts in output) is added here, in one place.
  */
 import nunjucks from 'nunjucks';
-import { dtlBase64Decode, dtlBase64Encode, dtlBytes } from '../../../../compiler/dtl/functions/bytes.js';
-import { datetimeValues, formatDynamic } from '../../../../compiler/dtl/functions/datetime.js';
-import { castToString } from '../../../../compiler/dtl/functions/text.js';
-import { Bytes, DateTime, type Value } from '../../../../compiler/values/types.js';
-import { plainValue } from './values.js';
+import { dtlBase64Decode, dtlBase64Encode, dtlBytes } from '../../../compiler/dtl/functions/bytes.js';
+import { datetimeValues, formatDynamic } from '../../../compiler/dtl/functions/datetime.js';
+import { castToString } from '../../../compiler/dtl/functions/text.js';
+import { Bytes, DateTime, type Value } from '../../../compiler/values/types.js';
+import { plainValue } from '../systems/rest/values.js';
 
 export class TemplateError extends Error {
-  readonly code = 'REST_TEMPLATE';
+  readonly code = 'JINJA_TEMPLATE';
+
+  constructor(
+    message: string,
+    /** What the engine said, without the template and who uses it. */
+    readonly reason: string = message,
+  ) {
+    super(message);
+  }
 }
 
 type Runtime = { suppressValue(v: unknown, autoescape: boolean): unknown; memberLookup(obj: unknown, key: unknown, ...rest: unknown[]): unknown };
@@ -129,6 +138,8 @@ interface Compiled {
   template: nunjucks.Template;
   raw: boolean;
   quick: ((context: Record<string, unknown>) => unknown) | null;
+  /** The names the template reads without defining them (made when first asked). */
+  free?: string[];
 }
 const compiled = new Map<string, Compiled>();
 const MAX_COMPILED = 2000;
@@ -199,7 +210,7 @@ function compile(text: string, what: string): Compiled {
     (c.template as unknown as { compile(): void }).compile();
   } catch (err) {
     if (single) return compileText(text, what);
-    throw new TemplateError(`${what}: the template ${JSON.stringify(text)} is not valid Jinja: ${firstLine(err)}`);
+    throw new TemplateError(`${what}: the template ${JSON.stringify(text)} is not valid Jinja: ${firstLine(err)}`, firstLine(err));
   }
   if (compiled.size >= MAX_COMPILED) compiled.delete(compiled.keys().next().value as string);
   compiled.set(text, c);
@@ -215,7 +226,7 @@ function compileText(text: string, what: string): Compiled {
     compiled.set(text, c);
     return c;
   } catch (err) {
-    throw new TemplateError(`${what}: the template ${JSON.stringify(text)} is not valid Jinja: ${firstLine(err)}`);
+    throw new TemplateError(`${what}: the template ${JSON.stringify(text)} is not valid Jinja: ${firstLine(err)}`, firstLine(err));
   }
 }
 
@@ -284,7 +295,7 @@ function run(c: Compiled, text: string, context: Record<string, unknown>, what: 
     captured = undefined;
     return v;
   } catch (err) {
-    throw new TemplateError(`${what}: rendering ${JSON.stringify(text)} failed: ${firstLine(err)}`);
+    throw new TemplateError(`${what}: rendering ${JSON.stringify(text)} failed: ${firstLine(err)}`, firstLine(err));
   }
 }
 
@@ -340,4 +351,89 @@ export function renderTree(tree: unknown, context: Record<string, unknown>, what
     return out;
   }
   return tree;
+}
+
+/** Names a template may read that no context has to give: the engine's globals and Jinja's own. */
+const PROVIDED = new Set(['range', 'cycler', 'joiner', 'now', 'True', 'False', 'None', 'loop', 'caller', 'super', 'varargs', 'kwargs']);
+
+type AstNode = { typename?: string; fields?: string[]; value?: unknown; children?: unknown[]; [field: string]: unknown };
+
+/** Names that `target` binds: a symbol, or the symbols of a list or tuple of them. */
+function bindings(target: unknown, into: Set<string>): void {
+  const n = target as AstNode | null;
+  if (!n || typeof n !== 'object') return;
+  if (Array.isArray(n)) return n.forEach((x) => bindings(x, into));
+  if (n.typename === 'Symbol') into.add(n.value as string);
+  else if (Array.isArray(n.children)) n.children.forEach((x) => bindings(x, into));
+}
+
+/**
+ * The variables a template reads that neither the engine nor the template itself defines (a name
+ * bound anywhere by set, for, macro or import counts as defined), each once.
+ * Filter and test names, keyword argument names and dict keys written as names are not variables;
+ * a name read only to test it (`x is defined`, `x is undefined`) or to give it a default
+ * (`x | default(...)`) is not counted either: the template handles its absence itself.
+ */
+export function freeVariables(text: string, what: string): string[] {
+  const c = compile(text, what);
+  if (c.free) return c.free;
+  const read: string[] = [];
+  const bound = new Set<string>();
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) return value.forEach(visit);
+    const n = value as AstNode | null;
+    if (!n || typeof n !== 'object' || typeof n.typename !== 'string') return;
+    switch (n.typename) {
+      case 'Symbol':
+        if (!read.includes(n.value as string)) read.push(n.value as string);
+        return;
+      case 'Filter':
+      case 'FilterAsync': {
+        // The filter's name is not a variable; its arguments are.
+        const args = ((n.args as AstNode | undefined)?.children ?? []) as AstNode[];
+        const name = (n.name as AstNode | undefined)?.value;
+        const guarded = (name === 'default' || name === 'd') && args[0]?.typename === 'Symbol';
+        return visit(guarded ? args.slice(1) : args);
+      }
+      case 'Is': {
+        // `x is defined`, `x is divisibleby(3)`: the test's name is not a variable.
+        const right = n.right as AstNode | null;
+        const test = (right?.name as AstNode | undefined)?.value ?? right?.value;
+        const left = n.left as AstNode | null;
+        if (!(left?.typename === 'Symbol' && (test === 'defined' || test === 'undefined'))) visit(left);
+        return visit(right?.args);
+      }
+      case 'KeywordArgs':
+      case 'Dict':
+        for (const pair of (n.children ?? []) as AstNode[]) visit(pair.typename === 'Pair' ? pair.value : pair);
+        return;
+      case 'For':
+      case 'AsyncEach':
+      case 'AsyncAll':
+        bindings(n.name, bound);
+        visit(n.arr);
+        visit(n.body);
+        return visit(n.else_);
+      case 'Set':
+        bindings(n.targets, bound);
+        return visit(n.value);
+      case 'Macro':
+      case 'Caller':
+        bindings(n.name, bound);
+        for (const arg of ((n.args as AstNode | undefined)?.children ?? []) as AstNode[]) {
+          if (arg.typename === 'KeywordArgs') for (const pair of (arg.children ?? []) as AstNode[]) (bindings(pair.key, bound), visit(pair.value));
+          else bindings(arg, bound);
+        }
+        return visit(n.body);
+      case 'Import':
+        return bindings(n.target, bound);
+      case 'FromImport':
+        for (const name of ((n.names as AstNode | undefined)?.children ?? []) as AstNode[]) bindings(name.typename === 'Pair' ? name.value : name, bound);
+        return;
+    }
+    for (const field of n.fields ?? []) visit(n[field]);
+  };
+  visit((nunjucks as unknown as { parser: { parse(src: string, extensions: unknown[], opts: object): unknown } }).parser.parse(text, [], {}));
+  c.free = read.filter((name) => !bound.has(name) && !PROVIDED.has(name));
+  return c.free;
 }
