@@ -315,16 +315,15 @@ export class UrlClient {
     return this.agent;
   }
 
-  /** Sends one request (no redirects, authentication or retries); resolves when its head arrived. */
-  private async exchange(url: URL, method: string, headers: Record<string, string>, body: string | Uint8Array | undefined, signal: AbortSignal | undefined): Promise<WireExchange> {
-    const x = new WireExchange({ origin: url.origin, path: url.pathname + url.search, method, headers, body, signal, pipelined: this.pipelining > 1 && IDEMPOTENT.has(method) });
-    await x.start(this.getAgent());
-    return x;
+  /** One request on the wire (no redirects, authentication or retries), to start on the system's dispatcher. */
+  private wire(url: URL, method: string, headers: Record<string, string>, body: string | Uint8Array | undefined, signal: AbortSignal | undefined): WireExchange {
+    return new WireExchange({ origin: url.origin, path: url.pathname + url.search, method, headers, body, signal, pipelined: this.pipelining > 1 && IDEMPOTENT.has(method) });
   }
 
   /** A token request of the system's authentication (its dispatcher and timeouts; no retries). */
   private async rawFetch(url: string, init: RawRequest): Promise<RawResponse> {
-    const x = await this.exchange(new URL(url), init.method, init.headers, init.body, undefined);
+    const x = this.wire(new URL(url), init.method, init.headers, init.body, undefined);
+    await x.start(this.getAgent());
     return { status: x.status, statusText: x.statusText, ok: x.status >= 200 && x.status < 300, text: () => x.text() };
   }
 
@@ -457,7 +456,8 @@ export class UrlClient {
   private async follow(target: URL, method: string, headers: Record<string, string>, body: string | Uint8Array | undefined, signal: AbortSignal | undefined, what: string): Promise<{ x: WireExchange; url: string }> {
     const url = target.href;
     for (let hops = 0; ; hops++) {
-      const x = await this.exchange(target, method, headers, body, signal);
+      const x = this.wire(target, method, headers, body, signal);
+      await x.start(this.getAgent());
       const location = REDIRECTS.has(x.status) ? headerText(x, 'location') : null;
       if (location === null) return { x, url: target.href };
       await x.discard();
