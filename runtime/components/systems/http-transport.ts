@@ -3,11 +3,13 @@
  * streams, no Request/Response objects and no body clones, so a sink that sends one small request
  * per entity spends its time on the wire rather than in the client. The response body is buffered
  * as it arrives (the socket is paused while more than 1 MiB waits unread) and read as text, as a
- * stream of chunks, or discarded; gzip, deflate and br bodies are decoded as fetch did.
+ * stream of chunks, or discarded; gzip, deflate and br bodies are decoded as fetch did. A
+ * ClientResponse is what the URL client hands its callers for an exchange.
  */
 import { createBrotliDecompress, createGunzip, createInflate, createInflateRaw } from 'node:zlib';
 import type { Transform } from 'node:stream';
 import type { Dispatcher } from 'undici';
+import type { UrlClient, UrlResponse } from './url.js';
 
 /** The run was stopped while the request was under way. */
 export class RequestAbortedError extends Error {
@@ -283,5 +285,95 @@ export class WireExchange implements Dispatcher.DispatchHandler {
   private drop(err: Error = new RequestAbortedError('the response body was not read')): void {
     this.fail(err);
     this.controller?.abort(err);
+  }
+}
+
+/** The URL without user info, for messages. */
+export function shown(url: string): string {
+  try {
+    const u = new URL(url);
+    if (!u.username && !u.password) return url;
+    u.username = '';
+    u.password = '';
+    return u.href;
+  } catch {
+    return url;
+  }
+}
+
+/** Response headers as a WHATWG Headers object. */
+function headersOf(raw: Record<string, string | string[] | undefined>): Headers {
+  const h = new Headers();
+  for (const [k, v] of Object.entries(raw)) {
+    if (Array.isArray(v)) for (const x of v) h.append(k, x);
+    else if (v !== undefined) h.append(k, v);
+  }
+  return h;
+}
+
+/** One response header (repeated ones joined by ", "), or null. */
+export function headerText(x: WireExchange, name: string): string | null {
+  const v = x.rawHeaders[name];
+  return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+}
+
+/** A response of a UrlClient: its body is read once, as text, as chunks, or thrown away. */
+export class ClientResponse implements UrlResponse {
+  readonly status: number;
+  readonly statusText: string;
+  private used = false;
+  private made: Headers | null = null;
+
+  constructor(
+    private readonly client: UrlClient,
+    private readonly x: WireExchange,
+    private readonly method: string,
+    readonly url: string,
+    private readonly what: string,
+  ) {
+    this.status = x.status;
+    this.statusText = x.statusText;
+  }
+
+  get headers(): Headers {
+    this.made ??= headersOf(this.x.rawHeaders);
+    return this.made;
+  }
+
+  header(name: string): string | null {
+    return headerText(this.x, name.toLowerCase());
+  }
+
+  private take(): void {
+    if (this.used) throw new Error(`${this.what}: the body of ${this.method} ${shown(this.url)} was already read`);
+    this.used = true;
+  }
+
+  async text(): Promise<string> {
+    this.take();
+    try {
+      return await this.x.text();
+    } catch (err) {
+      throw this.client.networkError(err, this.method, this.url, this.what, 'body');
+    }
+  }
+
+  chunks(): AsyncIterable<Uint8Array> {
+    this.take();
+    return this.stream();
+  }
+
+  private async *stream(): AsyncIterable<Uint8Array> {
+    try {
+      yield* this.x.stream();
+    } catch (err) {
+      throw this.client.networkError(err, this.method, this.url, this.what, 'body');
+    }
+  }
+
+  async discard(): Promise<void> {
+    if (this.used) return;
+    this.used = true;
+    await this.x.discard();
   }
 }

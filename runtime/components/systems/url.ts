@@ -15,7 +15,7 @@ import type { PlanPipe } from '../../../compiler/plan/types.js';
 import type { ComponentContext } from '../types.js';
 import { ConnectError, createAgent } from './connect.js';
 import { AuthError, DigestAuth, OAuth2Tokens, TripletexTokens, type OAuth2Config, type RawFetch, type RawRequest, type RawResponse, type TripletexConfig } from './http-auth.js';
-import { WireExchange } from './http-transport.js';
+import { ClientResponse, headerText, shown, WireExchange } from './http-transport.js';
 import type { ResolvedSystem, SystemContext, SystemSpec } from './spec.js';
 import { urlSystemOperations } from './operations.js';
 
@@ -91,19 +91,6 @@ export function snippet(text: string, max = 300): string {
   return t.length > max ? `${t.slice(0, max)}…` : t;
 }
 
-/** The URL without user info, for messages. */
-function shown(url: string): string {
-  try {
-    const u = new URL(url);
-    if (!u.username && !u.password) return url;
-    u.username = '';
-    u.password = '';
-    return u.href;
-  } catch {
-    return url;
-  }
-}
-
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (ms <= 0 || signal?.aborted) return resolve();
@@ -142,16 +129,6 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const ABSOLUTE = /^[a-z][a-z0-9+.-]*:\/\//i;
 const MAX_REDIRECTS = 20;
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
-
-/** Response headers as a WHATWG Headers object. */
-function headersOf(raw: Record<string, string | string[] | undefined>): Headers {
-  const h = new Headers();
-  for (const [k, v] of Object.entries(raw)) {
-    if (Array.isArray(v)) for (const x of v) h.append(k, x);
-    else if (v !== undefined) h.append(k, v);
-  }
-  return h;
-}
 
 export interface RetrySettings {
   max_read_retries?: number;
@@ -487,72 +464,6 @@ export class UrlClient {
   async close(): Promise<void> {
     await this.agent?.close().catch(() => undefined);
   }
-}
-
-/** A response of a UrlClient: its body is read once, as text, as chunks, or thrown away. */
-class ClientResponse implements UrlResponse {
-  readonly status: number;
-  readonly statusText: string;
-  private used = false;
-  private made: Headers | null = null;
-
-  constructor(
-    private readonly client: UrlClient,
-    private readonly x: WireExchange,
-    private readonly method: string,
-    readonly url: string,
-    private readonly what: string,
-  ) {
-    this.status = x.status;
-    this.statusText = x.statusText;
-  }
-
-  get headers(): Headers {
-    this.made ??= headersOf(this.x.rawHeaders);
-    return this.made;
-  }
-
-  header(name: string): string | null {
-    return headerText(this.x, name.toLowerCase());
-  }
-
-  private take(): void {
-    if (this.used) throw new Error(`${this.what}: the body of ${this.method} ${shown(this.url)} was already read`);
-    this.used = true;
-  }
-
-  async text(): Promise<string> {
-    this.take();
-    try {
-      return await this.x.text();
-    } catch (err) {
-      throw this.client.networkError(err, this.method, this.url, this.what, 'body');
-    }
-  }
-
-  chunks(): AsyncIterable<Uint8Array> {
-    this.take();
-    return this.stream();
-  }
-
-  private async *stream(): AsyncIterable<Uint8Array> {
-    try {
-      yield* this.x.stream();
-    } catch (err) {
-      throw this.client.networkError(err, this.method, this.url, this.what, 'body');
-    }
-  }
-
-  async discard(): Promise<void> {
-    if (this.used) return;
-    this.used = true;
-    await this.x.discard();
-  }
-}
-
-function headerText(x: WireExchange, name: string): string | null {
-  const v = x.rawHeaders[name];
-  return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
 }
 
 /**
