@@ -31,8 +31,17 @@ async function ordersApi(): Promise<TestApi> {
   return a;
 }
 
-/** A pipe that changes on every run (it never settles). */
-const restless = { _id: 'clock', type: 'pipe', source: { type: 'embedded', entities: [{ _id: 'now' }] }, transform: { type: 'dtl', rules: { default: [['copy', '_id'], ['add', 't', ['now']]] } } };
+/**
+ * A pipe that provably never settles: each run reads the count its last run wrote (a hop into its
+ * own sink) and writes it plus one, so every run changes its entity, however fast runs follow.
+ */
+const previous = ['first', ['hops', { datasets: ['counter c'], where: ['eq', '_S._id', 'c._id'], return: 'c.n' }]];
+const restless = {
+  _id: 'counter',
+  type: 'pipe',
+  source: { type: 'embedded', entities: [{ _id: 'runs' }] },
+  transform: { type: 'dtl', rules: { default: [['copy', '_id'], ['add', 'n', ['if', ['is-null', previous], 1, ['+', previous, 1]]]] } },
+};
 
 async function entities(a: TestApi, dataset: string): Promise<number> {
   const r = await a.call('GET', `/api/datasets/${dataset}/entities?history=false&deleted=false`);
@@ -89,10 +98,12 @@ describe('POST /api/pipes/run-all-pipes', () => {
 
   it('fails a config that does not settle within max_runs, or within max_run_time; stop-run-all-pipes stops a job', async () => {
     api = await startTestApi();
-    await api.rt.setConfigFiles([{ path: 'pipes/clock.conf.json', text: JSON.stringify(restless), format: 'json', role: 'pipe' }]);
+    const loaded = await api.rt.setConfigFiles([{ path: 'pipes/counter.conf.json', text: JSON.stringify(restless), format: 'json', role: 'pipe' }]);
+    expect(loaded.ok, api.rt.describeErrors(loaded.diagnostics)).toBe(true);
     const r = await api.call('POST', '/api/pipes/run-all-pipes?max_runs=3');
     expect(r.json.status).toBe('failed');
     expect(r.json.additional_info).toMatch(/did not settle within max_runs \(3 runs\)/);
+    expect((await api.call('GET', '/api/datasets/counter/entity?entity_id=runs')).json.n).toBe(3);
 
     const timed = await api.call('POST', '/api/pipes/run-all-pipes?max_runs=1000000&max_run_time=1');
     expect(timed.json).toMatchObject({ status: 'failed', additional_info: expect.stringMatching(/max_run_time \(1 s\) was reached/) });
