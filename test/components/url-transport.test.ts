@@ -113,7 +113,7 @@ describe('url client transport', () => {
       const res = await c.request({ url: kind });
       expect(await res.text(), kind).toBe(text);
     }
-    expect(api.seen[0].headers['accept-encoding']).toBe('gzip, deflate, br');
+    expect(api.seen[0].headers).toMatchObject({ 'accept-encoding': 'gzip, deflate, br', accept: '*/*', 'user-agent': 'Sluice' });
     const failed = await c.request({ url: 'error' }).catch((e: unknown) => e);
     expect((failed as HttpError).status).toBe(500);
     expect((failed as HttpError).body).toBe('it broke');

@@ -127,6 +127,7 @@ interface ClientOptions {
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const ABSOLUTE = /^[a-z][a-z0-9+.-]*:\/\//i;
+const USER_AGENT = 'Sluice';
 const MAX_REDIRECTS = 20;
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
 
@@ -376,9 +377,10 @@ export class UrlClient {
       // Object.assign, not a spread: V8 makes adding properties to a spread copy slow.
       const headers: Record<string, string> = Object.assign({}, this.headers);
       for (const [k, v] of Object.entries(req.headers ?? {})) headers[k.toLowerCase()] = v;
-      // What fetch sent when the caller did not say: compressed bodies are decoded.
+      // What fetch sent when the caller did not say (some services refuse requests without a user agent); compressed bodies are decoded.
       headers.accept ??= '*/*';
       headers['accept-encoding'] ??= 'gzip, deflate, br';
+      headers['user-agent'] ??= USER_AGENT;
       if (this.auth !== undefined || this.oauth2) {
         let auth: string | undefined;
         try {
