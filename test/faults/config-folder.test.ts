@@ -61,11 +61,11 @@ afterAll(async () => {
 
 describe('a served config folder', () => {
   it('takes pipes and systems created, replaced and deleted through the API into its files', async () => {
-    expect((await call('POST', '/api/pipes', [pipe('b')])).status).toBe(201);
+    expect((await call('POST', '/api/pipes', [pipe('b')])).status).toBe(200);
     expect(JSON.parse(readFileSync(file('pipes/b.conf.json'), 'utf8'))._id).toBe('b');
     expect((await call('PUT', '/api/pipes/a/config', pipe('a', { description: 'changed' }))).status).toBe(200);
     expect(JSON.parse(readFileSync(file('pipes/a.conf.json'), 'utf8')).description).toBe('changed');
-    expect((await call('POST', '/api/systems', [{ _id: 'api', type: 'system:url', url_pattern: 'http://localhost/%s' }])).status).toBe(201);
+    expect((await call('POST', '/api/systems', [{ _id: 'api', type: 'system:url', url_pattern: 'http://localhost/%s' }])).status).toBe(200);
     expect(existsSync(file('systems/api.conf.json'))).toBe(true);
     expect((await call('DELETE', '/api/systems/api')).status).toBe(200);
     expect(existsSync(file('systems/api.conf.json'))).toBe(false);
