@@ -12,6 +12,7 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<Recor
   rest: () => import('./rest.js'),
   studio: () => import('./studio.js'),
   sql: () => import('./sql.js'),
+  'api-latency': () => import('./api-latency.js'),
 };
 
 export function registerBench(name: string, loader: () => Promise<{ run(args: string[]): Promise<Record<string, unknown>> }>): void {

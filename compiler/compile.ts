@@ -19,15 +19,8 @@ import { COMPILER_VERSION } from './version.js';
 
 export interface CompileOptions {
   env?: EnvValues;
-  /** Names of the secrets that exist; when given, unknown `$SECRET(...)` names are reported. */
+  /** Names of the secrets that exist; when given, unknown `$SECRET(...)` names are warnings. */
   secrets?: Iterable<string>;
-  /**
-   * How a secret that does not exist is reported: an error (the default), or a warning where
-   * secrets may be set after the config that uses them. A node takes such config as Sesam's do: a
-   * system's own secrets can only be set once the system exists, and a test node is meant to lack
-   * the secrets of the systems the config talks to.
-   */
-  missingSecrets?: 'error' | 'warning';
   schemas?: SchemaSet;
 }
 
@@ -44,7 +37,7 @@ function isSystemDataset(id: string): boolean {
 export function compile(files: SourceFile[], options: CompileOptions = {}): CompileResult {
   const bag = new DiagnosticBag();
   const schemas = options.schemas ?? SchemaSet.load();
-  const sources = { env: options.env ?? {}, secrets: options.secrets ? new Set(options.secrets) : undefined, missingSecrets: options.missingSecrets };
+  const sources = { env: options.env ?? {}, secrets: options.secrets ? new Set(options.secrets) : undefined };
   const entities = collectEntities(files, bag);
 
   const seen = new Map<string, RawEntity>();

@@ -3,9 +3,11 @@
  * that later diagnostics still point into the user's file.
  *
  * A string that is exactly `$ENV(x)` takes the variable's value with its JSON type; a string that
- * mixes text and references becomes a string. Secrets are checked (they must exist when a secret
- * source is given) but stay as `$SECRET(x)` references in the plan: the runtime substitutes them
- * when it builds a component, so secret values never enter plans, ConfigMaps or the API.
+ * mixes text and references becomes a string. Secrets stay as `$SECRET(x)` references in the plan:
+ * the runtime substitutes them when it builds a component, so secret values never enter plans,
+ * ConfigMaps or the API. An unknown secret is only a warning: a system's own secrets can be set only
+ * once the system exists (PUT /api/systems/{id}/secrets), and CI nodes deliberately hold no
+ * secrets, so the component that needs the value fails when it is used instead.
  */
 import { DiagnosticBag, suggestion } from '../diagnostics.js';
 import { entry, fromPlain, isUnresolved, type Loc, type PNode, type PObject } from '../parse/tree.js';
@@ -16,8 +18,6 @@ export interface ReferenceSources {
   env: EnvValues;
   /** Names of the secrets that exist; undefined means "not known here" (no check). */
   secrets?: ReadonlySet<string>;
-  /** A secret that does not exist is an error (the default), or a warning where it may be set later. */
-  missingSecrets?: 'error' | 'warning';
 }
 
 const REF = /\$(ENV|SECRET)\(([^()$]*)\)/g;
@@ -90,9 +90,7 @@ function resolveString(s: string, loc: Loc, sources: ReferenceSources, bag: Diag
   const value = s.replace(REF, (ref, kind: string, name: string) => {
     if (kind === 'SECRET') {
       if (sources.secrets && !sources.secrets.has(name)) {
-        const later = sources.missingSecrets === 'warning';
-        const message = `secret "${name}" is not set${suggestion(name, sources.secrets)}${later ? '; what uses it fails until it is set' : ''}`;
-        bag.add('CONFIG_SECRET_UNRESOLVED', loc, message, later ? 'warning' : 'error');
+        bag.warning('CONFIG_SECRET_UNRESOLVED', loc, `secret "${name}" is not set${suggestion(name, sources.secrets)}: what uses it fails until it is set`);
       }
       return ref;
     }

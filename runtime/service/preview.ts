@@ -10,6 +10,8 @@ import { randomUUID } from 'node:crypto';
 import type { Entity } from '../../compiler/values/types.js';
 import type { RunInfo, Since } from '../components/types.js';
 import { addNamespaces, removeNamespaces } from '../executor/namespaces.js';
+import { stringifyValue } from '../../compiler/values/json.js';
+import { yieldIfDue } from '../executor/time-slice.js';
 import type { SluiceRuntime } from './runtime.js';
 
 export const PREVIEW_STAGES = ['source', 'before-transforms', 'after-transforms', 'sink'] as const;
@@ -27,10 +29,24 @@ export function normaliseStage(stage: string | undefined): PreviewStage | null {
 export class PreviewError extends Error {
   constructor(
     message: string,
-    readonly status: 404 | 409 | 422,
+    readonly status: 404 | 409 | 413 | 422,
+    /** A code more precise than the status (the limits). */
+    readonly code?: string,
   ) {
     super(message);
   }
+}
+
+/** How long a preview may evaluate, and how much it may hold (JSON text of its entities). */
+export interface PreviewLimits {
+  timeMs: number;
+  bytes: number;
+}
+
+export const DEFAULT_PREVIEW_LIMITS: PreviewLimits = { timeMs: 60_000, bytes: 128 * 1024 * 1024 };
+
+function mib(bytes: number): string {
+  return `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MiB`;
 }
 
 export interface PreviewOptions {
@@ -75,10 +91,22 @@ export async function previewEntities(rt: SluiceRuntime, pipeId: string, stage: 
   const byId = new Map<string, Entity>();
   const count = () => (unique ? byId.size : list.length);
   const namespaces = pipe.add_namespaces && pipe.namespaces ? pipe.namespaces : null;
+  // Previews run on the API's thread and their DTL can be arbitrarily heavy: they are bounded.
+  const limits = rt.previewLimits;
+  const deadline = performance.now() + limits.timeMs;
+  let bytes = 0;
+  const inTime = () => {
+    if (performance.now() > deadline) throw new PreviewError(`pipe "${pipeId}": the preview took longer than its limit of ${limits.timeMs / 1000} s; ask for fewer entities with "limit", or read the sink dataset after a run`, 422, 'PREVIEW_TIME_LIMIT');
+  };
+  const held = (e: Entity) => {
+    bytes += stringifyValue(e).length;
+    if (bytes > limits.bytes) throw new PreviewError(`pipe "${pipeId}": the preview is larger than its limit of ${mib(limits.bytes)}; ask for fewer entities with "limit", or read the sink dataset after a run`, 413, 'PREVIEW_SIZE_LIMIT');
+  };
 
   try {
     if (limit <= 0) return [];
     for await (const batch of inst.source.read({ since, batchSize: inst.batchSize, run })) {
+      inTime();
       let current = batch.entities;
       if (stage !== 'source') {
         if (namespaces) current = current.map((e) => addNamespaces(e, namespaces));
@@ -89,6 +117,7 @@ export async function previewEntities(rt: SluiceRuntime, pipeId: string, stage: 
             } catch (err) {
               throw new PreviewError(`pipe "${pipeId}": a transform failed: ${err instanceof Error ? err.message : String(err)}`, 422);
             }
+            inTime();
           }
           if (stage === 'sink' && pipe.remove_namespaces) current = current.map(removeNamespaces);
         }
@@ -98,9 +127,11 @@ export async function previewEntities(rt: SluiceRuntime, pipeId: string, stage: 
           byId.delete(e._id);
           byId.set(e._id, e);
         } else list.push(e);
+        held(e);
         if (count() >= limit) break;
       }
       if (count() >= limit || controller.signal.aborted) break;
+      await yieldIfDue();
     }
   } finally {
     options.signal?.removeEventListener('abort', onAbort);

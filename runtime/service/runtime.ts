@@ -24,6 +24,9 @@ import { PipeLeases } from '../pump/leases.js';
 import { randomUUID } from 'node:crypto';
 import type { Store } from '../store/contract.js';
 import { entitiesOf, type ConfigEntity } from './config-files.js';
+import { DEFAULT_PREVIEW_LIMITS, type PreviewLimits } from './preview.js';
+import type { ConfigFolder } from './config-folder.js';
+import { forgetSecretValues, redactSecrets, setSecretValues } from '../security/redaction.js';
 
 export interface RuntimeOptions {
   store: Store;
@@ -38,6 +41,8 @@ export interface RuntimeOptions {
   leaseTtlMs?: number;
   /** This runtime's replica index when a plan places pipes on several replicas. */
   replica?: number;
+  /** Where the config comes from when it is a folder (`sluice run`): it is not restored from the store, and API changes are written into it. */
+  configFolder?: ConfigFolder;
 }
 
 export interface ConfigResult {
@@ -89,6 +94,10 @@ export class SluiceRuntime extends EventEmitter {
   private closed = false;
   /** Pipe leases, when the store is shared by several runtimes. */
   readonly leases: PipeLeases | null;
+  /** Bounds of pipe previews (GET /api/pipes/{id}/entities, verification in tests). */
+  previewLimits: PreviewLimits = { ...DEFAULT_PREVIEW_LIMITS };
+  /** The config folder this runtime serves, if any: the source of truth for its config. */
+  readonly configFolder: ConfigFolder | null;
   /** Set when the plan comes from outside (the operator): config edits through the API are refused. */
   managed = false;
   readonly replica: number;
@@ -103,6 +112,7 @@ export class SluiceRuntime extends EventEmitter {
     this.scheduler = new Scheduler({ logger: this.logger, maxConcurrent: options.maxConcurrent });
     this.setMaxListeners(100);
     this.replica = options.replica ?? 0;
+    this.configFolder = options.configFolder ?? null;
     this.leases = this.store.leases ? new PipeLeases(this.store.leases, `${this.nodeId}-${randomUUID().slice(0, 8)}`, options.leaseTtlMs ?? 30_000, this.logger) : null;
     if (this.leases) this.leases.onLost = (pipeId) => this.pump(pipeId)?.active?.controller.abort();
   }
@@ -111,9 +121,10 @@ export class SluiceRuntime extends EventEmitter {
   static async open(options: RuntimeOptions): Promise<SluiceRuntime> {
     const rt = new SluiceRuntime(options);
     rt.env = (await rt.store.getMeta<Record<string, unknown>>(META_ENV)) ?? {};
-    rt.secrets = (await rt.store.getMeta<Record<string, string>>(META_SECRETS)) ?? {};
     rt.systemSecrets = (await rt.store.getMeta<Record<string, Record<string, string>>>(META_SYSTEM_SECRETS)) ?? {};
-    const files = options.replica === undefined ? ((await rt.store.getMeta<SourceFile[]>(META_FILES)) ?? []) : [];
+    rt.useSecrets((await rt.store.getMeta<Record<string, string>>(META_SECRETS)) ?? {});
+    // A config folder is read by its owner; only a runtime without one restores the last config it ran.
+    const files = options.replica === undefined && !options.configFolder ? ((await rt.store.getMeta<SourceFile[]>(META_FILES)) ?? []) : [];
     if (files.length) await rt.setConfigFiles(files, { force: true, persist: false });
     if (options.schedule !== false) rt.scheduler.start();
     rt.leases?.start();
@@ -123,6 +134,7 @@ export class SluiceRuntime extends EventEmitter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    forgetSecretValues(this);
     this.scheduler.stop();
     await this.scheduler.stopAll();
     await this.leases?.releaseAll();
@@ -137,9 +149,7 @@ export class SluiceRuntime extends EventEmitter {
    * plan stays; with `force`, entities with errors are left out (and shown as invalid).
    */
   async setConfigFiles(files: SourceFile[], opts: { force?: boolean; persist?: boolean } = {}): Promise<ConfigResult> {
-    // A secret that is not set yet does not refuse the config (a system's own secrets are set once
-    // it exists): what uses it fails with a message saying so.
-    const options = { env: this.env, secrets: [...Object.keys(this.secrets), ...Object.values(this.systemSecrets).flatMap((s) => Object.keys(s))], missingSecrets: 'warning' as const };
+    const options = { env: this.env, secrets: [...Object.keys(this.secrets), ...Object.values(this.systemSecrets).flatMap((s) => Object.keys(s))] };
     let result = compile(files, options);
     const rejected: string[] = [];
     const invalid = new Map<string, InvalidComponent>();
@@ -187,7 +197,7 @@ export class SluiceRuntime extends EventEmitter {
    */
   async usePlan(plan: ExecutionPlan, secrets: Record<string, string> = {}): Promise<void> {
     this.managed = true;
-    this.secrets = secrets;
+    this.useSecrets(secrets);
     this.files = [];
     this.invalid = new Map();
     this.pendingDiagnostics = [];
@@ -280,8 +290,9 @@ export class SluiceRuntime extends EventEmitter {
         this.scheduler.pumps.set(pipe.id, pump);
         this.instantiationErrors.delete(pipe.id);
       } catch (err) {
-        this.instantiationErrors.set(pipe.id, (err as Error).message);
-        this.logger.error({ pipe: pipe.id, err: (err as Error).message }, 'pipe cannot run');
+        const message = redactSecrets((err as Error).message);
+        this.instantiationErrors.set(pipe.id, message);
+        this.logger.error({ pipe: pipe.id, err: message }, 'pipe cannot run');
       }
     }
     this.logger.info({ plan: plan.hash.slice(0, 12), pipes: plan.pipes.length, added: diff.added.length, changed: diff.changed.length, removed: diff.removed.length }, 'plan applied');
@@ -341,6 +352,7 @@ export class SluiceRuntime extends EventEmitter {
   async setSystemSecrets(systemId: string, values: Record<string, string>, replace: boolean): Promise<ConfigResult> {
     const next = replace ? { ...values } : { ...this.systemSecrets[systemId], ...values };
     this.systemSecrets = { ...this.systemSecrets, [systemId]: next };
+    this.redactSecretValues();
     await this.store.setMeta(META_SYSTEM_SECRETS, this.systemSecrets);
     return this.recompile();
   }
@@ -350,6 +362,7 @@ export class SluiceRuntime extends EventEmitter {
     if (!own || !(name in own)) return false;
     const { [name]: _removed, ...rest } = own;
     this.systemSecrets = { ...this.systemSecrets, [systemId]: rest };
+    this.redactSecretValues();
     await this.store.setMeta(META_SYSTEM_SECRETS, this.systemSecrets);
     await this.recompile();
     return true;
@@ -359,8 +372,19 @@ export class SluiceRuntime extends EventEmitter {
     return Object.keys(this.secrets).sort();
   }
 
+  /** The secret values components get; registered for masking wherever text leaves the process. */
+  private useSecrets(values: Record<string, string>): void {
+    this.secrets = values;
+    this.redactSecretValues();
+  }
+
+  /** Every secret value, global or a system's own, is masked wherever text leaves the runtime. */
+  private redactSecretValues(): void {
+    setSecretValues(this, [...Object.values(this.secrets), ...Object.values(this.systemSecrets).flatMap((own) => Object.values(own))]);
+  }
+
   async setSecrets(values: Record<string, string>, replace: boolean): Promise<ConfigResult> {
-    this.secrets = replace ? { ...values } : { ...this.secrets, ...values };
+    this.useSecrets(replace ? { ...values } : { ...this.secrets, ...values });
     await this.store.setMeta(META_SECRETS, this.secrets);
     return this.recompile();
   }
@@ -368,7 +392,7 @@ export class SluiceRuntime extends EventEmitter {
   async deleteSecret(name: string): Promise<boolean> {
     if (!(name in this.secrets)) return false;
     const { [name]: _removed, ...rest } = this.secrets;
-    this.secrets = rest;
+    this.useSecrets(rest);
     await this.store.setMeta(META_SECRETS, this.secrets);
     await this.recompile();
     return true;

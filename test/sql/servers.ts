@@ -77,10 +77,7 @@ export async function runtimeWith(db: TestDb, config: ConfigEntity[]): Promise<S
   return rt;
 }
 
-/**
- * The latest entities of a dataset, sorted by `_id`, without the bookkeeping fields (and without
- * `_deleted` where it is false, which every stored version carries).
- */
+/** The latest entities of a dataset, sorted by `_id`, without the bookkeeping fields (`_deleted` only when true). */
 export async function entities(rt: SluiceRuntime, dataset: string): Promise<Record<string, unknown>[]> {
   const all = await collect(rt.store.scan(dataset));
   return all

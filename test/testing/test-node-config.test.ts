@@ -35,7 +35,7 @@ describe('a project whose prod alternatives reach systems the test node cannot',
     const result = await runLocalTest(dir, { progress: (l) => progress.push(l), report: { info: () => undefined, warn: () => undefined, error: (m) => errors.push(m) } });
     expect(errors).toEqual([]);
     expect(result).toMatchObject({ ok: true, stage: 'verify' });
-    expect(progress).toContain('systems/hr.conf.json:1:111 warning CONFIG_SECRET_UNRESOLVED secret "hr-password" is not set; what uses it fails until it is set');
+    expect(progress).toContain('systems/hr.conf.json:1:111 warning CONFIG_SECRET_UNRESOLVED secret "hr-password" is not set: what uses it fails until it is set');
     expect(progress.join('\n')).not.toMatch(/hr-department-table/);
   });
 

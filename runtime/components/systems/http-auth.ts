@@ -6,8 +6,21 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { decodeJwt } from 'jose';
 
+export interface RawRequest {
+  method: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+export interface RawResponse {
+  status: number;
+  statusText: string;
+  ok: boolean;
+  text(): Promise<string>;
+}
+
 /** Sends a request the way the owning client does (its dispatcher, timeouts); never retries. */
-export type RawFetch = (url: string, init: RequestInit) => Promise<Response>;
+export type RawFetch = (url: string, init: RawRequest) => Promise<RawResponse>;
 
 export class AuthError extends Error {
   readonly code = 'AUTH_FAILED';
@@ -109,7 +122,7 @@ export class OAuth2Tokens {
     return token;
   }
 
-  private request(grant: string, inBody: boolean): Promise<Response> {
+  private request(grant: string, inBody: boolean): Promise<RawResponse> {
     const form = new URLSearchParams();
     form.set('grant_type', grant);
     if (grant === 'refresh_token') form.set('refresh_token', this.refreshToken!);

@@ -50,7 +50,8 @@ function caller(ctx: ComponentContext, system: unknown, what: string) {
   return async (name: string, e: Entity, properties: Props, signal: AbortSignal, opts: { payload?: unknown; send?: boolean; allowed?: (s: number) => boolean } = {}): Promise<RestPage> => {
     const op = operations.get(name);
     const entity = plainValue(e) as Props;
-    const context = { ...entity, entity, source_entity: entity, properties: { ...(op.properties ?? {}), ...properties } };
+    // Object.assign, not a spread: the exchange copies and extends this object (see entityRequest).
+    const context = Object.assign({}, entity, { entity, source_entity: entity, properties: { ...(op.properties ?? {}), ...properties } });
     let last: RestPage | null = null;
     const payload = 'payload' in opts ? opts.payload : op.payload;
     for await (const page of exchange({ client, op, context, payload, paging: opts.send !== true, options: { signal, what: `${at}: entity "${e._id}"`, retry: client.url.readRetryPolicy(ctx.pipe), accept: opts.allowed } })) last = page;

@@ -2,7 +2,7 @@
  * Named operations of REST systems and the settings of one operation as a component uses it: the
  * component's own value wins over the operation's, which wins over the system's (rate limiting).
  */
-import { checkTemplate } from './jinja.js';
+import { checkTemplate } from '../../jinja/jinja.js';
 
 export const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD'] as const;
 export const PAYLOAD_TYPES = ['text', 'json', 'json-transit', 'form', 'multipart-form'] as const;
