@@ -8,6 +8,10 @@
  * ConfigMaps or the API. An unknown secret is only a warning: a system's own secrets can be set only
  * once the system exists (PUT /api/systems/{id}/secrets), and CI nodes deliberately hold no
  * secrets, so the component that needs the value fails when it is used instead.
+ *
+ * An unset variable is reported once, where it is written, and the value is marked (see
+ * PString.unresolved) so that later checks of it wait for the variable. Only the alternative a
+ * condition chooses is checked: the others often name what only another environment has.
  */
 import { DiagnosticBag, suggestion } from '../diagnostics.js';
 import { entry, fromPlain, isUnresolved, type Loc, type PNode, type PObject } from '../parse/tree.js';
