@@ -18,8 +18,9 @@ import { AuthError, DigestAuth, OAuth2Tokens, TripletexTokens, type OAuth2Config
 import { ClientResponse, headerText, shown, WireExchange } from './http-transport.js';
 import type { ResolvedSystem, SystemContext, SystemSpec } from './spec.js';
 import { urlSystemOperations } from './operations.js';
+import { systemConfigText as configText, unsetSecret, unsetSecretMessage } from './lookup.js';
 
-export type HttpErrorCode = 'HTTP_STATUS' | 'HTTP_TIMEOUT' | 'HTTP_CONNECT' | 'HTTP_NETWORK' | 'HTTP_MALFORMED' | 'HTTP_AUTH' | 'HTTP_ABORTED';
+export type HttpErrorCode = 'HTTP_SECRET_UNSET' | 'HTTP_STATUS' | 'HTTP_TIMEOUT' | 'HTTP_CONNECT' | 'HTTP_NETWORK' | 'HTTP_MALFORMED' | 'HTTP_AUTH' | 'HTTP_ABORTED';
 
 /** A failed HTTP exchange: a non-2xx status, a timeout, a network error or an unreadable body. */
 export class HttpError extends Error {
@@ -70,11 +71,6 @@ export interface UrlResponse {
   chunks(): AsyncIterable<Uint8Array>;
   /** Discards the body. */
   discard(): Promise<void>;
-}
-
-/** JSON text of a config (big integers as digits), for cache keys and checks. */
-function configText(config: unknown): string {
-  return JSON.stringify(config, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
 }
 
 /** Headers of a component's `headers` setting, lower-cased, defaulting to a JSON exchange. */
@@ -177,6 +173,8 @@ export class UrlClient {
   private readonly patternParts: string[] | null;
   private readonly connections?: number;
   private readonly logger?: Logger;
+  /** A secret the settings of every request need that is not set: requests fail until it is. */
+  private readonly unsetSecret: string | null;
 
   constructor(system: { id: string; config: Record<string, unknown> }, options: ClientOptions = {}) {
     const c = system.config;
@@ -188,8 +186,9 @@ export class UrlClient {
     const fail = (msg: string): never => {
       throw new Error(`system "${this.id}": ${msg}`);
     };
-    const unresolved = /\$SECRET\(([^)]*)\)/.exec(configText(c));
-    if (unresolved) fail(`the secret "${unresolved[1]}" is not set (set it with PUT /api/systems/${this.id}/secrets or as a global secret)`);
+    // A REST system's operations are checked when one is used (see rest/operation.ts).
+    const { operations: _checkedWhenUsed, ...everyRequest } = c;
+    this.unsetSecret = unsetSecret(everyRequest);
     if (typeof c.url_pattern !== 'string' && typeof c.base_url !== 'string') fail('needs "url_pattern" (or the deprecated "base_url")');
     this.patternParts = typeof c.url_pattern === 'string' ? c.url_pattern.split('%s') : null;
     this.headers = {};
@@ -353,6 +352,7 @@ export class UrlClient {
   async request(req: UrlRequest): Promise<UrlResponse> {
     const method = (req.method ?? 'GET').toUpperCase();
     const what = req.what ?? `system "${this.id}"`;
+    if (this.unsetSecret !== null) throw new HttpError(`${what}: ${unsetSecretMessage(this.id, this.unsetSecret)}`, 'HTTP_SECRET_UNSET', method, shown(this.resolve(req.url)));
     const u = new URL(this.resolve(req.url));
     for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined && v !== null) u.searchParams.set(k, String(v));
     const url = u.href;
