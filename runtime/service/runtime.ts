@@ -27,6 +27,7 @@ import { DEFAULT_PREVIEW_LIMITS, type PreviewLimits } from './preview.js';
 import type { ConfigFolder } from './config-folder.js';
 import { forgetSecretValues, redactSecrets, setSecretValues } from '../security/redaction.js';
 import { systemConfigText as configText } from '../components/systems/lookup.js';
+import { cleanupDeletedPipes } from './pipe-cleanup.js';
 
 export interface RuntimeOptions {
   store: Store;
@@ -249,6 +250,8 @@ export class SluiceRuntime extends EventEmitter {
       }
     }
     for (const id of diff.removed) this.instantiationErrors.delete(id);
+    const invalidPipes = [...this.invalid.values()].filter((c) => c.kind === 'pipe').map((c) => c.id);
+    await cleanupDeletedPipes(this.store, plan, [...plan.pipes.map((p) => p.id), ...invalidPipes], this.logger);
     this.plan = plan;
     this.scheduler.paused = this.automaticRunsOff(plan);
     for (const pipe of plan.pipes) {
