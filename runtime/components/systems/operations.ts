@@ -7,7 +7,8 @@
  * system's headers and authentication.
  */
 import type { Logger } from 'pino';
-import { clientForSystem, forgetClients, withoutUserinfo, type UrlResponse } from './url.js';
+import { clientForSystem, forgetClients, type UrlResponse } from './url.js';
+import { withoutUserinfo } from './http-auth.js';
 import type { ResolvedSystem, SystemContext } from './spec.js';
 
 export interface ProxyRequest {

@@ -18,7 +18,7 @@ import type { Dispatcher } from 'undici';
 import type { PlanPipe } from '../../../compiler/plan/types.js';
 import type { ComponentContext } from '../types.js';
 import { ConnectError, createAgent } from './connect.js';
-import { AuthError, DigestAuth, OAuth2Tokens, TripletexTokens, type OAuth2Config, type RawFetch, type RawRequest, type RawResponse, type TripletexConfig } from './http-auth.js';
+import { AuthError, basicAuthorization, decodeUserinfo, DigestAuth, OAuth2Tokens, TripletexTokens, withoutUserinfo, type OAuth2Config, type RawFetch, type RawRequest, type RawResponse, type TripletexConfig } from './http-auth.js';
 import { ClientResponse, headerText, shown, WireExchange } from './http-transport.js';
 import type { ResolvedSystem, SystemContext, SystemSpec } from './spec.js';
 import { urlSystemOperations } from './operations.js';
@@ -506,31 +506,6 @@ export class UrlClient {
   async close(): Promise<void> {
     await this.agent?.close().catch(() => undefined);
   }
-}
-
-function basicAuthorization(username: string, password: string): string {
-  return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
-}
-
-function decodeUserinfo(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
-}
-
-/**
- * A configured URL (or URL pattern) without its user info, and the basic Authorization the user
- * info stands for. Text, not a URL object: a pattern's `%s` may sit where a URL parser would refuse it.
- */
-export function withoutUserinfo(url: string): { url: string; authorization: string | null } {
-  const m = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@/i.exec(url);
-  if (!m) return { url, authorization: null };
-  const colon = m[2].indexOf(':');
-  const username = decodeUserinfo(colon < 0 ? m[2] : m[2].slice(0, colon));
-  const password = colon < 0 ? '' : decodeUserinfo(m[2].slice(colon + 1));
-  return { url: m[1] + url.slice(m[0].length), authorization: basicAuthorization(username, password) };
 }
 
 /**
