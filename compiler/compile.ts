@@ -109,7 +109,7 @@ export function compile(files: SourceFile[], options: CompileOptions = {}): Comp
   const allSystemIds = new Set(unique.filter((e) => e.kind === 'system').map((e) => e.id));
   for (const c of compiled) {
     for (const r of c.systemRefs) {
-      if (!allSystemIds.has(r.system)) bag.error('PIPE_UNKNOWN_SYSTEM', r.node.loc, `pipe "${c.id}" refers to system "${r.system}", which is not defined${suggestion(r.system, allSystemIds)}`);
+      if (!allSystemIds.has(r.system)) bag.add('PIPE_UNKNOWN_SYSTEM', r.node.loc, `pipe "${c.id}" refers to system "${r.system}", which is not defined${suggestion(r.system, allSystemIds)}`, r.severity ?? 'error');
     }
     for (const r of c.datasetRefs) {
       if (r.mode === 'write' || isSystemDataset(r.dataset) || writers.has(r.dataset)) continue;

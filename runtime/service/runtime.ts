@@ -27,6 +27,8 @@ import { entitiesOf, type ConfigEntity } from './config-files.js';
 import { DEFAULT_PREVIEW_LIMITS, type PreviewLimits } from './preview.js';
 import type { ConfigFolder } from './config-folder.js';
 import { forgetSecretValues, redactSecrets, setSecretValues } from '../security/redaction.js';
+import { systemConfigText as configText } from '../components/systems/lookup.js';
+import { cleanupDeletedPipes } from './pipe-cleanup.js';
 
 export interface RuntimeOptions {
   store: Store;
@@ -101,6 +103,8 @@ export class SluiceRuntime extends EventEmitter {
   /** Set when the plan comes from outside (the operator): config edits through the API are refused. */
   managed = false;
   readonly replica: number;
+  /** The systems the running pumps were built with, as JSON text with secrets substituted. */
+  private builtSystems = new Map<string, string>();
 
   private constructor(options: RuntimeOptions) {
     super();
@@ -235,6 +239,10 @@ export class SluiceRuntime extends EventEmitter {
     const diff = diffPlans(this.plan, plan);
     const changedSystems = new Set([...diff.systems.changed, ...diff.systems.added, ...diff.systems.removed]);
     const systems = this.systemsFor(plan);
+    // A secret set or changed since the pumps were built changes the system for its components.
+    const built = new Map([...systems].map(([id, s]) => [id, configText(s.config)]));
+    for (const [id, text] of built) if (this.builtSystems.has(id) && this.builtSystems.get(id) !== text) changedSystems.add(id);
+    this.builtSystems = built;
     const rebuild = new Set([...diff.added, ...diff.changed]);
     for (const p of plan.pipes) {
       const secretsChanged = (this.pipeSecrets.get(p.id) ?? '') !== pipeSecretsDigest(p, this.secrets);
@@ -251,6 +259,8 @@ export class SluiceRuntime extends EventEmitter {
       this.instantiationErrors.delete(id);
       this.pipeSecrets.delete(id);
     }
+    const invalidPipes = [...this.invalid.values()].filter((c) => c.kind === 'pipe').map((c) => c.id);
+    await cleanupDeletedPipes(this.store, plan, [...plan.pipes.map((p) => p.id), ...invalidPipes], this.logger);
     this.plan = plan;
     this.scheduler.paused = this.automaticRunsOff(plan);
     for (const pipe of plan.pipes) {

@@ -59,7 +59,7 @@ describe('config that uses secrets the node does not hold', () => {
     const before = await api.call('POST', '/api/pipes/run-all-pipes');
     expect(before.json.status).toBe('success');
     const log = (await api.call('GET', '/api/pipes/get-run-all-pipes-log')).json as { loglevel: string; logdata: string }[];
-    expect(log.find((l) => l.loglevel === 'WARNING' && l.logdata.includes("'crm-customer'"))?.logdata).toMatch(/the secret "crm-password" is not set/);
+    expect(log.find((l) => l.loglevel === 'WARNING' && l.logdata.includes("'crm-customer'"))?.logdata).toMatch(/system "crm" needs the secret "crm-password", which is not set/);
     expect(seen).toEqual([]);
 
     expect((await api.call('PUT', '/api/systems/crm/secrets', { body: { 'crm-password': 's3cret' } })).json).toEqual(['crm-password']);

@@ -7,6 +7,10 @@ import { matchName, SqlError, type ColumnDefinition, type Encoder, type SqlConne
 import { configValue } from '../systems/sql/definition.js';
 import { pumpNumber, sqlSystemFor, withRetries, type SqlSystem } from '../systems/sql/pool.js';
 import { ValueError } from '../systems/sql/values.js';
+import { pipeOwnedDocument } from '../pipe-owned.js';
+
+/** The run that truncated or recreated the table (once per full run). */
+const firstRunDocument = pipeOwnedDocument((pipe) => `sql-sink:${pipe}`);
 
 interface WriteColumn {
   column: TableColumn;
@@ -64,7 +68,7 @@ export const sqlSink: SinkSpec = {
     const configuredKey = names(c.primary_key);
     if (createIfMissing && !definition) throw new SqlError(`${what} has "create_table_if_missing" and so needs a "schema_definition" to create the table from`, 'SQL_CONFIG');
     if (createIfMissing && !configuredKey && !definition!.some((d) => d.primary_key === true)) throw new SqlError(`${what}'s "schema_definition" needs at least one column with "primary_key": true`, 'SQL_CONFIG');
-    const metaKey = `sql-sink:${ctx.pipe.id}`;
+    const metaKey = firstRunDocument(ctx.pipe.id);
     let target: Target | null = null;
     let warnedNoBulk = false;
 

@@ -275,3 +275,30 @@ export class DigestAuth {
     return h;
   }
 }
+
+/** The Authorization header of basic authentication. */
+export function basicAuthorization(username: string, password: string): string {
+  return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+}
+
+/** User info percent-decoded (kept as written when it is not valid percent-encoding). */
+export function decodeUserinfo(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * A configured URL (or URL pattern) without its user info, and the basic Authorization the user
+ * info stands for. Text, not a URL object: a pattern's `%s` may sit where a URL parser would refuse it.
+ */
+export function withoutUserinfo(url: string): { url: string; authorization: string | null } {
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@/i.exec(url);
+  if (!m) return { url, authorization: null };
+  const colon = m[2].indexOf(':');
+  const username = decodeUserinfo(colon < 0 ? m[2] : m[2].slice(0, colon));
+  const password = colon < 0 ? '' : decodeUserinfo(m[2].slice(colon + 1));
+  return { url: m[1] + url.slice(m[0].length), authorization: basicAuthorization(username, password) };
+}

@@ -7,6 +7,10 @@
  * through an undici Agent (keep-alive connections per origin), follows redirects, and retries
  * failed requests as the caller's retry policy says (the pump's retry settings, with the system's
  * `retry_strategy` per status code). Requests go out on undici's dispatcher API (http-transport.ts).
+ *
+ * User info in the URL (`https://user:password@host/...` in `url_pattern`, `base_url` or an absolute
+ * URL) is basic authentication when the system configures no other: it is sent as an
+ * Authorization header to the URL's origin and never kept in a URL the client shows.
  */
 import schema from '../../../schemas/systems/url.schema.json' with { type: 'json' };
 import type { Logger } from 'pino';
@@ -14,12 +18,13 @@ import type { Dispatcher } from 'undici';
 import type { PlanPipe } from '../../../compiler/plan/types.js';
 import type { ComponentContext } from '../types.js';
 import { ConnectError, createAgent } from './connect.js';
-import { AuthError, DigestAuth, OAuth2Tokens, TripletexTokens, type OAuth2Config, type RawFetch, type RawRequest, type RawResponse, type TripletexConfig } from './http-auth.js';
+import { AuthError, basicAuthorization, decodeUserinfo, DigestAuth, OAuth2Tokens, TripletexTokens, withoutUserinfo, type OAuth2Config, type RawFetch, type RawRequest, type RawResponse, type TripletexConfig } from './http-auth.js';
 import { ClientResponse, headerText, shown, WireExchange } from './http-transport.js';
 import type { ResolvedSystem, SystemContext, SystemSpec } from './spec.js';
 import { urlSystemOperations } from './operations.js';
+import { systemConfigText as configText, unsetSecret, unsetSecretMessage } from './lookup.js';
 
-export type HttpErrorCode = 'HTTP_STATUS' | 'HTTP_TIMEOUT' | 'HTTP_CONNECT' | 'HTTP_NETWORK' | 'HTTP_MALFORMED' | 'HTTP_AUTH' | 'HTTP_ABORTED';
+export type HttpErrorCode = 'HTTP_SECRET_UNSET' | 'HTTP_STATUS' | 'HTTP_TIMEOUT' | 'HTTP_CONNECT' | 'HTTP_NETWORK' | 'HTTP_MALFORMED' | 'HTTP_AUTH' | 'HTTP_ABORTED';
 
 /** A failed HTTP exchange: a non-2xx status, a timeout, a network error or an unreadable body. */
 export class HttpError extends Error {
@@ -70,11 +75,6 @@ export interface UrlResponse {
   chunks(): AsyncIterable<Uint8Array>;
   /** Discards the body. */
   discard(): Promise<void>;
-}
-
-/** JSON text of a config (big integers as digits), for cache keys and checks. */
-function configText(config: unknown): string {
-  return JSON.stringify(config, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
 }
 
 /** Headers of a component's `headers` setting, lower-cased, defaulting to a JSON exchange. */
@@ -173,10 +173,16 @@ export class UrlClient {
   private readonly digest: DigestAuth | null = null;
   private agent: Dispatcher | null = null;
   private readonly pipelining: number;
-  /** The url_pattern split at its `%s` (relative URLs go between the parts). */
+  /** The url_pattern (without user info) split at its `%s` (relative URLs go between the parts). */
   private readonly patternParts: string[] | null;
+  /** The base_url without user info. */
+  private readonly baseUrl: string | null;
+  /** Basic credentials from the user info of url_pattern / base_url, for requests to its origin (null: any). */
+  private readonly userinfo: { authorization: string; origin: string | null } | null = null;
   private readonly connections?: number;
   private readonly logger?: Logger;
+  /** A secret the settings of every request need that is not set: requests fail until it is. */
+  private readonly unsetSecret: string | null;
 
   constructor(system: { id: string; config: Record<string, unknown> }, options: ClientOptions = {}) {
     const c = system.config;
@@ -188,10 +194,24 @@ export class UrlClient {
     const fail = (msg: string): never => {
       throw new Error(`system "${this.id}": ${msg}`);
     };
-    const unresolved = /\$SECRET\(([^)]*)\)/.exec(configText(c));
-    if (unresolved) fail(`the secret "${unresolved[1]}" is not set (set it with PUT /api/systems/${this.id}/secrets or as a global secret)`);
+    // A REST system's operations are checked when one is used (see rest/operation.ts).
+    const { operations: _checkedWhenUsed, ...everyRequest } = c;
+    this.unsetSecret = unsetSecret(everyRequest);
     if (typeof c.url_pattern !== 'string' && typeof c.base_url !== 'string') fail('needs "url_pattern" (or the deprecated "base_url")');
-    this.patternParts = typeof c.url_pattern === 'string' ? c.url_pattern.split('%s') : null;
+    const pattern = typeof c.url_pattern === 'string' ? withoutUserinfo(c.url_pattern) : null;
+    const base = typeof c.base_url === 'string' ? withoutUserinfo(c.base_url) : null;
+    this.patternParts = pattern ? pattern.url.split('%s') : null;
+    this.baseUrl = base?.url ?? null;
+    const fromUrl = pattern ?? base;
+    if (fromUrl?.authorization) {
+      let origin: string | null = null;
+      try {
+        origin = new URL(fromUrl.url.split('%s').join('')).origin;
+      } catch {
+        // a pattern that is not a URL without the relative part: its credentials go with every request
+      }
+      this.userinfo = { authorization: fromUrl.authorization, origin };
+    }
     this.headers = {};
     for (const [k, v] of Object.entries((c.headers ?? {}) as Record<string, unknown>)) {
       if (typeof v !== 'string') fail(`the header "${k}" must be a string`);
@@ -261,7 +281,7 @@ export class UrlClient {
       if (parts.length === 2) return parts[0] + relative + parts[1];
       return parts.length === 1 ? parts[0] + relative : parts.join(relative);
     }
-    const base = this.config.base_url as string;
+    const base = this.baseUrl as string;
     try {
       return new URL(relative, base).href;
     } catch {
@@ -309,7 +329,7 @@ export class UrlClient {
     if (this.oauth2) return `Bearer ${await this.oauth2.get()}`;
     switch (this.auth) {
       case 'basic':
-        return `Basic ${Buffer.from(`${this.config.username as string}:${this.config.password as string}`).toString('base64')}`;
+        return basicAuthorization(this.config.username as string, this.config.password as string);
       case 'jwt':
         return `Bearer ${this.config.jwt_token as string}`;
       case 'tripletex':
@@ -353,12 +373,14 @@ export class UrlClient {
   async request(req: UrlRequest): Promise<UrlResponse> {
     const method = (req.method ?? 'GET').toUpperCase();
     const what = req.what ?? `system "${this.id}"`;
+    if (this.unsetSecret !== null) throw new HttpError(`${what}: ${unsetSecretMessage(this.id, this.unsetSecret)}`, 'HTTP_SECRET_UNSET', method, shown(this.resolve(req.url)));
     const u = new URL(this.resolve(req.url));
     for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined && v !== null) u.searchParams.set(k, String(v));
+    const userinfo = this.userinfoAuthorization(u);
     const url = u.href;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.once(req, method, u, what);
+        return await this.once(req, method, u, what, userinfo);
       } catch (err) {
         const failure = err instanceof HttpError ? err : this.networkError(err, method, url, what, 'request');
         const delay = req.retry && !req.signal?.aborted ? req.retry(failure, attempt) : null;
@@ -370,7 +392,24 @@ export class UrlClient {
     }
   }
 
-  private async once(req: UrlRequest, method: string, target: URL, what: string): Promise<UrlResponse> {
+  /**
+   * The basic Authorization of a request's user info (taken out of `target`), or of the system URL's
+   * when the request goes to its origin; undefined when the system configures another authentication.
+   */
+  private userinfoAuthorization(target: URL): string | undefined {
+    let own: string | undefined;
+    if (target.username || target.password) {
+      own = basicAuthorization(decodeUserinfo(target.username), decodeUserinfo(target.password));
+      target.username = '';
+      target.password = '';
+    }
+    if (this.auth !== undefined || this.oauth2) return undefined;
+    if (own) return own;
+    const system = this.userinfo;
+    return system && (system.origin === null || system.origin === target.origin) ? system.authorization : undefined;
+  }
+
+  private async once(req: UrlRequest, method: string, target: URL, what: string, userinfo: string | undefined): Promise<UrlResponse> {
     const url = target.href;
     let renewed = false;
     for (;;) {
@@ -381,6 +420,7 @@ export class UrlClient {
       headers.accept ??= '*/*';
       headers['accept-encoding'] ??= 'gzip, deflate, br';
       headers['user-agent'] ??= USER_AGENT;
+      if (userinfo) headers.authorization = userinfo;
       if (this.auth !== undefined || this.oauth2) {
         let auth: string | undefined;
         try {

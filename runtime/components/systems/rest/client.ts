@@ -14,6 +14,7 @@ import { CustomAuth } from './custom-auth.js';
 import { renderText } from '../../jinja/jinja.js';
 import type { Operation } from './operation.js';
 import { fieldText } from './values.js';
+import { unsetSecretMessage } from '../lookup.js';
 
 /** One request of an operation, after its templates were rendered. */
 export interface RestRequest {
@@ -165,6 +166,7 @@ export class RestClient {
    */
   async send(req: RestRequest, op: Operation, options: SendOptions, context: Record<string, unknown> = {}, sent?: (request: SentRequest) => void): Promise<UrlResponse> {
     const href = withParams(this.url.resolve(req.url), req.params);
+    if (op.unsetSecret !== null) throw new HttpError(`${options.what}: operation "${op.name}": ${unsetSecretMessage(this.id, op.unsetSecret)}`, 'HTTP_SECRET_UNSET', req.method, href);
     const headers = Object.assign({}, req.headers);
     let body: string | Uint8Array | undefined;
     if (req.payload !== undefined && req.method !== 'GET' && req.method !== 'HEAD') {

@@ -9,6 +9,7 @@ import type { Value } from '../../../../compiler/values/types.js';
 
 export type SqlErrorCode =
   | 'SQL_CONFIG'
+  | 'SQL_SECRET_UNSET'
   | 'SQL_CONNECT'
   | 'SQL_AUTH'
   | 'SQL_POOL_TIMEOUT'
