@@ -45,11 +45,13 @@ export class WorkQueue {
     this.timers.set(key, t);
   }
 
-  /** After a failed reconcile: back off exponentially per key. */
-  addRateLimited(key: string): void {
+  /** After a failed reconcile: back off exponentially per key. Returns the delay chosen, in ms. */
+  addRateLimited(key: string): number {
     const n = (this.failures.get(key) ?? 0) + 1;
     this.failures.set(key, n);
-    this.addAfter(key, Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (n - 1)));
+    const delayMs = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (n - 1));
+    this.addAfter(key, delayMs);
+    return delayMs;
   }
 
   forget(key: string): void {

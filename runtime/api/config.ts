@@ -13,6 +13,7 @@ import type { Diagnostic } from '../../compiler/diagnostics.js';
 import type { SourceFile } from '../../compiler/load/files.js';
 import { entitiesOf, fileNameFor, type ConfigEntity } from '../service/config-files.js';
 import { DEFAULT_GROUP, groupOf } from '../service/config-groups.js';
+import { configHistorySettled } from '../service/config-history.js';
 import { filesOfOtherGroups, groupUpload } from './config-groups.js';
 import type { SluiceRuntime } from '../service/runtime.js';
 import { ConfigFolderError, type FileChange } from '../service/config-folder.js';
@@ -105,6 +106,8 @@ export async function applyFiles(rt: SluiceRuntime, files: SourceFile[], force: 
       throw conflict(`the change cannot be written into the config folder ${folder.path} (${(err as Error).message}); nothing was changed`);
     }
   }
+  // The change answers once its history is recorded, so a read right after it sees the new version.
+  await configHistorySettled(rt);
   return applied;
 }
 

@@ -38,7 +38,14 @@ function notifySubscribers(rt: SluiceRuntime): void {
   notifying.add(rt);
   rt.on('dataset-changed', (dataset: string) => {
     void (async () => {
-      const subs = (await rt.store.getMeta<Subscriber[]>(subscribersKey(dataset))) ?? [];
+      let subs: Subscriber[];
+      try {
+        subs = (await rt.store.getMeta<Subscriber[]>(subscribersKey(dataset))) ?? [];
+      } catch (err) {
+        // A runtime closing while a write's notification is on its way has no one left to notify.
+        if (!rt.isClosed) rt.logger.warn({ dataset, err: (err as Error).message }, 'the webhooks of a changed dataset could not be read');
+        return;
+      }
       for (const s of subs) {
         try {
           const res = await fetch(s.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: s.token }), signal: AbortSignal.timeout(10_000) });

@@ -29,6 +29,7 @@ import type { ConfigFolder } from './config-folder.js';
 import { forgetSecretValues, redactSecrets, setSecretValues } from '../security/redaction.js';
 import { systemConfigText as configText } from '../components/systems/lookup.js';
 import { cleanupDeletedPipes } from './pipe-cleanup.js';
+import { configHistorySettled } from './config-history.js';
 
 export interface RuntimeOptions {
   store: Store;
@@ -135,6 +136,11 @@ export class SluiceRuntime extends EventEmitter {
     return rt;
   }
 
+  /** True once close() has begun: background work seeing a store error then stops quietly. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -143,6 +149,8 @@ export class SluiceRuntime extends EventEmitter {
     await this.scheduler.stopAll();
     await this.leases?.releaseAll();
     await components.closeSystems();
+    // A config change's history still being written is finished, not cut off by the store closing.
+    await configHistorySettled(this);
     await this.store.close();
   }
 
