@@ -5,15 +5,16 @@ WORKDIR /src
 # better-sqlite3 builds from source when no prebuilt binary matches.
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
+# npm ci runs the build script (prepare), which has no sources to build yet.
+COPY scripts/build-server.mjs scripts/
 RUN npm ci
-COPY tsconfig.json tsconfig.build.json ./
 COPY bin bin
 COPY cli cli
 COPY compiler compiler
 COPY runtime runtime
 COPY operator operator
 COPY schemas schemas
-RUN npx tsc -p tsconfig.build.json \
+RUN npm run build:server \
     && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
@@ -23,7 +24,7 @@ COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules node_modules
 COPY --from=build /src/dist dist
 COPY --from=build /src/schemas schemas
-# bin/sluice.js runs dist/ when the TypeScript sources are absent.
+# bin/sluice.js runs the build dist/server.json names when the TypeScript sources are absent.
 COPY --from=build /src/bin/sluice.js bin/sluice.js
 RUN printf '#!/bin/sh\nexec node /app/bin/sluice.js operator "$@"\n' > /usr/local/bin/sluice-operator \
     && printf '#!/bin/sh\nexec node /app/bin/sluice.js runtime "$@"\n' > /usr/local/bin/sluice-runtime \
