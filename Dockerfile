@@ -14,7 +14,9 @@ COPY compiler compiler
 COPY runtime runtime
 COPY operator operator
 COPY schemas schemas
+COPY studio studio
 RUN npm run build:server \
+    && node studio/build.mjs --force \
     && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
@@ -24,7 +26,13 @@ COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules node_modules
 COPY --from=build /src/dist dist
 COPY --from=build /src/schemas schemas
+<<<<<<< HEAD
 # bin/sluice.js runs the build dist/server.json names when the TypeScript sources are absent.
+=======
+# Sluice Studio, served by the runtime at / (runtime/api/studio.ts finds it beside dist/).
+COPY --from=build /src/studio/dist studio/dist
+# bin/sluice.js runs dist/ when the TypeScript sources are absent.
+>>>>>>> main
 COPY --from=build /src/bin/sluice.js bin/sluice.js
 RUN printf '#!/bin/sh\nexec node /app/bin/sluice.js operator "$@"\n' > /usr/local/bin/sluice-operator \
     && printf '#!/bin/sh\nexec node /app/bin/sluice.js runtime "$@"\n' > /usr/local/bin/sluice-runtime \

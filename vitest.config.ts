@@ -5,7 +5,7 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // The operator suite needs a Kubernetes API server: `npm run test:k8s` (vitest.k8s.config.ts).
     exclude: [...configDefaults.exclude, 'test/operator/**'],
-    globalSetup: ['test/global-setup.ts'],
+    globalSetup: ['test/global-setup.ts', 'test/studio/global-setup.ts'],
     // Two cores: keep parallelism modest so that process-spawning suites do not starve each other.
     pool: 'forks',
     maxWorkers: 2,

@@ -11,6 +11,8 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<Recor
   test: () => import('./test-project.js'),
   rest: () => import('./rest.js'),
   startup: () => import('./startup.js'),
+  studio: () => import('./studio.js'),
+  sql: () => import('./sql.js'),
 };
 
 export function registerBench(name: string, loader: () => Promise<{ run(args: string[]): Promise<Record<string, unknown>> }>): void {

@@ -17,9 +17,10 @@ const test = async (): Promise<Register> => (await import('./commands/test.js'))
 const client = async (): Promise<Register> => (await import('./commands/client.js')).registerClient;
 const runtime = async (): Promise<Register> => (await import('./commands/runtime.js')).registerRuntime;
 const operator = async (): Promise<Register> => (await import('./commands/operator.js')).registerOperator;
+const token = async (): Promise<Register> => (await import('./commands/token.js')).registerToken;
 
 /** Every command, in help order. */
-const ALL = [validate, compile, run, test, client, runtime, operator];
+const ALL = [validate, compile, run, test, client, token, runtime, operator];
 const BY_NAME: Record<string, (() => Promise<Register>)[]> = {
   validate: [validate],
   compile: [compile],
@@ -27,6 +28,7 @@ const BY_NAME: Record<string, (() => Promise<Register>)[]> = {
   test: [test, client],
   runtime: [runtime],
   operator: [operator],
+  token: [token],
 };
 for (const verb of ['upload', 'download', 'status', 'run-all', 'verify', 'update', 'wipe', 'stop', 'restart', 'reset']) BY_NAME[verb] = [client];
 

@@ -12,6 +12,7 @@ export const DiagnosticCodes = {
   CONFIG_DUPLICATE_KEY: 'A JSON object has the same key twice',
   CONFIG_SCHEMA: 'A config entity does not match its JSON Schema',
   CONFIG_UNKNOWN_TYPE: 'A config entity, source, sink, transform or system has an unknown type',
+  COMPONENT_UNSUPPORTED: 'A source, sink, transform or system type that Sesam documents but Sluice does not implement yet',
   CONFIG_UNKNOWN_PROPERTY: 'A config entity has a property its type does not define',
   CONFIG_ENV_UNRESOLVED: 'An $ENV(...) reference names an environment variable that is not set',
   CONFIG_SECRET_UNRESOLVED: 'A $SECRET(...) reference names a secret that is not set',

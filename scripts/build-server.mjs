@@ -26,8 +26,11 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const INPUT_DIRS = ['bin', 'cli', 'compiler', 'runtime', 'operator', 'schemas'];
 const INPUT_FILES = ['scripts/build-server.mjs', 'node_modules/.package-lock.json', 'package.json'];
 const INPUT_PATTERN = /\.(ts|json)$/;
-/** Packages left to Node's resolver: native code, worker files, optional drivers, the operator's client. */
-const EXTERNAL = new Set(['better-sqlite3', 'mongodb', '@kubernetes/client-node', 'pino', 'thread-stream', 'pino-pretty', 'fsevents', 'esbuild', 'typescript', 'vitest', 'tsx']);
+/**
+ * Packages left to Node's resolver: native code, worker files, files found beside the package
+ * (swagger-ui's static assets), optional drivers, the operator's client.
+ */
+const EXTERNAL = new Set(['better-sqlite3', 'mongodb', '@kubernetes/client-node', 'pino', 'thread-stream', 'pino-pretty', '@fastify/swagger-ui', 'pg', 'pg-copy-streams', 'mysql2', 'fsevents', 'esbuild', 'typescript', 'vitest', 'tsx']);
 const POINTER = 'server.json';
 /** Builds kept besides the current one (processes started from them may still load chunks). */
 const KEEP_OLD_BUILDS = 3;

@@ -55,6 +55,15 @@ export interface PipeSummary {
   runtime: Record<string, unknown>;
 }
 
+/** A TLS handshake with a server that answers plain HTTP fails with an SSL error: say what to do instead. */
+export function tlsHint(url: string, cause: { message?: string; code?: string } | undefined): string {
+  if (!url.startsWith('https://') || !cause) return '';
+  const tls = /^ERR_SSL_|^EPROTO$/.test(cause.code ?? '') || /wrong version number|packet length too long|ssl3_get_record|tls/i.test(cause.message ?? '');
+  if (!tls) return '';
+  const plain = url.replace(/^https:/, 'http:').replace(/\/api\/.*$/, '');
+  return `\nhint: the node does not answer TLS; a node address without a scheme gets https://. If it serves plain HTTP, use --node ${plain}`;
+}
+
 export class NodeClient {
   constructor(readonly conn: NodeConnection) {}
 
@@ -70,8 +79,8 @@ export class NodeClient {
     try {
       res = await fetch(url, { method, headers, body: init.body });
     } catch (err) {
-      const cause = (err as { cause?: { message?: string } }).cause?.message;
-      throw new Error(`cannot reach ${url}: ${cause ?? (err as Error).message}`);
+      const cause = (err as { cause?: { message?: string; code?: string } }).cause;
+      throw new Error(`cannot reach ${url}: ${cause?.message ?? (err as Error).message}${tlsHint(url, cause)}`);
     }
     const body = Buffer.from(await res.arrayBuffer());
     if (!(init.ok ?? []).includes(res.status) && (res.status < 200 || res.status >= 300)) throw new NodeHttpError(res.status, method, url, body.toString('utf8'));

@@ -1,8 +1,6 @@
 import { writeFileSync } from 'node:fs';
-import type { Command } from 'commander';
-import { compile } from '../../compiler/compile.js';
-import { envValues, readConfigInput, secretNames } from '../config-input.js';
-import { printDiagnostics } from './validate.js';
+import { Option, type Command } from 'commander';
+import { compileInput, printDiagnostics, readInputOrReport } from './validate.js';
 import { configOptions, type SetExit } from './shared.js';
 
 export function registerCompile(program: Command, setExit: SetExit): void {
@@ -12,10 +10,12 @@ export function registerCompile(program: Command, setExit: SetExit): void {
       .description('compile config into an execution plan (JSON)')
       .argument('<path>', 'config folder, single config file, or git repository with --git-ref')
       .option('-o, --output <file>', 'write the plan here instead of standard output')
-      .option('--format <format>', 'diagnostics format: text or json', 'text'),
+      .addOption(new Option('--format <format>', 'diagnostics format: text or json').choices(['text', 'json']).default('text')),
   ).action(async (path: string, opts) => {
-    const { files, revision } = await readConfigInput(path, opts);
-    const result = compile(files, { env: envValues(path, opts), secrets: secretNames(opts) });
+    const input = await readInputOrReport(path, opts, setExit);
+    if (!input) return;
+    const { revision } = input;
+    const result = compileInput(input);
     if (!result.plan) {
       printDiagnostics(result.diagnostics, opts.format);
       setExit(1);

@@ -4,9 +4,10 @@
  * its diagnostics go to the log and to the API.
  */
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
 import { watch } from 'chokidar';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
+import pretty from 'pino-pretty';
+import { Option, type Command } from 'commander';
 import { formatDiagnostic } from '../../compiler/diagnostics.js';
 import { readConfig } from '../../compiler/load/files.js';
 import { startApi } from '../../runtime/api/app.js';
@@ -32,8 +33,21 @@ export function registerRun(program: Command, setExit: SetExit): void {
     .option('--no-watch', 'do not reload when files change')
     .option('--log-level <level>', 'log level', process.env.SLUICE_LOG_LEVEL ?? 'info')
     .option('--microservice <id=url...>', 'reach microservice system <id> at <url> (a service you run yourself) instead of starting its image')
+    .addOption(new Option('--log-format <format>', 'readable lines (pretty), one JSON object per line (json), or pretty when stdout is a terminal (auto)').choices(['auto', 'pretty', 'json']).default(process.env.SLUICE_LOG_FORMAT ?? 'auto'))
+    .addHelpText(
+      'after',
+      `
+Without a folder, "sluice run" is the client's run verb: it runs all pipes on a node until they
+settle (the same as "sluice run-all"), e.g.
+
+  sluice run --node http://localhost:9042 --jwt "$JWT" --print-scheduler-log
+
+with --node, --jwt, --scheduler-zero-runs, --scheduler-max-runs, --scheduler-max-run-time,
+--print-scheduler-log and the other options of "sluice run-all --help".`,
+    )
     .action(async (path: string, opts) => {
-      const logger = pino({ level: opts.logLevel });
+      const readable = opts.logFormat === 'pretty' || (opts.logFormat === 'auto' && process.stdout.isTTY === true);
+      const logger: Logger = readable ? pino({ level: opts.logLevel }, pretty({ colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' })) : pino({ level: opts.logLevel });
       const configPath = resolve(path);
       for (const given of (opts.microservice ?? []) as string[]) {
         const at = given.indexOf('=');
@@ -56,7 +70,8 @@ export function registerRun(program: Command, setExit: SetExit): void {
           logger.error({ err: (err as Error).message }, 'cannot read the config');
           return;
         }
-        const env = envValues(configPath, opts);
+        const { env, diagnostics: envProblems } = envValues(configPath, opts);
+        for (const d of envProblems) logger[d.severity === 'error' ? 'error' : 'warn']({ diagnostic: { file: d.file, line: d.line, column: d.column, code: d.code } }, formatDiagnostic(d));
         if (JSON.stringify(env) !== JSON.stringify(runtime.env)) await runtime.setEnv(env, true);
         const result = await runtime.setConfigFiles(files);
         for (const d of result.diagnostics) logger[d.severity === 'error' ? 'error' : 'warn']({ diagnostic: { file: d.file, line: d.line, column: d.column, code: d.code } }, formatDiagnostic(d));
@@ -65,7 +80,11 @@ export function registerRun(program: Command, setExit: SetExit): void {
       };
       await load('startup');
       const app = await startApi(runtime, { port: Number(opts.port), host: opts.host, auth: opts.jwtSecret ? { jwtSecret: opts.jwtSecret } : undefined, logger });
-      logger.info(`Sluice is serving ${configPath} at http://localhost:${(app.server.address() as { port: number }).port}/api`);
+      const url = `http://localhost:${(app.server.address() as { port: number }).port}/api`;
+      const studio = url.replace(/api$/, '');
+      logger.info({ url, studio }, `Sluice is serving ${configPath} at ${url} (Sluice Studio: ${studio})`);
+      // The address on a line of its own, to copy or click.
+      if (readable) process.stdout.write(`\n  ${url}\n  Sluice Studio: ${studio}\n\n`);
       let timer: NodeJS.Timeout | null = null;
       const watcher = opts.watch
         ? watch(configPath, { ignoreInitial: true, ignored: (p: string) => /(^|[/\\])\.(?!\.?$)/.test(p.slice(configPath.length)) }).on('all', () => {

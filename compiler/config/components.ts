@@ -4,8 +4,9 @@
  * the alternative their condition selects.
  */
 import { DiagnosticBag, suggestion } from '../diagnostics.js';
-import { entry, toPlain, type PNode } from '../parse/tree.js';
-import type { ComponentKind, SchemaSet } from '../validate/schemas.js';
+import { entry, toPlain, type PNode, type PObject } from '../parse/tree.js';
+import { commonSchemaId, type ComponentKind, type SchemaSet } from '../validate/schemas.js';
+import { DOCUMENTED_TYPES, isDocumentedType } from './documented-types.js';
 
 export interface CheckedComponent {
   type: string;
@@ -14,24 +15,35 @@ export interface CheckedComponent {
   config: Record<string, unknown>;
   datasets: { dataset: string; mode: 'read' | 'write'; node: PNode }[];
   systems: { system: string; node: PNode }[];
+  /**
+   * A type Sesam documents that Sluice does not implement: only the kind's common properties were
+   * checked, and the references were read from the well-known property names.
+   */
+  unsupported?: boolean;
 }
 
-export function checkComponent(kind: ComponentKind, node: PNode, schemas: SchemaSet, bag: DiagnosticBag, what: string): CheckedComponent | undefined {
-  if (node.kind !== 'object') {
-    bag.error('CONFIG_SCHEMA', node.loc, `${what} must be an object with a "type"`);
+/** Fills in what a component may leave out (for example the type of a pipe's sink), before it is checked. */
+export type Implied = (node: PObject) => PObject;
+
+export function checkComponent(kind: ComponentKind, original: PNode, schemas: SchemaSet, bag: DiagnosticBag, what: string, implied?: Implied): CheckedComponent | undefined {
+  if (original.kind !== 'object') {
+    bag.error('CONFIG_SCHEMA', original.loc, `${what} must be an object with a "type"`);
     return undefined;
   }
+  const node = implied ? implied(original) : original;
   const typeEntry = entry(node, 'type');
   if (!typeEntry || typeEntry.value.kind !== 'string') {
     bag.error('CONFIG_SCHEMA', typeEntry?.value.loc ?? node.loc, `${what} needs a string "type"`);
     return undefined;
   }
   const type = kind === 'system' ? typeEntry.value.value.replace(/^system:/, '') : typeEntry.value.value;
-  if (type === 'conditional' && kind !== 'system') return checkConditional(kind, node, schemas, bag, what);
+  if (type === 'conditional' && kind !== 'system') return checkConditional(kind, node, schemas, bag, what, implied);
   const id = `${kind}/${type}`;
   if (!schemas.has(id)) {
+    if (isDocumentedType(kind, type)) return checkUnsupported(kind, type, node, typeEntry.value, schemas, bag, what);
     const known = schemas.componentTypes(kind);
-    bag.error('CONFIG_UNKNOWN_TYPE', typeEntry.value.loc, `unknown ${kind} type "${typeEntry.value.value}"${suggestion(type, known)}; supported: ${known.join(', ')}`);
+    const candidates = new Set([...known, ...DOCUMENTED_TYPES[kind]]);
+    bag.error('CONFIG_UNKNOWN_TYPE', typeEntry.value.loc, `unknown ${kind} type "${typeEntry.value.value}"${suggestion(type, candidates)}; supported: ${known.join(', ')}`);
     return undefined;
   }
   const plain = toPlain(node) as Record<string, unknown>;
@@ -60,7 +72,31 @@ export function checkComponent(kind: ComponentKind, node: PNode, schemas: Schema
   return { type, node, config, datasets, systems };
 }
 
-function checkConditional(kind: ComponentKind, node: PNode & { kind: 'object' }, schemas: SchemaSet, bag: DiagnosticBag, what: string): CheckedComponent | undefined {
+/**
+ * A documented type Sluice lacks: one COMPONENT_UNSUPPORTED error, the kind's common properties
+ * checked, and the system and dataset references read from the names every component uses for
+ * them (`system`, `dataset`, `datasets`), so that checks across the config stay right.
+ */
+function checkUnsupported(kind: ComponentKind, type: string, node: PObject, typeNode: PNode, schemas: SchemaSet, bag: DiagnosticBag, what: string): CheckedComponent {
+  const written = typeNode.kind === 'string' ? typeNode.value : type;
+  bag.error('COMPONENT_UNSUPPORTED', typeNode.loc, `Sluice does not support ${kind} type "${written}" yet (${what})`);
+  const plain = toPlain(node) as Record<string, unknown>;
+  schemas.validate(commonSchemaId(kind), plain, node, bag, what);
+  const datasets: CheckedComponent['datasets'] = [];
+  const systems: CheckedComponent['systems'] = [];
+  const system = entry(node, 'system')?.value;
+  if (system?.kind === 'string') systems.push({ system: system.value, node: system });
+  const dataset = entry(node, 'dataset')?.value;
+  if (dataset?.kind === 'string') datasets.push({ dataset: dataset.value, mode: kind === 'sink' ? 'write' : 'read', node: dataset });
+  const list = entry(node, 'datasets')?.value;
+  for (const item of list?.kind === 'array' ? list.items : list ? [list] : []) {
+    // "dataset alias" entries, as in the merge and union sources.
+    if (item.kind === 'string' && item.value.trim()) datasets.push({ dataset: item.value.trim().split(/\s+/)[0], mode: 'read', node: item });
+  }
+  return { type, node, config: plain, datasets, systems, unsupported: true };
+}
+
+function checkConditional(kind: ComponentKind, node: PObject, schemas: SchemaSet, bag: DiagnosticBag, what: string, implied?: Implied): CheckedComponent | undefined {
   if (schemas.has(`${kind}/conditional`)) {
     const { ok } = schemas.validate(`${kind}/conditional`, toPlain(node), node, bag, what);
     if (!ok) return undefined;
@@ -70,10 +106,12 @@ function checkConditional(kind: ComponentKind, node: PNode & { kind: 'object' },
   if (alternatives.kind !== 'object') return undefined;
   const key = condition.kind === 'string' ? condition.value : condition.kind === 'number' ? condition.text : condition.kind === 'boolean' ? String(condition.value) : 'null';
   const chosen = entry(alternatives, key);
+  // An unset $ENV(...) in the condition is already reported; it cannot select anything.
+  if (!chosen && /\$ENV\(/.test(key)) return undefined;
   if (!chosen) {
     const keys = alternatives.entries.map((e) => e.key);
     bag.error('CONFIG_SCHEMA', condition.loc, `conditional ${kind}: condition "${key}" matches none of the alternatives (${keys.map((k) => `"${k}"`).join(', ')})${suggestion(key, keys)}`);
     return undefined;
   }
-  return checkComponent(kind, chosen.value, schemas, bag, `${what} (alternative "${key}")`);
+  return checkComponent(kind, chosen.value, schemas, bag, `${what} (alternative "${key}")`, implied);
 }

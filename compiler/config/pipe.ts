@@ -5,9 +5,10 @@ import { entry, toPlain, type PNode, type PObject } from '../parse/tree.js';
 import type { PlanComponent, PlanPipe } from '../plan/types.js';
 import { contentHash } from '../plan/hash.js';
 import type { SchemaSet } from '../validate/schemas.js';
-import { checkComponent, type CheckedComponent } from './components.js';
+import { checkComponent, type CheckedComponent, type Implied } from './components.js';
 import { applyGlobalDefaults, typeOfComponent } from './global-defaults.js';
 import { planDependencies } from '../plan/dependencies.js';
+import { usesFunction } from '../dtl/ir.js';
 import type { RawEntity } from './entities.js';
 
 export interface PipeContext {
@@ -29,6 +30,41 @@ export interface CompiledPipe {
   systemRefs: { system: string; node: PNode }[];
 }
 
+/**
+ * A pipe's sink as Sesam reads it: without a `type` it is a dataset sink, and a dataset sink
+ * without a `dataset` writes the dataset named like the pipe. Applied to conditional alternatives too.
+ */
+function impliedSink(pipeId: string): Implied {
+  return (node) => {
+    const type = entry(node, 'type');
+    let out = node;
+    if (!type) out = { ...out, entries: [{ key: 'type', keyLoc: node.loc, value: { kind: 'string', loc: node.loc, value: 'dataset' } }, ...out.entries] };
+    const isDataset = !type || (type.value.kind === 'string' && type.value.value === 'dataset');
+    if (isDataset && !entry(out, 'dataset')) out = { ...out, entries: [...out.entries, { key: 'dataset', keyLoc: node.loc, value: { kind: 'string', loc: node.loc, value: pipeId } }] };
+    return out;
+  };
+}
+
+/**
+ * A `chained` transform (an older way to write a list of transforms, still in Sesam's examples)
+ * is the transforms it lists, in order.
+ */
+function unchained(nodes: PNode[]): PNode[] {
+  return nodes.flatMap((n) => {
+    if (n.kind !== 'object' || typeOfComponent(n) !== 'chained') return [n];
+    const list = entry(n, 'transforms')?.value;
+    return list?.kind === 'array' ? unchained(list.items) : list ? unchained([list]) : [];
+  });
+}
+
+/** The dataset a dataset sink that failed its checks would write: other pipes still see it produced. */
+function datasetSinkTarget(sink: PNode): string | null {
+  if (sink.kind !== 'object') return null;
+  const type = entry(sink, 'type')?.value;
+  const dataset = entry(sink, 'dataset')?.value;
+  return type?.kind === 'string' && type.value === 'dataset' && dataset?.kind === 'string' ? dataset.value : null;
+}
+
 export function compilePipe(raw: RawEntity, resolvedNode: PObject, ctx: PipeContext): CompiledPipe {
   const { schemas, bag } = ctx;
   const resolved = applyGlobalDefaults('pipe', resolvedNode, 'pipe', schemas, ctx.metadata) as PObject;
@@ -40,10 +76,10 @@ export function compilePipe(raw: RawEntity, resolvedNode: PObject, ctx: PipeCont
   const sourceEntry = entry(resolved, 'source')?.value;
   const sourceNode = sourceEntry && applyGlobalDefaults('source', sourceEntry, `source/${typeOfComponent(sourceEntry)}`, schemas, ctx.metadata);
   const source = sourceNode ? checkComponent('source', sourceNode, schemas, bag, `source of pipe "${raw.id}"`) : undefined;
-  if (!source) ok = false;
+  if (!source || source.unsupported) ok = false;
 
   const transformEntry = entry(resolved, 'transform');
-  const transformNodes = transformEntry ? (transformEntry.value.kind === 'array' ? transformEntry.value.items : [transformEntry.value]) : [];
+  const transformNodes = transformEntry ? unchained(transformEntry.value.kind === 'array' ? transformEntry.value.items : [transformEntry.value]) : [];
   const transforms: { checked: CheckedComponent; dtl?: ReturnType<DtlAnalyzer['analyzeRules']> }[] = [];
   const hopsRefs: CompiledPipe['datasetRefs'] = [];
   const hops: PlanPipe['hops'] = [];
@@ -54,6 +90,7 @@ export function compilePipe(raw: RawEntity, resolvedNode: PObject, ctx: PipeCont
       ok = false;
       return;
     }
+    if (checked.unsupported) ok = false;
     let dtl: ReturnType<DtlAnalyzer['analyzeRules']>;
     if (checked.type === 'dtl') {
       const rules = entry(checked.node as PObject, 'rules')?.value;
@@ -71,11 +108,11 @@ export function compilePipe(raw: RawEntity, resolvedNode: PObject, ctx: PipeCont
   });
 
   const sinkEntry = entry(resolved, 'sink')?.value;
-  const sinkNode = sinkEntry && applyGlobalDefaults('sink', sinkEntry, `sink/${typeOfComponent(sinkEntry)}`, schemas, ctx.metadata);
-  const sink = sinkNode
-    ? checkComponent('sink', sinkNode, schemas, bag, `sink of pipe "${raw.id}"`)
-    : checkComponent('sink', { kind: 'object', loc: resolved.loc, entries: [{ key: 'type', keyLoc: resolved.loc, value: { kind: 'string', loc: resolved.loc, value: 'dataset' } }, { key: 'dataset', keyLoc: resolved.loc, value: { kind: 'string', loc: resolved.loc, value: raw.id } }] }, schemas, bag, `implicit sink of pipe "${raw.id}"`);
-  if (!sink) ok = false;
+  const implied = impliedSink(raw.id);
+  const sinkNode = sinkEntry ?? { kind: 'object' as const, loc: resolved.loc, entries: [] };
+  const sinkWithDefaults = sinkNode.kind === 'object' ? applyGlobalDefaults('sink', implied(sinkNode), `sink/${typeOfComponent(implied(sinkNode))}`, schemas, ctx.metadata) : sinkNode;
+  const sink = checkComponent('sink', sinkWithDefaults, schemas, bag, sinkEntry ? `sink of pipe "${raw.id}"` : `implicit sink of pipe "${raw.id}"`, implied);
+  if (!sink || sink.unsupported) ok = false;
 
   const pumpNode = applyGlobalDefaults('pump', entry(resolved, 'pump')?.value ?? { kind: 'object' as const, loc: resolved.loc, entries: [] }, 'pump', schemas, ctx.metadata);
   const pump = schemas.validate('pump', toPlain(pumpNode), pumpNode, bag, `pump of pipe "${raw.id}"`);
@@ -88,9 +125,11 @@ export function compilePipe(raw: RawEntity, resolvedNode: PObject, ctx: PipeCont
   // Sinks that send one request per entity document a smaller default batch (the REST sink: 1).
   const sinkBatchDefault = sink ? schemas.schema(`sink/${sink.type}`)?.['x-pipe-batch-size-default'] : undefined;
   if (effective.batch_size === undefined) effective.batch_size = typeof sinkBatchDefault === 'number' ? sinkBatchDefault : 100;
+  // The offset is saved every 100 batches, or after every batch when a batch is a single entity.
+  if (effective.checkpoint_interval === undefined) effective.checkpoint_interval = effective.batch_size === 1 ? 1 : 100;
   const systemRefs = [source, ...transforms.map((t) => t.checked), sink].flatMap((c) => c?.systems ?? []);
   const datasetRefs: CompiledPipe['datasetRefs'] = [...(source?.datasets ?? []).map((d) => ({ dataset: d.dataset, mode: d.mode, node: d.node })), ...hopsRefs];
-  const writes = sink?.datasets.find((d) => d.mode === 'write')?.dataset ?? null;
+  const writes = sink ? (sink.datasets.find((d) => d.mode === 'write')?.dataset ?? null) : datasetSinkTarget(sinkWithDefaults);
   if (!ok || !source || !sink) return { id: raw.id, writes, datasetRefs, systemRefs };
 
   const nsEnabled = (effective.namespaced_identifiers ?? ctx.metadata.namespaced_identifiers ?? false) === true;
@@ -101,8 +140,15 @@ export function compilePipe(raw: RawEntity, resolvedNode: PObject, ctx: PipeCont
   const addNamespaces = (effective.add_namespaces as boolean | undefined) ?? (nsEnabled && sourceSchema?.['x-namespaces-default'] === true);
   const removeNamespaces = (effective.remove_namespaces as boolean | undefined) ?? (nsEnabled && sinkSchema?.['x-namespaces-default'] === true);
 
+  // What the namespace settings come to, as Sesam documents their defaults.
+  effective.namespaced_identifiers = nsEnabled;
+  effective.namespaces = { ...nsConfig, identity: nsConfig.identity ?? raw.id, property: nsConfig.property ?? raw.id };
+  effective.add_namespaces = addNamespaces;
+  effective.remove_namespaces = removeNamespaces;
+  // A dataset sink tracks $children when a transform creates children, unless told otherwise.
+  if (sink.type === 'dataset' && sink.config.track_children === undefined) sink.config.track_children = transforms.some((t) => t.dtl !== undefined && usesFunction(t.dtl.program, 'create-child'));
   effective.source = source.config;
-  if (transformEntry) effective.transform = transformEntry.value.kind === 'array' ? transforms.map((t) => t.checked.config) : transforms[0]?.checked.config;
+  if (transformEntry) effective.transform = transformEntry.value.kind === 'array' || transforms.length !== 1 ? transforms.map((t) => t.checked.config) : transforms[0].checked.config;
   effective.sink = sink.config;
   effective.pump = pump.value;
 
@@ -127,7 +173,7 @@ export function compilePipe(raw: RawEntity, resolvedNode: PObject, ctx: PipeCont
     hops,
     systems: [...new Set(systemRefs.map((s) => s.system))],
     // Only the dataset source can look entities up by id, which dependency tracking needs.
-    dependencies: planDependencies(source.type === 'dataset' ? reads[0] ?? null : null, transforms.flatMap((t) => (t.dtl ? [t.dtl.program] : []))),
+    dependencies: planDependencies(source.type === 'dataset' ? reads[0] ?? null : null, transforms.flatMap((t) => (t.dtl ? [t.dtl.program] : [])), namespaces),
   };
   return { id: raw.id, plan, writes, datasetRefs, systemRefs };
 }

@@ -61,7 +61,9 @@ export class DtlAnalyzer {
         this.bag.error('DTL_SYNTAX', e.value.loc, `rule "${e.key}" must be a list of transforms`);
         continue;
       }
-      rules[e.key] = this.transformList(e.value.items, scope);
+      // A rule written as one transform (a list that starts with its function name) is that transform alone.
+      const single = e.value.items[0]?.kind === 'string';
+      rules[e.key] = this.transformList(single ? [e.value] : e.value.items, scope);
     }
     return { program: { rules }, datasetRefs: this.datasetRefs };
   }
@@ -300,7 +302,7 @@ export class DtlAnalyzer {
     return out;
   }
 
-  /** Every alias must be reachable from the source entity (or an earlier alias) through an `eq` join. */
+  /** Every alias must be reachable from the source entity (or an earlier alias) through `eq` joins, also inside `and` and `or`. */
   private checkJoins(where: Expr[], datasets: { alias: string }[], loc: SourceLocation): void {
     const edges: [string, string][] = [];
     const visit = (e: Expr) => {
@@ -309,7 +311,8 @@ export class DtlAnalyzer {
         const vars = e.args.map((a) => (a.t === 'path' ? a.v : a.t === 'call' ? firstVariable(a) : undefined));
         if (vars[0] && vars[1] && vars[0] !== vars[1]) edges.push([vars[0], vars[1]]);
       }
-      if (e.fn === 'and') for (const a of e.args) if (a.t === 'call') visit(a);
+      // Joins inside "or" connect too: the alias is then scanned and the "or" filters it.
+      if (e.fn === 'and' || e.fn === 'or') for (const a of e.args) if (a.t === 'call') visit(a);
     };
     where.forEach(visit);
     const reached = new Set(['_S', '_T', '_P', '_R', '_B', '_']);

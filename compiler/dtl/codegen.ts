@@ -9,6 +9,7 @@ import type { CodegenOptions, EmitContext, FunctionSpec } from './spec.js';
 import { registry, type Registry } from './registry.js';
 import { decodeLiteral, literalValue } from './analyze.js';
 import { getPath, getProp } from './runtime.js';
+import { dynamicIds, getPathNs, getPropNs } from './functions/ns-util.js';
 
 export interface GeneratedCode {
   source: string;
@@ -144,10 +145,18 @@ export function expr(g: Generator, e: Expr, scope: Scope): string {
     case 'lit':
       return literalCode(g, e.json);
     case 'path': {
-      const base = variableCode(e.v, scope);
-      if (e.keys.length === 0) return base;
-      if (e.keys.length === 1) return `${g.use(getProp)}(${base}, ${JSON.stringify(e.keys[0])})`;
-      return `${g.use(getPath)}(${base}, ${g.use(e.keys)})`;
+      let base = variableCode(e.v, scope);
+      let keys = e.keys;
+      const ns = g.options.namespaces;
+      if (e.v === '_S' && keys[0] === '$ids') {
+        base = `${g.use(dynamicIds)}(${base}, ${ns ? g.use(ns) : 'null'})`;
+        keys = keys.slice(1);
+      }
+      if (keys.length === 0) return base;
+      // A path string is the path function: under namespaced identifiers both match names the same way.
+      if (ns) return keys.length === 1 ? `${g.use(getPropNs)}(${base}, ${JSON.stringify(keys[0])}, ${g.use(ns)})` : `${g.use(getPathNs)}(${base}, ${g.use(keys)}, ${g.use(ns)})`;
+      if (keys.length === 1) return `${g.use(getProp)}(${base}, ${JSON.stringify(keys[0])})`;
+      return `${g.use(getPath)}(${base}, ${g.use(keys)})`;
     }
     case 'call': {
       const spec = g.spec(e, 'expression');

@@ -78,3 +78,22 @@ export type Arg = Expr | Fn | Block | RuleRef | Raw | HopsSpec;
 export function isExpr(a: Arg): a is Expr {
   return a.t === 'lit' || a.t === 'path' || a.t === 'call';
 }
+
+/** Whether any rule of the program calls the DTL function `name`, at any depth. */
+export function usesFunction(program: DtlProgram, name: string): boolean {
+  const visit = (a: Arg): boolean => {
+    switch (a.t) {
+      case 'call':
+        return a.fn === name || a.args.some(visit);
+      case 'fn':
+        return visit(a.body);
+      case 'block':
+        return a.stmts.some(visit);
+      case 'hops':
+        return a.where.some(visit) || (a.return !== undefined && 'expr' in a.return && visit(a.return.expr));
+      default:
+        return false;
+    }
+  };
+  return Object.values(program.rules).some((stmts) => stmts.some(visit));
+}

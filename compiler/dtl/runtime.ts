@@ -4,6 +4,7 @@
  */
 import type { DateTime, Dict, Entity, Value } from '../values/types.js';
 import { isDict } from '../values/types.js';
+import { ANY_NAMESPACE, getPathAnyNamespace } from './functions/ns-util.js';
 
 const hasOwn = Object.prototype.hasOwnProperty;
 
@@ -126,6 +127,7 @@ export function getProp(o: Value, key: string): Value {
 }
 
 export function getPath(o: Value, keys: readonly string[]): Value {
+  if (keys[0] === ANY_NAMESPACE) return getPathAnyNamespace(o, keys);
   let v = o;
   for (let i = 0; i < keys.length; i++) {
     v = getProp(v, keys[i]);

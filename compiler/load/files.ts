@@ -2,8 +2,9 @@
  * Reading config text. The compiler proper works on `SourceFile`s (pure); this module is the thin
  * I/O edge that collects them from a folder in Sesam's layout or from a single file.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, extname, join, relative, sep } from 'node:path';
+import { readTextFile, withoutByteOrderMark } from './text.js';
 
 export type SourceFormat = 'json' | 'yaml';
 
@@ -48,13 +49,13 @@ export function readConfigFolder(dir: string): SourceFile[] {
   const files: SourceFile[] = [];
   for (const name of ['node-metadata.conf.json', 'node-metadata.conf.yaml', 'node-metadata.conf.yml']) {
     const p = join(dir, name);
-    if (existsSync(p)) files.push({ path: name, text: readFileSync(p, 'utf8'), format: formatOf(name), role: 'node-metadata' });
+    if (existsSync(p)) files.push({ path: name, text: readTextFile(p), format: formatOf(name), role: 'node-metadata' });
   }
   for (const [sub, role] of [
     ['pipes', 'pipe'],
     ['systems', 'system'],
   ] as const) {
-    for (const p of walk(join(dir, sub))) files.push({ path: toPosix(relative(dir, p)), text: readFileSync(p, 'utf8'), format: formatOf(p), role });
+    for (const p of walk(join(dir, sub))) files.push({ path: toPosix(relative(dir, p)), text: readTextFile(p), format: formatOf(p), role });
   }
   return files;
 }
@@ -62,7 +63,7 @@ export function readConfigFolder(dir: string): SourceFile[] {
 /** A single JSON or YAML file holding an array of config entities (the shape of `/api/config`). */
 export function readConfigFile(path: string): SourceFile[] {
   if (!existsSync(path)) throw new ConfigIoError(`${path}: no such file`);
-  return [{ path: basename(path), text: readFileSync(path, 'utf8'), format: formatOf(path), role: 'single' }];
+  return [{ path: basename(path), text: readTextFile(path), format: formatOf(path), role: 'single' }];
 }
 
 /** A folder in Sesam's layout, or a single file. */
@@ -74,8 +75,9 @@ export function readConfig(path: string): SourceFile[] {
 /** Files given in memory (API uploads, zip archives): roles follow the folder layout. */
 export function sourceFilesFromEntries(entries: { path: string; text: string }[]): SourceFile[] {
   const out: SourceFile[] = [];
-  for (const { path, text } of entries) {
+  for (const { path, text: raw } of entries) {
     const p = toPosix(path).replace(/^\.\//, '');
+    const text = withoutByteOrderMark(raw);
     if (/^node-metadata\.conf\.(json|ya?ml)$/.test(p)) out.push({ path: p, text, format: formatOf(p), role: 'node-metadata' });
     else if (/^pipes\/.*\.conf\.(json|ya?ml)$/.test(p)) out.push({ path: p, text, format: formatOf(p), role: 'pipe' });
     else if (/^systems\/.*\.conf\.(json|ya?ml)$/.test(p)) out.push({ path: p, text, format: formatOf(p), role: 'system' });

@@ -6,6 +6,7 @@
 import { createToken, EmbeddedActionsParser, Lexer, type IToken } from 'chevrotain';
 import type { Diagnostic } from '../diagnostics.js';
 import type { Loc, PEntry, PNode } from './tree.js';
+import { withoutByteOrderMark } from '../load/text.js';
 
 const LCurly = createToken({ name: 'LCurly', pattern: /{/, label: "'{'" });
 const RCurly = createToken({ name: 'RCurly', pattern: /}/, label: "'}'" });
@@ -183,7 +184,8 @@ function lineColAt(text: string, offset: number): { line: number; column: number
 }
 
 /** Parses JSON text into a positioned tree, or a syntax diagnostic at the offending token. */
-export function parseJsonWithPositions(text: string, file: string): ParseResult {
+export function parseJsonWithPositions(rawText: string, file: string): ParseResult {
+  const text = withoutByteOrderMark(rawText);
   const lexed = lexer.tokenize(text);
   if (lexed.errors.length) {
     const e = lexed.errors[0];

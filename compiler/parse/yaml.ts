@@ -3,8 +3,10 @@ import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Node 
 import type { Diagnostic } from '../diagnostics.js';
 import type { Loc, PNode } from './tree.js';
 import type { ParseResult } from './json.js';
+import { withoutByteOrderMark } from '../load/text.js';
 
-export function parseYamlWithPositions(text: string, file: string): ParseResult {
+export function parseYamlWithPositions(rawText: string, file: string): ParseResult {
+  const text = withoutByteOrderMark(rawText);
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, keepSourceTokens: false, uniqueKeys: false, intAsBigInt: true });
   const locAt = (offset: number): Loc => {

@@ -10,6 +10,7 @@
  * not tracked (the caveats in Sesam's docs describe the same limits).
  */
 import type { Arg, Call, DtlProgram, Expr, HopsSpec } from '../dtl/ir.js';
+import { indexPath, type Namespaces } from '../dtl/functions/ns-util.js';
 
 export interface DependencyStep {
   from: string[];
@@ -180,7 +181,7 @@ class Planner {
 }
 
 /** The datasets whose changes a pipe reading `sourceDataset` must track, with their inverse chains. */
-export function planDependencies(sourceDataset: string | null, programs: DtlProgram[]): DatasetDependency[] {
+export function planDependencies(sourceDataset: string | null, programs: DtlProgram[], namespaces: Namespaces | null = null): DatasetDependency[] {
   if (!sourceDataset) return [];
   const all = new Map<string, DependencyStep[][]>();
   for (const program of programs) {
@@ -188,5 +189,7 @@ export function planDependencies(sourceDataset: string | null, programs: DtlProg
     p.rule('default', { dataset: sourceDataset, prefix: [], steps: [] });
     for (const [ds, chains] of p.deps) all.set(ds, [...(all.get(ds) ?? []), ...chains]);
   }
-  return [...all].map(([dataset, chains]) => ({ dataset, chains })).sort((a, b) => a.dataset.localeCompare(b.dataset));
+  // Under namespaced identifiers the joins' paths match names the way the hops themselves do.
+  const step = (s: DependencyStep): DependencyStep => ({ ...s, from: indexPath(s.from, namespaces), path: indexPath(s.path, namespaces) });
+  return [...all].map(([dataset, chains]) => ({ dataset, chains: chains.map((c) => c.map(step)) })).sort((a, b) => a.dataset.localeCompare(b.dataset));
 }

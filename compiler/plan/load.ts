@@ -22,7 +22,7 @@ export function checkPlan(value: unknown): ExecutionPlan {
     throw new PlanFormatError(`not a Sluice execution plan (expected format "${PLAN_FORMAT}", got ${JSON.stringify(p?.format)})`);
   }
   if (!Array.isArray(p.pipes) || !Array.isArray(p.systems) || !p.graph || typeof p.hash !== 'string') throw new PlanFormatError('the plan is missing pipes, systems, graph or hash');
-  const { hash, revision: _revision, placement: _placement, ...body } = p as ExecutionPlan;
+  const { hash, revision: _revision, source: _source, placement: _placement, ...body } = p as ExecutionPlan;
   if (contentHash(body) !== hash) throw new PlanFormatError('the plan content does not match its hash (it was edited or truncated)');
   return p as ExecutionPlan;
 }

@@ -87,6 +87,8 @@ export interface ExecutionPlan {
   secrets: string[];
   /** The git revision the plan was compiled from, when known (not part of the hash). */
   revision?: string;
+  /** Where the config came from, when it is a git repository (not part of the hash). */
+  source?: { repository: string; ref?: string; path?: string };
   /** Which replica runs which pipe, when the plan is deployed to several (not part of the hash). */
   placement?: { replicas: number; assignments: Record<string, number> };
 }

@@ -75,6 +75,11 @@ export function precompiledName(schema: JsonSchema): string {
 /** Where the compiled build keeps generated validators: beside the module (absent in the sources). */
 const PRECOMPILED_DIR = join(dirname(fileURLToPath(import.meta.url)), 'validators');
 
+/** The id of a kind's common properties (not a component type: type names never contain ":"). */
+export function commonSchemaId(kind: ComponentKind): string {
+  return `${kind}:common`;
+}
+
 function readJson(path: string): JsonSchema {
   return JSON.parse(readFileSync(path, 'utf8')) as JsonSchema;
 }
@@ -93,6 +98,8 @@ export class SchemaSet {
       if (!existsSync(sub)) continue;
       const commonPath = join(sub, '_common.schema.json');
       const common = existsSync(commonPath) ? readJson(commonPath) : kind === 'system' ? this.schemas.get('system')! : undefined;
+      // The common properties alone, for a component whose own schema Sluice does not have.
+      if (common) this.schemas.set(commonSchemaId(kind), { ...common, additionalProperties: true });
       for (const file of readdirSync(sub).sort()) {
         if (!file.endsWith('.schema.json') || file.startsWith('_')) continue;
         const type = file.slice(0, -'.schema.json'.length);
@@ -174,7 +181,8 @@ export class SchemaSet {
   validate(id: string, value: unknown, node: PNode, bag: DiagnosticBag, what: string): { ok: boolean; value: unknown } {
     const copy = cloneJson(value);
     const validate = this.validator(id);
-    const ok = validate(copy) as boolean;
+    let ok = validate(copy) as boolean;
+    if (!ok && decodeTransitNumbers(validate.errors ?? [], copy)) ok = validate(copy) as boolean;
     let hasErrors = false;
     if (!ok) hasErrors = reportErrors(validate.errors ?? [], node, bag, what);
     return { ok: !hasErrors, value: copy };
@@ -190,6 +198,30 @@ function loadPrecompiled(schema: JsonSchema): ValidateFunction | undefined {
   return requireValidator(file) as ValidateFunction;
 }
 
+const TRANSIT_NUMBER = /^~f(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)$/;
+
+/**
+ * Sesam keeps config as entities, so config it hands back (and that users keep) may write a number
+ * as a transit decimal ("~f0.1"). Where the schema wants a number, such a string is that number.
+ * Returns whether anything was decoded.
+ */
+function decodeTransitNumbers(errors: ErrorObject[], root: unknown): boolean {
+  let changed = false;
+  for (const e of errors) {
+    const wanted = e.keyword === 'type' ? String((e.params as { type: string | string[] }).type) : '';
+    const m = typeof e.data === 'string' && /number|integer/.test(wanted) ? TRANSIT_NUMBER.exec(e.data) : null;
+    if (!m || !e.instancePath) continue;
+    const n = Number(m[1]);
+    if (!/number/.test(wanted) && !Number.isInteger(n)) continue;
+    const segments = e.instancePath.split('/').slice(1).map(propertyName);
+    let parent = root as Record<string, unknown>;
+    for (const seg of segments.slice(0, -1)) parent = parent[seg] as Record<string, unknown>;
+    parent[segments[segments.length - 1]] = n;
+    changed = true;
+  }
+  return changed;
+}
+
 /** Deep copy of parsed config (plain JSON plus bigints); much faster than structuredClone here. */
 function cloneJson(v: unknown): unknown {
   if (v === null || typeof v !== 'object') return v;
@@ -203,6 +235,7 @@ function cloneJson(v: unknown): unknown {
   return out;
 }
 
+/** The last segment of a JSON pointer, unescaped. */
 function propertyName(pointer: string): string {
   const seg = pointer.split('/').pop() ?? '';
   return seg.replace(/~1/g, '/').replace(/~0/g, '~');

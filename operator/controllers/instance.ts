@@ -124,7 +124,7 @@ export class InstanceReconciler {
       plan = (await this.lastGoodPlan(inst)) ?? undefined;
     } else {
       conditions = setCondition(conditions, { type: 'Compiled', status: 'True', reason: 'Compiled', message: `${plan.pipes.length} pipes, ${plan.systems.length} systems, plan ${plan.hash.slice(0, 12)}` });
-      plan = { ...plan, revision, placement: assignPlacement(plan, inst.spec.runtime?.replicas ?? 1) };
+      plan = { ...plan, revision, ...(inst.spec.git ? { source: { repository: inst.spec.git.url, ref: inst.spec.git.ref, path: inst.spec.git.path } } : {}), placement: assignPlacement(plan, inst.spec.runtime?.replicas ?? 1) };
       status.lastGoodRevision = revision;
     }
     await updateResourceStatuses(kube, resources, plan ?? null, result.diagnostics, null);

@@ -24,24 +24,27 @@ export const adminPlugin: FastifyPluginAsync<{ runtime: SluiceRuntime }> = async
     done(null, out);
   });
 
-  app.post(
-    '/admin',
-    {
-      schema: {
-        summary: 'Node operations: restart, reset (deletes all data, config, env vars and secrets, then restarts) or load_config; answers {"message": "OK"}',
-        tags: ['service'],
-        consumes: ['application/x-www-form-urlencoded', 'application/json'],
-        bodyDescription: 'operation=restart|reset|load_config',
+  // The published API description names this operation POST /api; Sesam's client posts to /api/admin.
+  for (const path of ['/admin', '/']) {
+    app.post(
+      path,
+      {
+        schema: {
+          summary: 'Node operations: restart, reset (deletes all data, config, env vars and secrets, then restarts) or load_config; answers {"message": "OK"}',
+          tags: ['service'],
+          consumes: ['application/x-www-form-urlencoded', 'application/json'],
+          bodyDescription: 'operation=restart|reset|load_config',
+        },
       },
-    },
-    async (request, reply) => {
-      const op = field(request.body, 'operation') ?? field(request.query, 'operation');
-      if (!op || !(ADMIN_OPERATIONS as readonly string[]).includes(op)) {
-        throw badRequest(`the body needs an "operation": one of ${ADMIN_OPERATIONS.join(', ')}${op ? ` (not "${op}")` : ''}`, 'INVALID_PARAMETER');
-      }
-      await serialised(rt, () => adminOperation(rt, op as AdminOperation));
-      request.log.info({ operation: op, node_start_time: rt.startedAt.toISOString() }, 'admin operation');
-      return reply.type('application/json').send('{"message": "OK"}');
-    },
-  );
+      async (request, reply) => {
+        const op = field(request.body, 'operation') ?? field(request.query, 'operation');
+        if (!op || !(ADMIN_OPERATIONS as readonly string[]).includes(op)) {
+          throw badRequest(`the body needs an "operation": one of ${ADMIN_OPERATIONS.join(', ')}${op ? ` (not "${op}")` : ''}`, 'INVALID_PARAMETER');
+        }
+        await serialised(rt, () => adminOperation(rt, op as AdminOperation));
+        request.log.info({ operation: op, node_start_time: rt.startedAt.toISOString() }, 'admin operation');
+        return reply.type('application/json').send('{"message": "OK"}');
+      },
+    );
+  }
 };

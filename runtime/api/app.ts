@@ -13,6 +13,13 @@ import type { SluiceRuntime } from '../service/runtime.js';
 import { AuthError, makeVerifier, userFromPayload, type AuthOptions } from './auth.js';
 import { adminPlugin } from './admin.js';
 import { configPlugin } from './config.js';
+import { configGroupsPlugin } from './config-groups.js';
+import { metadataPlugin } from './metadata.js';
+import { modelsPlugin } from './models.js';
+import { datasetOpsPlugin } from './dataset-ops.js';
+import { systemOpsPlugin } from './system-ops.js';
+import { webhooksPlugin } from './webhooks.js';
+import { excelPlugin } from './excel.js';
 import { datasetsPlugin } from './datasets.js';
 import { envPlugin } from './env.js';
 import { ApiError, codeFor } from './errors.js';
@@ -24,8 +31,9 @@ import { receiversPlugin } from './receivers.js';
 import { runnerPlugin } from './runner.js';
 import { secretsPlugin } from './secrets.js';
 import { servicePlugin } from './service.js';
+import { studioPlugin } from './studio.js';
+import { studioSupportPlugin } from './studio-support.js';
 import { systemsPlugin } from './systems.js';
-import { microservicesPlugin } from './microservices.js';
 import { jsonText, normaliseBooleanQuery } from './util.js';
 
 declare module 'fastify' {
@@ -168,20 +176,28 @@ export async function buildApi(runtime: SluiceRuntime, options: ApiOptions = {})
     async (api) => {
       await api.register(servicePlugin, { runtime });
       await api.register(configPlugin, { runtime, bodyLimit });
+      await api.register(configGroupsPlugin, { runtime, bodyLimit });
+      await api.register(metadataPlugin, { runtime, bodyLimit });
       await api.register(runnerPlugin, { runtime });
       await api.register(pipesPlugin, { runtime });
       await api.register(pumpsPlugin, { runtime });
+      await api.register(webhooksPlugin, { runtime });
       await api.register(datasetsPlugin, { runtime });
+      await api.register(datasetOpsPlugin, { runtime });
+      await api.register(modelsPlugin, { runtime });
       await api.register(receiversPlugin, { runtime, bodyLimit });
+      await api.register(excelPlugin, { runtime });
       await api.register(systemsPlugin, { runtime });
+      await api.register(systemOpsPlugin, { runtime });
       await api.register(envPlugin, { runtime });
       await api.register(secretsPlugin, { runtime });
       await api.register(adminPlugin, { runtime });
-      await api.register(microservicesPlugin, { runtime });
+      await api.register(studioSupportPlugin, { runtime });
       await api.register(openApiPlugin, { collector, version: COMPILER_VERSION });
     },
     { prefix: '/api' },
   );
+  await app.register(studioPlugin, { verify });
 
   await app.ready();
   return app;

@@ -6,12 +6,14 @@
  * config text itself so that diagnostics carry file, line and column, and numbers keep their
  * exact form.
  */
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
 import { zipSync } from 'fflate';
 import type { Diagnostic } from '../../compiler/diagnostics.js';
 import type { SourceFile } from '../../compiler/load/files.js';
-import { entitiesOf, fileNameFor } from '../service/config-files.js';
+import { entitiesOf, fileNameFor, type ConfigEntity } from '../service/config-files.js';
+import { DEFAULT_GROUP, groupOf } from '../service/config-groups.js';
+import { filesOfOtherGroups, groupUpload } from './config-groups.js';
 import type { SluiceRuntime } from '../service/runtime.js';
 import { pipeView, systemView, validationErrors } from '../service/views.js';
 import { assertKind, entitiesInFiles, presenter, uploadFromBytes, uploadFromJsonText, withoutEntity, withUpload, type Upload } from './config-upload.js';
@@ -32,7 +34,7 @@ function errorCount(ds: Diagnostic[]): number {
 }
 
 /** 400 with Sesam's `validation_errors` and this API's `error`. */
-function invalidConfig(diagnostics: Diagnostic[], files: SourceFile[], upload: Upload | null, message?: string): ApiError {
+export function invalidConfig(diagnostics: Diagnostic[], files: SourceFile[], upload: Upload | null, message?: string): ApiError {
   const items = validationErrors(diagnostics, files, upload ? presenter(upload) : undefined);
   const first = items.flatMap((i) => i['config-errors']).find((e) => e.level === 'error');
   const n = errorCount(diagnostics);
@@ -40,7 +42,7 @@ function invalidConfig(diagnostics: Diagnostic[], files: SourceFile[], upload: U
 }
 
 /** Reads a config upload from the body: JSON text, zip bytes, or a multipart field `file`. */
-async function readUpload(request: FastifyRequest, name: string, allowZip: boolean): Promise<Upload> {
+export async function readUpload(request: FastifyRequest, name: string, allowZip: boolean): Promise<Upload> {
   let upload: Upload | null = null;
   if (request.isMultipart()) {
     for await (const part of request.parts()) {
@@ -74,7 +76,7 @@ function invalidFiles(rt: SluiceRuntime): Set<string> {
  * Applies changed config files. Without `force`, errors refuse the change, except errors in
  * entities that were already left out before (they stay left out; the change still applies).
  */
-async function applyFiles(rt: SluiceRuntime, files: SourceFile[], force: boolean): Promise<{ applied: boolean; diagnostics: Diagnostic[] }> {
+export async function applyFiles(rt: SluiceRuntime, files: SourceFile[], force: boolean): Promise<{ applied: boolean; diagnostics: Diagnostic[] }> {
   if (rt.managed) throw conflict('this runtime runs a plan managed by the Sluice operator: change the config in git or with Pipe/System resources');
   const before = invalidFiles(rt);
   const r = await rt.setConfigFiles(files, { force });
@@ -87,11 +89,11 @@ async function applyFiles(rt: SluiceRuntime, files: SourceFile[], force: boolean
   return { applied: false, diagnostics: r.diagnostics };
 }
 
-function configZip(files: SourceFile[]): Buffer {
+export function configZip(files: SourceFile[], keep: (entity: ConfigEntity) => boolean = () => true): Buffer {
   const out: Record<string, Uint8Array> = {};
   const enc = new TextEncoder();
   const perFile = new Map<string, number>();
-  const all = entitiesOf(files);
+  const all = entitiesOf(files).filter((e) => keep(e.entity));
   for (const { file } of all) perFile.set(file, (perFile.get(file) ?? 0) + 1);
   const byPath = new Map(files.map((f) => [f.path, f]));
   for (const { entity, file } of all) {
@@ -117,14 +119,18 @@ function kindOf(entity: { type: string }): Kind | 'metadata' {
   return entity.type === 'metadata' ? 'metadata' : entity.type.startsWith('system:') ? 'system' : 'pipe';
 }
 
-export const configPlugin: FastifyPluginAsync<ConfigPluginOptions> = async (app, opts) => {
-  const rt = opts.runtime;
-  // Raw bodies: the compiler parses config text itself (positions, exact numbers).
+/** Raw config bodies in a plugin's scope: the compiler parses config text itself (positions, exact numbers). */
+export async function useConfigBodies(app: FastifyInstance, bodyLimit: number): Promise<void> {
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => done(null, body));
   app.addContentTypeParser(['application/zip', 'application/x-zip-compressed', 'application/octet-stream'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-  await app.register(multipart, { limits: { fileSize: opts.bodyLimit, files: 4, fields: 20 } });
+  await app.register(multipart, { limits: { fileSize: bodyLimit, files: 4, fields: 20 } });
+}
+
+export const configPlugin: FastifyPluginAsync<ConfigPluginOptions> = async (app, opts) => {
+  const rt = opts.runtime;
+  await useConfigBodies(app, opts.bodyLimit);
 
   // ------------------------------------------------------------------ whole config
 
@@ -132,16 +138,16 @@ export const configPlugin: FastifyPluginAsync<ConfigPluginOptions> = async (app,
     '/config',
     {
       schema: {
-        summary: 'The config: a JSON array of config entities, or with `Accept: application/zip` a zip of pipes/<id>.conf.json, systems/<id>.conf.json and node-metadata.conf.json',
+        summary: 'The config of the default config group: a JSON array of config entities, or with `Accept: application/zip` a zip of pipes/<id>.conf.json, systems/<id>.conf.json and node-metadata.conf.json',
         tags: ['config'],
       },
     },
     async (request, reply) => {
       const accept = String(request.headers.accept ?? '');
       if (/application\/zip/i.test(accept)) {
-        return reply.type('application/zip').header('content-disposition', 'attachment; filename="sluice-config.zip"').send(configZip(rt.files));
+        return reply.type('application/zip').header('content-disposition', 'attachment; filename="sluice-config.zip"').send(configZip(rt.files, (e) => groupOf(e) === DEFAULT_GROUP));
       }
-      return reply.type('application/json; charset=utf-8').send(jsonText(rt.configEntities()));
+      return reply.type('application/json; charset=utf-8').send(jsonText(rt.configEntities().filter((e) => groupOf(e) === DEFAULT_GROUP)));
     },
   );
 
@@ -149,7 +155,7 @@ export const configPlugin: FastifyPluginAsync<ConfigPluginOptions> = async (app,
     '/config',
     {
       schema: {
-        summary: 'Replaces the whole config (entities missing from the upload are removed). 400 with `validation_errors` when it has errors (unless `force`)',
+        summary: 'Replaces the config of the default config group (its entities missing from the upload are removed; other groups stay). 400 with `validation_errors` when it has errors (unless `force`)',
         tags: ['config'],
         querystring: forceQuery,
         consumes: ['application/json', 'application/zip', 'multipart/form-data'],
@@ -158,10 +164,11 @@ export const configPlugin: FastifyPluginAsync<ConfigPluginOptions> = async (app,
     },
     async (request, reply) => {
       const { force } = request.query as { force?: boolean };
-      const upload = await readUpload(request, 'config.json', true);
+      const upload = groupUpload(await readUpload(request, 'config.json', true), DEFAULT_GROUP, false);
       if (upload.diagnostics.length) throw invalidConfig(upload.diagnostics, [], upload);
       return serialised(rt, async () => {
-        const r = await applyFiles(rt, upload.files, force === true);
+        // The default config group is replaced; the other groups stay.
+        const r = await applyFiles(rt, [...filesOfOtherGroups(rt.files, DEFAULT_GROUP, upload), ...upload.files], force === true);
         if (!r.applied) throw invalidConfig(r.diagnostics, upload.files, upload);
         request.log.info({ files: upload.files.length, force: force === true, plan: rt.plan?.hash.slice(0, 12) }, 'config replaced');
         return reply.type('application/json; charset=utf-8').send(jsonText({ validation_errors: validationErrors(r.diagnostics, upload.files, presenter(upload)) }));
@@ -180,7 +187,7 @@ export const configPlugin: FastifyPluginAsync<ConfigPluginOptions> = async (app,
       `/${plural}`,
       {
         schema: {
-          summary: `Adds ${plural} (a JSON array of ${kind} configs); 201 with the new ${plural}, 409 when one exists`,
+          summary: `Adds ${plural} (a JSON array of ${kind} configs); 200 with the new ${plural} (as documented), 409 when one exists`,
           tags: [plural],
           querystring: forceQuery,
           consumes: ['application/json'],
@@ -201,7 +208,7 @@ export const configPlugin: FastifyPluginAsync<ConfigPluginOptions> = async (app,
           if (!r.applied) throw invalidConfig(r.diagnostics, files, upload);
           const views = [];
           for (const e of upload.entities) if (e.id !== null) views.push(await view(e.id));
-          return reply.code(201).type('application/json; charset=utf-8').send(jsonText(views.filter((v) => v !== null)));
+          return reply.code(200).type('application/json; charset=utf-8').send(jsonText(views.filter((v) => v !== null)));
         });
       },
     );
@@ -245,7 +252,7 @@ export const configPlugin: FastifyPluginAsync<ConfigPluginOptions> = async (app,
           const files = withUpload(existing ? withoutEntity(rt.files, id) : rt.files, upload);
           const r = await applyFiles(rt, files, force === true);
           if (!r.applied) throw invalidConfig(r.diagnostics, files, upload);
-          return reply.code(existing ? 200 : 201).type('application/json; charset=utf-8').send(jsonText(await view(id)));
+          return reply.code(200).type('application/json; charset=utf-8').send(jsonText(await view(id)));
         });
       },
     );

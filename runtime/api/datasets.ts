@@ -9,8 +9,10 @@ import type { Entity } from '../../compiler/values/types.js';
 import { stringifyValue } from '../../compiler/values/json.js';
 import type { SluiceRuntime } from '../service/runtime.js';
 import { datasetView, datasetViews } from '../service/views.js';
+import { subsetEntities, SubsetError } from '../service/subsets.js';
+import { breakerState, holdingDataset } from '../components/sinks/circuit-breaker.js';
 import { badRequest, conflict, notFound } from './errors.js';
-import { boolParam, idParams, intParam, jsonArrayStream, jsonText, param, querySchema, sendJsonText, stringParam } from './util.js';
+import { boolParam, entityArrayText, idParams, intParam, jsonArrayStream, jsonText, param, querySchema, sendJsonText, stringParam } from './util.js';
 
 export interface EntityStreamQuery {
   since?: number;
@@ -21,6 +23,7 @@ export interface EntityStreamQuery {
   start?: number;
   populated?: boolean;
   subset?: string;
+  uncommitted?: boolean;
 }
 
 export const entityStreamQuery = querySchema({
@@ -31,30 +34,53 @@ export const entityStreamQuery = querySchema({
   reverse: boolParam('Newest first', false),
   start: intParam('Skip this many entities after `since`'),
   populated: boolParam('Answer 404 unless the dataset is populated', false),
-  uncommitted: boolParam('Accepted for compatibility; ignored', false),
-  subset: stringParam('Subsets are not supported (404)'),
+  uncommitted: boolParam("Also the versions held by a tripped circuit breaker (after the dataset's own)", false),
+  subset: stringParam('A JSON subset expression ["eq", "_S.<path>", <value>]: the latest entities of that subset (404 when the dataset has no index on the path)'),
 });
 
 /** Streams a dataset's versions as a JSON array with JSON-pull headers. */
 export async function streamEntities(rt: SluiceRuntime, reply: FastifyReply, dataset: string, q: EntityStreamQuery, opts: { missingIsEmpty?: boolean } = {}): Promise<FastifyReply> {
   const info = await rt.store.datasetInfo(dataset);
   if (!info && !opts.missingIsEmpty) throw notFound(`no dataset "${dataset}"`);
-  if (q.subset !== undefined) throw notFound(`dataset "${dataset}" has no subset ${q.subset} (subsets are not supported)`);
   if (q.populated === true && !info?.populated) throw notFound(`dataset "${dataset}" is not populated yet`);
+  if (q.subset !== undefined) return sendJsonText(reply, entityArrayText(await subsetOrError(rt, dataset, q.subset, q)));
   reply.header('X-Dataset-Populated', String(info?.populated ?? false));
-  reply.header('X-Dataset-Max-Updated', JSON.stringify(info?.lastOffset ?? 0));
+  reply.header('X-Dataset-Max-Updated', JSON.stringify(info?.lastOffset ?? -1));
   reply.type('application/json; charset=utf-8');
   if (!info) return reply.send('[]');
   const history = q.history !== false;
   const start = q.start ?? 0;
-  const items = rt.store.scanJson(dataset, {
-    since: q.since,
-    limit: q.limit === undefined ? undefined : q.limit + start,
-    history,
-    deleted: history ? true : q.deleted !== false,
-    reverse: q.reverse === true,
-  });
+  const scan = (id: string) =>
+    rt.store.scanJson(id, {
+      since: q.since,
+      limit: q.limit === undefined ? undefined : q.limit + start,
+      history,
+      deleted: history ? true : q.deleted !== false,
+      reverse: q.reverse === true,
+    });
+  const items = q.uncommitted === true ? withUncommitted(scan(dataset), scan(holdingDataset(dataset)), q.limit === undefined ? undefined : q.limit + start) : scan(dataset);
   return reply.send(jsonArrayStream(items, { skip: start }));
+}
+
+async function subsetOrError(rt: SluiceRuntime, dataset: string, subset: string, q: EntityStreamQuery): Promise<Entity[]> {
+  try {
+    return await subsetEntities(rt, dataset, subset, { since: q.since, limit: q.limit });
+  } catch (err) {
+    if (err instanceof SubsetError) throw err.status === 404 ? notFound(err.message) : badRequest(err.message, 'INVALID_PARAMETER');
+    throw err;
+  }
+}
+
+/** The dataset's versions, then those a tripped circuit breaker holds (`uncommitted=true`). */
+async function* withUncommitted(committed: AsyncIterable<string>, held: AsyncIterable<string>, limit: number | undefined): AsyncGenerator<string> {
+  let n = 0;
+  for (const part of [committed, held]) {
+    for await (const item of part) {
+      if (limit !== undefined && n >= limit) return;
+      n++;
+      yield item;
+    }
+  }
 }
 
 /** Entities posted to a dataset: a JSON array (or one object) of entities with string `_id`s. */
@@ -122,19 +148,21 @@ export const datasetsPlugin: FastifyPluginAsync<{ runtime: SluiceRuntime }> = as
   const entityQuery = querySchema({
     entity_id: stringParam('The entity _id'),
     offset: intParam('404 unless the latest version is at this offset'),
-    subset: stringParam('Subsets are not supported'),
-    uncommitted: boolParam('Accepted for compatibility; ignored', false),
+    subset: stringParam('A JSON subset expression: 404 unless the entity is in that subset'),
+    uncommitted: boolParam('Look at the versions held by a tripped circuit breaker first', false),
   });
-  const oneEntity = async (reply: FastifyReply, dataset: string, entityId: string | undefined, offset: number | undefined) => {
+  const oneEntity = async (reply: FastifyReply, dataset: string, entityId: string | undefined, offset: number | undefined, q: { subset?: string; uncommitted?: boolean } = {}) => {
     if (!entityId) throw badRequest('the query parameter "entity_id" is required', 'INVALID_PARAMETER');
     if (!(await rt.store.datasetInfo(dataset))) throw notFound(`no dataset "${dataset}"`);
-    const e = await rt.store.get(dataset, entityId);
+    const held = q.uncommitted === true ? await rt.store.get(holdingDataset(dataset), entityId) : null;
+    const e = held ?? (await rt.store.get(dataset, entityId));
+    if (e && q.subset !== undefined && !(await subsetOrError(rt, dataset, q.subset, {})).some((x) => x._id === entityId)) throw notFound(`entity "${entityId}" is not in subset ${q.subset} of dataset "${dataset}"`);
     if (!e || (offset !== undefined && e._updated !== offset)) throw notFound(`dataset "${dataset}" has no entity "${entityId}"${offset !== undefined ? ` at offset ${offset}` : ''}`);
     return sendJsonText(reply, stringifyValue(e));
   };
   app.get('/datasets/:id/entity', { schema: { summary: 'The latest version of one entity', tags: ['datasets'], params: idParams, querystring: entityQuery } }, async (request, reply) => {
-    const q = request.query as { entity_id?: string; offset?: number };
-    return oneEntity(reply, param(request), q.entity_id, q.offset);
+    const q = request.query as { entity_id?: string; offset?: number; subset?: string; uncommitted?: boolean };
+    return oneEntity(reply, param(request), q.entity_id, q.offset, q);
   });
   app.get(
     '/datasets/:id/entities/:entity_id',
@@ -147,8 +175,8 @@ export const datasetsPlugin: FastifyPluginAsync<{ runtime: SluiceRuntime }> = as
       },
     },
     async (request, reply) => {
-      const q = request.query as { offset?: number };
-      return oneEntity(reply, param(request), param(request, 'entity_id'), q.offset);
+      const q = request.query as { offset?: number; subset?: string; uncommitted?: boolean };
+      return oneEntity(reply, param(request), param(request, 'entity_id'), q.offset, q);
     },
   );
 
@@ -168,6 +196,8 @@ export const datasetsPlugin: FastifyPluginAsync<{ runtime: SluiceRuntime }> = as
       const id = param(request);
       const { force } = request.query as { force?: boolean };
       const entities = postedEntities(request.body);
+      const tripped = await breakerState(rt.store, id);
+      if (tripped) throw conflict(`dataset "${id}" has a tripped circuit breaker; entities cannot be posted to it until it is rolled back or committed`);
       const r = await rt.store.write(id, entities, { force: force === true });
       if (r.written) {
         rt.notifyDatasetChanged(id);

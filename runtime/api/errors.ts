@@ -41,6 +41,8 @@ export function codeFor(status: number, fastifyCode?: string): string {
     case 'FST_ERR_VALIDATION':
       return 'INVALID_PARAMETER';
   }
+  // A component's own stable code (e.g. LOGS_NOT_AVAILABLE) reaches the client as it is.
+  if (fastifyCode && /^[A-Z][A-Z0-9_]+$/.test(fastifyCode) && !fastifyCode.startsWith('FST_')) return fastifyCode;
   switch (status) {
     case 400:
       return 'BAD_REQUEST';

@@ -1,9 +1,12 @@
 /**
- * An OpenAPI 3.0 document built from the routes as they are registered (an onRoute hook collects
- * each route's schema: summary, params, querystring, body description), served at
- * GET /api/openapi.json.
+ * An OpenAPI 3.1 document built from the routes as they are registered (an onRoute hook collects
+ * each route's schema: summary, params, querystring, body description) and the request and
+ * response bodies of api-schemas.ts, served at GET /api/openapi.json; an interactive reference
+ * (Swagger UI, served from the package's own files) at /api/reference.
  */
-import type { FastifyPluginAsync, RouteOptions } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, RouteOptions } from 'fastify';
+import { fastifySwaggerUi } from '@fastify/swagger-ui';
+import { COMPONENT_SCHEMAS, OPERATION_DOCS } from './api-schemas.js';
 
 interface CollectedRoute {
   method: string;
@@ -41,10 +44,10 @@ export class OpenApiCollector {
     const sorted: Record<string, unknown> = {};
     for (const p of Object.keys(paths).sort()) sorted[p] = paths[p];
     return {
-      openapi: '3.0.3',
+      openapi: '3.1.0',
       info,
       servers: [{ url: '/' }],
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      components: { schemas: COMPONENT_SCHEMAS, securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
       security: [{ bearer: [] }],
       paths: sorted,
     };
@@ -52,16 +55,16 @@ export class OpenApiCollector {
 }
 
 function toOpenApiPath(url: string): string {
-  let p = url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+  let p = url.replace(/:([A-Za-z0-9_]+)/g, '{$1}').replace(/\/\*$/, '/{rest_of_path}');
   if (p.length > 1 && p.endsWith('/')) p = p.slice(0, -1);
   return p;
 }
 
-/** Drops JSON Schema keywords OpenAPI 3.0 does not have. */
+/** Drops JSON Schema keywords that only identify a schema file. */
 function openApiSchema(s: JsonSchema): JsonSchema {
   const out: JsonSchema = {};
   for (const [k, v] of Object.entries(s)) {
-    if (k === '$id' || k === '$schema' || k === 'const') continue;
+    if (k === '$id' || k === '$schema') continue;
     out[k] = v && typeof v === 'object' && !Array.isArray(v) ? (k === 'properties' ? Object.fromEntries(Object.entries(v as JsonSchema).map(([pk, pv]) => [pk, openApiSchema(pv as JsonSchema)])) : openApiSchema(v as JsonSchema)) : v;
   }
   return out;
@@ -96,29 +99,71 @@ function operation(r: CollectedRoute, path: string): Record<string, unknown> {
     ...(s.description ? { description: s.description } : {}),
     ...(s.tags ? { tags: s.tags } : {}),
     parameters,
-    responses: {
-      '200': { description: 'Success' },
-      '400': { description: 'Bad request: `{"error": {"code", "message"}}`' },
-      '401': { description: 'Missing or invalid bearer token (when authentication is configured)' },
-      '404': { description: 'Unknown pipe, system, dataset or route' },
-    },
+    responses: responsesOf(r.method, path),
   };
   if (s.security !== undefined) op.security = s.security;
-  const body = s.consumes as string[] | undefined;
+  const doc = OPERATION_DOCS[`${r.method.toUpperCase()} ${path}`];
+  const body = doc?.body ?? (s.consumes as string[] | undefined)?.reduce<Record<string, JsonSchema>>((all, t) => ({ ...all, [t]: {} }), {});
   if (body && ['post', 'put', 'patch'].includes(r.method)) {
     op.requestBody = {
       required: true,
       ...(s.bodyDescription ? { description: s.bodyDescription } : {}),
-      content: Object.fromEntries(body.map((t) => [t, { schema: {} }])),
+      content: Object.fromEntries(Object.entries(body).map(([t, schema]) => [t, { schema }])),
     };
   }
   return op;
 }
 
+const ERROR = { $ref: '#/components/schemas/Error' };
+const ERRORS: Record<string, string> = {
+  '400': 'Bad request: a parameter or the body is not valid',
+  '401': 'Missing or invalid bearer token (when authentication is configured)',
+  '404': 'Unknown pipe, system, dataset, entity or route',
+  '409': 'The request conflicts with the state of the node (a running pipe, a tripped circuit breaker, ...)',
+  '500': 'Internal error',
+};
+
+/** The documented answers of an operation: its own (api-schemas.ts), then the error object for the rest. */
+function responsesOf(method: string, path: string): Record<string, unknown> {
+  const doc = OPERATION_DOCS[`${method.toUpperCase()} ${path}`];
+  const out: Record<string, unknown> = {};
+  for (const [status, schema] of Object.entries(doc?.responses ?? { '200': {} })) {
+    const { description, 'x-content-type': type, ...rest } = schema as JsonSchema & { description?: string; 'x-content-type'?: string };
+    const only = Object.keys(rest).length === 0 && description !== undefined;
+    out[status] = { description: description ?? (status.startsWith('2') ? 'Success' : ERRORS[status] ?? 'Refused'), ...(only ? {} : { content: { [type ?? 'application/json']: { schema: type ? { type: 'string' } : rest } } }) };
+  }
+  for (const [status, description] of Object.entries(ERRORS)) if (!(status in out)) out[status] = { description, content: { 'application/json': { schema: ERROR } } };
+  return out;
+}
+
+/** Whether an operation has its bodies described (the OpenAPI test checks every operation does). */
+export function documented(method: string, path: string): boolean {
+  return `${method.toUpperCase()} ${path}` in OPERATION_DOCS;
+}
+
 export const openApiPlugin: FastifyPluginAsync<{ collector: OpenApiCollector; version: string }> = async (app, opts) => {
-  let cached: string | null = null;
-  app.get('/openapi.json', { schema: { summary: 'This API as an OpenAPI 3.0 document', tags: ['service'] } }, async (_request, reply) => {
-    cached ??= JSON.stringify(opts.collector.document({ title: 'Sluice service API', version: opts.version, description: "Sesam-compatible service API of a Sluice runtime" }));
-    return reply.type('application/json; charset=utf-8').send(cached);
-  });
+  let cached: Record<string, unknown> | null = null;
+  const document = () => (cached ??= opts.collector.document({ title: 'Sluice service API', version: opts.version, description: 'Sesam-compatible service API of a Sluice runtime' }));
+  app.get('/openapi.json', { schema: { summary: 'This API as an OpenAPI 3.1 document', tags: ['service'] } }, async (_request, reply) => reply.type('application/json; charset=utf-8').send(JSON.stringify(document())));
+
+  // The interactive reference: static files and an HTML page, readable without a token (the
+  // "Authorize" button takes one for the calls made from the page).
+  await app.register(
+    async (scope: FastifyInstance) => {
+      scope.addHook('onRoute', (route) => {
+        route.config = { ...(route.config as object), public: true };
+        route.schema = { ...route.schema, hide: true };
+      });
+      // The UI reads the document from `swagger()`, which @fastify/swagger would provide; this
+      // document is built here instead, so a plugin of that name provides it.
+      const provider = Object.assign(
+        async (instance: FastifyInstance) => {
+          instance.decorate('swagger', ((o?: { yaml?: boolean }) => (o?.yaml ? JSON.stringify(document()) : document())) as never);
+        },
+        { [Symbol.for('skip-override')]: true, [Symbol.for('fastify.display-name')]: '@fastify/swagger', [Symbol.for('plugin-meta')]: { name: '@fastify/swagger', fastify: '5.x' } },
+      );
+      await scope.register(provider);
+      await scope.register(fastifySwaggerUi, { routePrefix: '/reference', uiConfig: { deepLinking: true, persistAuthorization: true }, staticCSP: true });
+    },
+  );
 };

@@ -38,12 +38,59 @@ import { elasticsearchSink } from './sinks/elasticsearch.js';
 import { ldapSystem } from './systems/ldap.js';
 import { ldapSource } from './sources/ldap.js';
 import { microserviceSystem } from './systems/microservice.js';
+import { sqlSource } from './sources/sql.js';
+import { sqlSink } from './sinks/sql.js';
+import { postgresqlSystem } from './systems/sql/postgresql.js';
+import { mysqlSystem } from './systems/sql/mysql.js';
+import { closeSqlPools } from './systems/sql/pool.js';
 import type { SystemSpec } from './types.js';
 
-const sources: SourceSpec[] = [datasetSource, embeddedSource, emptySource, httpEndpointSource, jsonSource, csvSource, unionDatasetsSource, mergeDatasetsSource, mergeSource, restSource, binarySource, ldapSource];
-const sinks: SinkSpec[] = [datasetSink, nullSink, httpEndpointSink, csvEndpointSink, xmlEndpointSink, jsonSink, restSink, mailSink, elasticsearchSink];
-const transforms: TransformSpec[] = [dtlTransform, httpTransform, emitChildrenTransform, restTransform, xmlTransform, jsonSchemaTransform, templateTransform];
-const systems: SystemSpec<unknown>[] = [urlSystem, restSystem, smtpSystem, elasticsearchSystem, ldapSystem, microserviceSystem];
+const sources: SourceSpec[] = [
+  datasetSource,
+  embeddedSource,
+  emptySource,
+  httpEndpointSource,
+  jsonSource,
+  csvSource,
+  unionDatasetsSource,
+  mergeDatasetsSource,
+  mergeSource,
+  restSource,
+  binarySource,
+  ldapSource,
+  sqlSource,
+];
+const sinks: SinkSpec[] = [
+  datasetSink,
+  nullSink,
+  httpEndpointSink,
+  csvEndpointSink,
+  xmlEndpointSink,
+  jsonSink,
+  restSink,
+  mailSink,
+  elasticsearchSink,
+  sqlSink,
+];
+const transforms: TransformSpec[] = [
+  dtlTransform,
+  httpTransform,
+  emitChildrenTransform,
+  restTransform,
+  xmlTransform,
+  jsonSchemaTransform,
+  templateTransform,
+];
+const systems: SystemSpec<unknown>[] = [
+  urlSystem,
+  restSystem,
+  smtpSystem,
+  elasticsearchSystem,
+  ldapSystem,
+  microserviceSystem,
+  postgresqlSystem,
+  mysqlSystem,
+];
 
 export class UnsupportedComponentError extends Error {
   readonly code = 'COMPONENT_UNSUPPORTED';
@@ -63,6 +110,8 @@ export const components = {
   createSource: (c: PlanComponent, ctx: ComponentContext): Source => find(sources, 'source', c.type).create(c, ctx),
   createSink: (c: PlanComponent, ctx: ComponentContext): Sink => find(sinks, 'sink', c.type).create(c, ctx),
   createTransform: (c: PlanComponent, ctx: ComponentContext): Transform => find(transforms, 'transform', c.type).create(c, ctx),
+  /** Releases what systems hold between runs (database connection pools); they reopen when used again. */
+  closeSystems: (): Promise<void> => closeSqlPools(),
   /** Registers extra components (tests, plugins). */
   register(spec: SourceSpec | SinkSpec | TransformSpec): void {
     const list = (spec.kind === 'source' ? sources : spec.kind === 'sink' ? sinks : transforms) as { type: string }[];

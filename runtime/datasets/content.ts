@@ -55,9 +55,32 @@ function computeContent(e: Entity): EntityContent {
   return { id, deleted, body, hash: hash('md5', body), bigIntegers: serialisedBigInt() };
 }
 
-/** Adds the dataset's bookkeeping fields to a stored body without parsing it. */
+/** Whether a stored body (canonical JSON) marks its entity deleted: a root-level `"_deleted":true`. */
+function bodyDeleted(body: string): boolean {
+  let at = body.indexOf('"_deleted":true');
+  while (at >= 0) {
+    // Nested dicts (child entities) may say the same; only the root's counts.
+    let depth = 0;
+    let inString = false;
+    for (let i = 0; i < at; i++) {
+      const c = body.charCodeAt(i);
+      if (inString) {
+        if (c === 92 /* \\ */) i++;
+        else if (c === 34 /* " */) inString = false;
+      } else if (c === 34) inString = true;
+      else if (c === 123 /* { */ || c === 91 /* [ */) depth++;
+      else if (c === 125 /* } */ || c === 93 /* ] */) depth--;
+    }
+    if (depth === 1 && !inString) return true;
+    at = body.indexOf('"_deleted":true', at + 1);
+  }
+  return false;
+}
+
+/** Adds the dataset's bookkeeping fields (and `"_deleted": false` when not deleted) to a stored body without parsing it. */
 export function withReservedFields(body: string, offset: number, ts: number, contentHash: string, previous: number | null): string {
-  return `${body.slice(0, -1)},"_updated":${offset},"_ts":${ts},"_hash":"${contentHash}","_previous":${previous === null ? 'null' : previous}}`;
+  const deleted = body.includes('"_deleted":true') && bodyDeleted(body) ? '' : '"_deleted":false,';
+  return `${body.slice(0, -1)}${body.length > 2 ? ',' : ''}${deleted}"_updated":${offset},"_ts":${ts},"_hash":"${contentHash}","_previous":${previous === null ? 'null' : previous}}`;
 }
 
 export function nowMicros(): number {

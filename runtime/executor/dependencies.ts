@@ -60,7 +60,7 @@ export async function trackDependencies(store: Store, dependencies: DatasetDepen
   let changes = 0;
   for (const dep of dependencies) {
     const info = await store.datasetInfo(dep.dataset);
-    const end = info?.lastOffset ?? 0;
+    const end = info?.lastOffset ?? -1;
     const from = since[dep.dataset];
     offsets[dep.dataset] = end;
     if (from === undefined || from >= end) continue;
@@ -91,6 +91,6 @@ export async function trackDependencies(store: Store, dependencies: DatasetDepen
 /** Current end offsets of the joined datasets (where tracking starts after a full run). */
 export async function currentOffsets(store: Store, dependencies: DatasetDependency[]): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
-  for (const dep of dependencies) out[dep.dataset] = (await store.datasetInfo(dep.dataset))?.lastOffset ?? 0;
+  for (const dep of dependencies) out[dep.dataset] = (await store.datasetInfo(dep.dataset))?.lastOffset ?? -1;
   return out;
 }

@@ -36,6 +36,8 @@ export interface RunOutcome {
   retried: number;
   /** Entities re-processed by dependency tracking. */
   tracked: number;
+  /** The first entities that failed in this run (at most MAX_REPORTED_FAILURES): their id and why. */
+  failures?: { entity: string | null; reason: string }[];
   started: number;
   ended: number;
   error?: string;
@@ -61,10 +63,20 @@ export class RunFailedError extends Error {
   }
 }
 
+const MAX_REPORTED_FAILURES = 10;
+
 function describeFailure(f: EntityFailure): string {
   const id = typeof f.entity?._id === 'string' ? `entity "${f.entity._id}"` : 'an entity';
   const at = f.error instanceof DtlRuntimeError && f.error.at ? ` at ${f.error.at}` : '';
   return `${id}${at}: ${f.error.message}`;
+}
+
+/** `entity "a": reason; entity "b": reason` for the failures an outcome kept, and how many more there were. */
+export function describeFailedEntities(outcome: Pick<RunOutcome, 'failed' | 'failures'>): string {
+  const listed = (outcome.failures ?? []).slice(0, 3);
+  const text = listed.map((f) => `${f.entity === null ? 'an entity without a string _id' : `entity "${f.entity}"`}: ${f.reason}`).join('; ');
+  const more = outcome.failed - listed.length;
+  return more > 0 ? `${text}${text ? '; ' : ''}${more} more in the execution log` : text;
 }
 
 function shiftSince(since: Since, delta: number): Since {
@@ -93,7 +105,7 @@ export async function runPipe(inst: PipeInstance, deps: RunDeps, request: RunReq
   state = { ...state, last_seen: resume || !full ? state.last_seen : null, run: { id: run.id, full, started, ...(trackingStart ? { tracking: trackingStart } : {}) }, run_count: runCount, config_hash: pipe.hash };
   await store.setPipeState(pipe.id, state);
 
-  const outcome: RunOutcome = { status: 'completed', syncType, read: 0, written: 0, unchanged: 0, deleted: 0, failed: 0, retried: 0, tracked: 0, started, ended: 0 };
+  const outcome: RunOutcome = { status: 'completed', syncType, read: 0, written: 0, unchanged: 0, deleted: 0, failed: 0, retried: 0, tracked: 0, failures: [], started, ended: 0 };
   await log.append(pipe.id, { _id: 'pump-started', event_type: 'pump-started', start_time: isoNow(started), sync_type: syncType, pump_definition: pipe.id, reason: request.reason, ...(request.user ? { user: { user_id: request.user } } : {}) });
 
   const maxConsecutive = (pump.max_consecutive_write_errors as number | undefined) ?? 1;
@@ -165,6 +177,7 @@ export async function runPipe(inst: PipeInstance, deps: RunDeps, request: RunReq
     for (const f of failures) {
       consecutive++;
       outcome.failed++;
+      if (outcome.failures!.length < MAX_REPORTED_FAILURES) outcome.failures!.push({ entity: typeof f.entity?._id === 'string' ? f.entity._id : null, reason: f.error.message });
       const retryable = maxInRetry > 0 && retries.length < maxInRetry;
       await log.append(pipe.id, {
         _id: `write-error:${String(f.entity?._id ?? '?')}`,

@@ -216,7 +216,7 @@ export class Pump {
         if (op === 'set-last-seen-to-end') {
           const ds = this.inst.source.datasets[0];
           if (!ds) throw new PumpError(`pipe "${this.id}" doesn't support the operation "set-last-seen-to-end" (its source is not a dataset)`, 400);
-          value = (await this.deps.store.datasetInfo(ds))?.lastOffset ?? 0;
+          value = (await this.deps.store.datasetInfo(ds))?.lastOffset ?? -1;
         }
         if (value === '') value = null;
         else if (typeof value === 'string' && /^\d+$/.test(value)) value = Number(value);

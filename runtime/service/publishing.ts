@@ -94,7 +94,7 @@ export async function publisherHeaders(rt: SluiceRuntime, p: Publisher): Promise
   const datasets = p.inst.source.datasets;
   if (datasets.length === 1) {
     const info = await rt.store.datasetInfo(datasets[0]);
-    headers['X-Dataset-Max-Updated'] = JSON.stringify(info?.lastOffset ?? 0);
+    headers['X-Dataset-Max-Updated'] = JSON.stringify(info?.lastOffset ?? -1);
     if (info) headers['X-Dataset-Generation'] = generationOf(info.id, info.createdAt);
   }
   headers['X-Dataset-Filtered'] = String(p.pipe.transforms.length > 0);

@@ -17,7 +17,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ExecutionPlan, PlanPipe } from '../../compiler/plan/types.js';
-import type { RunOutcome } from '../executor/run.js';
+import { describeFailedEntities, type RunOutcome } from '../executor/run.js';
 import type { SluiceRuntime } from './runtime.js';
 
 export interface RunAllOptions {
@@ -290,7 +290,9 @@ export class PipeRunner {
               job.write('ERROR', `Pipe '${id}' failed: ${outcome.error ?? 'unknown error'}`);
             }
           } else if (outcome.written || outcome.failed) {
-            job.write('INFO', `Pipe '${id}' ${outcome.syncType} run: read ${outcome.read}, written ${outcome.written}${outcome.deleted ? ` (${outcome.deleted} deleted)` : ''}${outcome.failed ? `, ${outcome.failed} failed` : ''}`);
+            // Entities the pump put aside (retry queue, dead letters) must not pass unnoticed.
+            const failed = outcome.failed ? `, ${outcome.failed} failed (${describeFailedEntities(outcome)})` : '';
+            job.write(outcome.failed ? 'WARNING' : 'INFO', `Pipe '${id}' ${outcome.syncType} run: read ${outcome.read}, written ${outcome.written}${outcome.deleted ? ` (${outcome.deleted} deleted)` : ''}${failed}`);
           }
         }
         roundChanges.push(changes);

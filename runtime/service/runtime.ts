@@ -14,6 +14,7 @@ import type { ExecutionPlan, PlanPipe, PlanSystem } from '../../compiler/plan/ty
 import { substituteSecrets } from '../../compiler/config/env.js';
 import { hopsResolverFor } from '../datasets/hops-resolver.js';
 import { buildPipeInstance } from '../executor/pipe-instance.js';
+import { components } from '../components/registry.js';
 import type { RunOutcome } from '../executor/run.js';
 import { ExecutionLog } from '../pump/execution-log.js';
 import { Pump } from '../pump/pump.js';
@@ -59,6 +60,7 @@ export interface InvalidComponent {
 const META_FILES = 'config:files';
 const META_ENV = 'env';
 const META_SECRETS = 'secrets';
+const META_SYSTEM_SECRETS = 'system-secrets';
 
 export class SluiceRuntime extends EventEmitter {
   readonly store: Store;
@@ -72,6 +74,8 @@ export class SluiceRuntime extends EventEmitter {
   files: SourceFile[] = [];
   env: Record<string, unknown> = {};
   private secrets: Record<string, string> = {};
+  /** Secrets of one system: its config's `$SECRET(...)` looks here before the global secrets. */
+  private systemSecrets: Record<string, Record<string, string>> = {};
   /** Diagnostics of the last config that was refused (hot reload keeps the running plan). */
   pendingDiagnostics: Diagnostic[] = [];
   /** Diagnostics (warnings included) of the running config. */
@@ -105,6 +109,7 @@ export class SluiceRuntime extends EventEmitter {
     const rt = new SluiceRuntime(options);
     rt.env = (await rt.store.getMeta<Record<string, unknown>>(META_ENV)) ?? {};
     rt.secrets = (await rt.store.getMeta<Record<string, string>>(META_SECRETS)) ?? {};
+    rt.systemSecrets = (await rt.store.getMeta<Record<string, Record<string, string>>>(META_SYSTEM_SECRETS)) ?? {};
     const files = options.replica === undefined ? ((await rt.store.getMeta<SourceFile[]>(META_FILES)) ?? []) : [];
     if (files.length) await rt.setConfigFiles(files, { force: true, persist: false });
     if (options.schedule !== false) rt.scheduler.start();
@@ -118,6 +123,7 @@ export class SluiceRuntime extends EventEmitter {
     this.scheduler.stop();
     await this.scheduler.stopAll();
     await this.leases?.releaseAll();
+    await components.closeSystems();
     await this.store.close();
   }
 
@@ -128,7 +134,7 @@ export class SluiceRuntime extends EventEmitter {
    * plan stays; with `force`, entities with errors are left out (and shown as invalid).
    */
   async setConfigFiles(files: SourceFile[], opts: { force?: boolean; persist?: boolean } = {}): Promise<ConfigResult> {
-    const options = { env: this.env, secrets: Object.keys(this.secrets) };
+    const options = { env: this.env, secrets: [...Object.keys(this.secrets), ...Object.values(this.systemSecrets).flatMap((s) => Object.keys(s))] };
     let result = compile(files, options);
     const rejected: string[] = [];
     const invalid = new Map<string, InvalidComponent>();
@@ -201,7 +207,12 @@ export class SluiceRuntime extends EventEmitter {
 
   /** The plan's systems with `$SECRET(...)` references substituted (for components, and for microservices to start). */
   systemsFor(plan: ExecutionPlan): Map<string, PlanSystem & { config: Record<string, unknown> }> {
-    return new Map(plan.systems.map((s) => [s.id, { ...s, config: substituteSecrets(s.effective, this.secrets) }]));
+    return new Map(plan.systems.map((s) => [s.id, { ...s, config: substituteSecrets(s.effective, { ...this.secrets, ...this.systemSecrets[s.id] }) }]));
+  }
+
+  /** A system of the running plan with its secrets substituted, as components get it. */
+  resolvedSystem(id: string): (PlanSystem & { config: Record<string, unknown> }) | null {
+    return this.plan ? (this.systemsFor(this.plan).get(id) ?? null) : null;
   }
 
   /** Moves the running pumps to a new plan: only added and changed pipes are rebuilt. */
@@ -278,7 +289,7 @@ export class SluiceRuntime extends EventEmitter {
     let limit: number | undefined;
     for (const p of this.plan?.pipes ?? []) {
       if (!p.dependencies.some((d) => d.dataset === dataset)) continue;
-      const offset = (await this.store.getPipeState(p.id))?.tracking?.[dataset] ?? 0;
+      const offset = (await this.store.getPipeState(p.id))?.tracking?.[dataset] ?? -1;
       limit = limit === undefined ? offset : Math.min(limit, offset);
     }
     return limit;
@@ -308,6 +319,28 @@ export class SluiceRuntime extends EventEmitter {
     this.env = rest;
     await this.store.setMeta(META_ENV, this.env);
     return this.recompile();
+  }
+
+  systemSecretNames(systemId: string): string[] {
+    return Object.keys(this.systemSecrets[systemId] ?? {}).sort();
+  }
+
+  /** Sets (or with `replace`, replaces) the secrets of one system, then recompiles. */
+  async setSystemSecrets(systemId: string, values: Record<string, string>, replace: boolean): Promise<ConfigResult> {
+    const next = replace ? { ...values } : { ...this.systemSecrets[systemId], ...values };
+    this.systemSecrets = { ...this.systemSecrets, [systemId]: next };
+    await this.store.setMeta(META_SYSTEM_SECRETS, this.systemSecrets);
+    return this.recompile();
+  }
+
+  async deleteSystemSecret(systemId: string, name: string): Promise<boolean> {
+    const own = this.systemSecrets[systemId];
+    if (!own || !(name in own)) return false;
+    const { [name]: _removed, ...rest } = own;
+    this.systemSecrets = { ...this.systemSecrets, [systemId]: rest };
+    await this.store.setMeta(META_SYSTEM_SECRETS, this.systemSecrets);
+    await this.recompile();
+    return true;
   }
 
   secretNames(): string[] {

@@ -9,6 +9,7 @@ import type { SourceFile } from '../../compiler/load/files.js';
 import { parseSourceFile } from '../../compiler/config/entities.js';
 import { toPlain, type PNode } from '../../compiler/parse/tree.js';
 import type { PlanPipe } from '../../compiler/plan/types.js';
+import { describeFailedEntities } from '../executor/run.js';
 import { executionDatasetId } from '../pump/execution-log.js';
 import { PUMP_OPERATIONS, type Pump } from '../pump/pump.js';
 import type { DatasetInfo } from '../store/contract.js';
@@ -230,7 +231,7 @@ export async function pumpRuntime(rt: SluiceRuntime, id: string): Promise<Json |
     'current-run-started': isoFromMillis(active?.started),
     'next-run': scheduled ? isoFromMillis(pump!.nextRun) : null,
     'last-seen': lastSeenText(pump?.lastSeen),
-    'last-message': outcome ? (outcome.error ?? (outcome.status === 'completed' ? 'OK' : outcome.status)) : '',
+    'last-message': outcome ? (outcome.error ?? (outcome.status === 'completed' ? (outcome.failed ? `${outcome.failed} failed: ${describeFailedEntities(outcome)}` : 'OK') : outcome.status)) : '',
     'last-original-error-message': outcome?.error ?? '',
     progress: { processed: pump?.progress.read ?? 0, read: pump?.progress.read ?? 0, written: pump?.progress.written ?? 0, failed: pump?.progress.failed ?? 0 },
     success: outcome ? outcome.status === 'completed' : null,

@@ -21,7 +21,7 @@ export interface StoredEntity extends Entity {
 
 export interface DatasetInfo {
   id: string;
-  /** Offset of the newest version (0 when empty). */
+  /** Offset of the newest version (-1 when empty: the first version gets offset 0). */
   lastOffset: number;
   /** Entities whose latest version is not deleted. */
   entityCount: number;
@@ -155,6 +155,8 @@ export interface Store {
 
   /** Maintains a secondary index on a property path (for hops). */
   ensureIndex(dataset: string, path: string[]): Promise<void>;
+  /** Drops the secondary index on a property path; false when there is none. Hops recreate it when they need it. */
+  dropIndex(dataset: string, path: string[]): Promise<boolean>;
   /** Latest non-deleted entities whose value at `path` equals (or contains) one of `values`. */
   lookup(dataset: string, path: string[], values: Value[]): Promise<StoredEntity[]>;
 

@@ -7,6 +7,8 @@ import type { StoredEntity } from './contract.js';
  */
 export function storedEntity(body: string, hasBigIntegers: boolean, offset: number, ts: number, hash: string, previous: number | null): StoredEntity {
   const e = parseEntityJson(body, hasBigIntegers) as StoredEntity;
+  // The entity model shows `_deleted` on every version, false unless the entity is deleted.
+  if (e._deleted !== true) e._deleted = false;
   e._updated = offset;
   e._ts = ts;
   e._hash = hash;

@@ -143,6 +143,7 @@ export async function runLocalTest(dir: string, options: LocalTestOptions = {}):
     // ------------------------------------------------------------------ run
     const runs = Math.max(1, options.runs ?? 1);
     const keepInputs = hasTestdataFolder(dir);
+    const failedEntities = new Map<string, number>();
     for (let i = 1; i <= runs; i++) {
       const prefix = runs > 1 ? `run ${i}/${runs}: ` : '';
       const onLog = (line: RunnerLogLine) => {
@@ -150,7 +151,10 @@ export async function runLocalTest(dir: string, options: LocalTestOptions = {}):
       };
       const result = await runAllPipes(rt, { extraZeroRuns: options.extraZeroRuns ?? 2, maxRuns: options.maxRuns ?? 100, maxRunTime: options.maxRunTime ?? 900, deleteInputDatasets: !keepInputs }, onLog);
       if (result.status !== 'success') return fail('run', `the pipes did not run to completion: ${result.additional_info}`);
+      for (const s of result.statistics) if (s.failedEntities) failedEntities.set(s.pipe, (failedEntities.get(s.pipe) ?? 0) + s.failedEntities);
     }
+    // Entities that could not be written never pass for a clean run, even when the runner carried on.
+    for (const [pipe, n] of [...failedEntities].sort()) report.warn(`pipe '${pipe}': ${plural(n, 'entity')} failed to be written (see the pipe's execution log)`);
 
     // ------------------------------------------------------------------ verify or update
     if (options.update) {

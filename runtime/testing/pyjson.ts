@@ -14,6 +14,7 @@
 
 import { jsonFloat } from '../../compiler/dtl/functions/text.js';
 import { scanJson } from '../../compiler/values/json-scan.js';
+import { withoutByteOrderMark } from '../../compiler/load/text.js';
 
 export class PyInt {
   constructor(readonly value: bigint) {}
@@ -39,7 +40,9 @@ export function isPyDict(v: PyValue | undefined): v is PyDict {
  * other numbers are exact integers; `NaN`, `Infinity` and `-Infinity` are accepted; a repeated key
  * keeps its first position and its last value. A byte order mark is skipped (`utf-8-sig`).
  */
-export function parsePyJson(text: string): PyValue {
+export function parsePyJson(raw: string): PyValue {
+  // Positions in errors count from after the byte order mark, as editors show them.
+  const text = withoutByteOrderMark(raw);
   return scanJson<PyValue, PyDict>(
     text,
     {
@@ -52,7 +55,6 @@ export function parsePyJson(text: string): PyValue {
         return new PyJsonError(`${message} (line ${before.split('\n').length} column ${offset - before.lastIndexOf('\n')})`);
       },
     },
-    text.charCodeAt(0) === 0xfeff ? 1 : 0,
   );
 }
 

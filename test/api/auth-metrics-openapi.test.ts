@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateKeyPairSync } from 'node:crypto';
 import { SignJWT, importPKCS8 } from 'jose';
+import { documented } from '../../runtime/api/openapi.js';
 import { names, people, runViaApi, startTestApi, type TestApi } from './support.js';
 
 let api: TestApi;
@@ -97,12 +98,12 @@ describe('metrics', () => {
 });
 
 describe('OpenAPI', () => {
-  it('describes the registered routes as OpenAPI 3.0', async () => {
+  it('describes the registered routes as OpenAPI 3.1, with request and response schemas for every operation', async () => {
     api = await startTestApi();
     const r = await api.call('GET', '/api/openapi.json');
     expect(r.status).toBe(200);
     const doc = r.json;
-    expect(doc.openapi).toMatch(/^3\.0\./);
+    expect(doc.openapi).toBe('3.1.0');
     expect(doc.info.title).toBeTypeOf('string');
     for (const path of ['/api', '/api/config', '/api/pipes', '/api/pipes/{id}', '/api/pipes/{id}/pump', '/api/pipes/{id}/entities', '/api/datasets/{id}/entities', '/api/env', '/api/secrets/{key}', '/metrics']) {
       expect(doc.paths, path).toHaveProperty([path]);
@@ -122,7 +123,39 @@ describe('OpenAPI', () => {
         expect(Object.keys(op.responses).length).toBeGreaterThan(0);
       }
     }
+    // Every operation's success answer has a schema (or is documented as passed through), and its errors the error object.
+    for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: object }> }>; requestBody?: { content: Record<string, { schema: object }> } }>>)) {
+      for (const [method, op] of Object.entries(ops)) {
+        expect(documented(method, path), `${method} ${path}`).toBe(true);
+        const ok = Object.entries(op.responses).filter(([status]) => status.startsWith('2'));
+        expect(ok.length, `${method} ${path}`).toBeGreaterThan(0);
+        expect(op.responses['404'].content!['application/json'].schema).toEqual({ $ref: '#/components/schemas/Error' });
+        if (['post', 'put', 'patch'].includes(method) && !path.includes('/proxy/') && !['/api/pipes/run-all-pipes', '/api/pipes/stop-run-all-pipes', '/api/pipes/delete-all-sink-datasets', '/api/systems/{id}/reload'].includes(path)) {
+          expect(op.requestBody, `${method} ${path}`).toBeDefined();
+        }
+      }
+    }
+    expect(doc.components.schemas.PipeConfig.properties).toHaveProperty('source');
+    expect(doc.paths['/api/pipes/{id}/config'].put.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/PipeConfig' });
     const ids = Object.values(doc.paths as Record<string, Record<string, { operationId: string }>>).flatMap((ops) => Object.values(ops).map((o) => o.operationId));
     expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('serves an interactive reference from local files, without a token', async () => {
+    api = await startTestApi({ auth: { jwtSecret: secret } });
+    const page = await fetch(`${api.base}/api/reference/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/text\/html/);
+    const html = await page.text();
+    expect(html).not.toMatch(/https?:\/\/(?!127\.0\.0\.1)[a-z0-9.-]+\/[^"']*\.(js|css)/i);
+    const script = await fetch(`${api.base}/api/reference/static/swagger-ui-bundle.js`);
+    expect(script.status).toBe(200);
+    const spec = await fetch(`${api.base}/api/reference/json`);
+    expect(((await spec.json()) as { openapi: string }).openapi).toBe('3.1.0');
+    // The API itself still needs a token.
+    expect((await fetch(`${api.base}/api/pipes`)).status).toBe(401);
+    // The reference's own routes are not operations of the API.
+    const doc = (await (await fetch(`${api.base}/api/reference/json`)).json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(doc.paths).filter((p) => p.includes('reference'))).toEqual([]);
   });
 });

@@ -20,14 +20,14 @@ describe('dataset entities', () => {
     const res = await fetch(`${api.base}/api/datasets/big/entities`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/application\/json/);
-    expect(res.headers.get('x-dataset-max-updated')).toBe(String(n));
+    expect(res.headers.get('x-dataset-max-updated')).toBe(String(n - 1));
     expect(res.headers.get('x-dataset-populated')).toBe('false');
     // Streamed: no length known in advance.
     expect(res.headers.get('content-length')).toBeNull();
     const body = (await res.json()) as { _id: string; i: number; _updated: number }[];
     expect(body).toHaveLength(n);
-    expect(body[0]).toMatchObject({ _id: 'e0', i: 0, _updated: 1 });
-    expect(body[n - 1]).toMatchObject({ _id: `e${n - 1}`, i: n - 1, _updated: n });
+    expect(body[0]).toMatchObject({ _id: 'e0', i: 0, _updated: 0, _deleted: false });
+    expect(body[n - 1]).toMatchObject({ _id: `e${n - 1}`, i: n - 1, _updated: n - 1 });
     expect(new Set(body.map((e) => e._id)).size).toBe(n);
 
     const limited = (await (await fetch(`${api.base}/api/datasets/big/entities?since=49990&limit=5`)).json()) as { _updated: number }[];
@@ -67,15 +67,16 @@ describe('dataset entities', () => {
     await api.rt.store.write('d', [{ _id: 'a', v: 1 }, { _id: 'b', v: 1 }]);
     await api.rt.store.write('d', [{ _id: 'a', v: 2 }, { _id: 'b', _deleted: true }]);
     const ids = async (q: string) => ((await api.call('GET', `/api/datasets/d/entities${q}`)).json as { _id: string; _updated: number }[]).map((e) => `${e._id}${e._updated}`);
-    expect(await ids('')).toEqual(['a1', 'b2', 'a3', 'b4']);
-    expect(await ids('?history=false')).toEqual(['a3', 'b4']);
-    expect(await ids('?history=False&deleted=False')).toEqual(['a3']);
-    expect(await ids('?history=0&deleted=0')).toEqual(['a3']);
-    expect(await ids('?reverse=True')).toEqual(['b4', 'a3', 'b2', 'a1']);
-    expect(await ids('?since=2')).toEqual(['a3', 'b4']);
-    expect(await ids('?start=1&limit=2')).toEqual(['b2', 'a3']);
-    expect((await api.call('GET', '/api/datasets/d/entity?entity_id=a')).json).toMatchObject({ _id: 'a', v: 2, _previous: 1 });
-    expect((await api.call('GET', '/api/datasets/d/entity?entity_id=a&offset=3')).status).toBe(200);
+    // Offsets start at 0, as in the documented entity model.
+    expect(await ids('')).toEqual(['a0', 'b1', 'a2', 'b3']);
+    expect(await ids('?history=false')).toEqual(['a2', 'b3']);
+    expect(await ids('?history=False&deleted=False')).toEqual(['a2']);
+    expect(await ids('?history=0&deleted=0')).toEqual(['a2']);
+    expect(await ids('?reverse=True')).toEqual(['b3', 'a2', 'b1', 'a0']);
+    expect(await ids('?since=1')).toEqual(['a2', 'b3']);
+    expect(await ids('?start=1&limit=2')).toEqual(['b1', 'a2']);
+    expect((await api.call('GET', '/api/datasets/d/entity?entity_id=a')).json).toMatchObject({ _id: 'a', v: 2, _previous: 0 });
+    expect((await api.call('GET', '/api/datasets/d/entity?entity_id=a&offset=2')).status).toBe(200);
     expect((await api.call('GET', '/api/datasets/d/entity?entity_id=a&offset=1')).status).toBe(404);
     expect((await api.call('GET', '/api/datasets/d/entity')).status).toBe(400);
     expect((await api.call('GET', '/api/datasets/d/entities?populated=true')).status).toBe(404);

@@ -56,13 +56,14 @@ describe('running pipes through the API', () => {
 
     const entities = await api.call('GET', '/api/datasets/names/entities');
     expect(entities.headers.get('x-dataset-populated')).toBe('true');
-    expect(entities.headers.get('x-dataset-max-updated')).toBe('3');
+    expect(entities.headers.get('x-dataset-max-updated')).toBe('2');
     expect(entities.json.map((e: { _id: string; upper: string }) => [e._id, e.upper])).toEqual([
       ['a', 'ADA'],
       ['b', 'BOB'],
       ['c', 'CY'],
     ]);
-    expect(entities.json[0]).toHaveProperty('_updated', 1);
+    expect(entities.json[0]).toHaveProperty('_updated', 0);
+    expect(entities.json[0]).toHaveProperty('_deleted', false);
     expect(entities.json[0]).toHaveProperty('_hash');
 
     const one = await api.call('GET', '/api/datasets/names/entity?entity_id=b');
@@ -77,12 +78,12 @@ describe('running pipes through the API', () => {
     await runViaApi(api, 'names');
     const history = (await api.call('GET', '/api/datasets/names/entities?history=true')).json;
     expect(history.map((e: { _id: string }) => e._id)).toEqual(['a', 'b', 'c', 'b']);
-    expect(history[3]).toMatchObject({ _id: 'b', upper: 'BOBBY', _previous: 2, _updated: 4 });
+    expect(history[3]).toMatchObject({ _id: 'b', upper: 'BOBBY', _previous: 1, _updated: 3 });
     const latest = (await api.call('GET', '/api/datasets/names/entities?history=False')).json;
     expect(latest.map((e: { _id: string }) => e._id)).toEqual(['a', 'c', 'b']);
-    expect((await api.call('GET', '/api/datasets/names/entities?since=3')).json.map((e: { _id: string }) => e._id)).toEqual(['b']);
-    expect((await api.call('GET', '/api/datasets/names/entities?reverse=TRUE&limit=2')).json.map((e: { _updated: number }) => e._updated)).toEqual([4, 3]);
-    expect((await api.call('GET', '/api/datasets/names/entities?start=1&limit=2')).json.map((e: { _updated: number }) => e._updated)).toEqual([2, 3]);
+    expect((await api.call('GET', '/api/datasets/names/entities?since=2')).json.map((e: { _id: string }) => e._id)).toEqual(['b']);
+    expect((await api.call('GET', '/api/datasets/names/entities?reverse=TRUE&limit=2')).json.map((e: { _updated: number }) => e._updated)).toEqual([3, 2]);
+    expect((await api.call('GET', '/api/datasets/names/entities?start=1&limit=2')).json.map((e: { _updated: number }) => e._updated)).toEqual([1, 2]);
 
     // The execution log.
     const log = (await api.call('GET', '/api/pipes/names/log')).json;
@@ -184,7 +185,7 @@ describe('running pipes through the API', () => {
       ['c', 'CY'],
       ['a', 'ANN'],
     ]);
-    expect((await at('names', 'sink', '&since=3')).map((e: { _id: string }) => e._id)).toEqual(['a']);
+    expect((await at('names', 'sink', '&since=2')).map((e: { _id: string }) => e._id)).toEqual(['a']);
     expect((await api.call('GET', '/api/datasets/names')).status).toBe(404);
     expect((await api.call('GET', '/api/pipes/names')).json.runtime['last-seen']).toBe('');
 

@@ -40,20 +40,20 @@ describe('the http_endpoint sink (JSON pull)', () => {
     expect(r.headers.get('content-type')).toMatch(/^application\/json/);
     expect(r.headers.get('content-length')).toBeNull();
     expect(r.headers.get('x-dataset-populated')).toBe('true');
-    expect(r.headers.get('x-dataset-max-updated')).toBe('26');
+    expect(r.headers.get('x-dataset-max-updated')).toBe('25');
     expect(r.headers.get('x-dataset-filtered')).toBe('false');
     expect(r.headers.get('x-dataset-generation')).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(r.headers.get('content-disposition')).toBeNull();
     const all = r.json as { _id: string; _updated: number; _hash: string }[];
     expect(all.map((e) => e._id)).toEqual(LETTERS);
-    expect(all[25]._updated).toBe(26);
+    expect(all[25]._updated).toBe(25);
     expect(all[0]._hash).toMatch(/^[0-9a-f]{32}$/);
 
-    r = await api.call('GET', '/api/publishers/published-letters/entities?since=22');
+    r = await api.call('GET', '/api/publishers/published-letters/entities?since=21');
     expect(r.json.map((e: { _id: string }) => e._id)).toEqual(['W', 'X', 'Y', 'Z']);
-    r = await api.call('GET', '/api/publishers/published-letters/entities?since=20&limit=3');
-    expect(r.json.map((e: { _updated: number }) => e._updated)).toEqual([21, 22, 23]);
-    r = await api.call('GET', '/api/publishers/published-letters/entities?since=23&limit=3');
+    r = await api.call('GET', '/api/publishers/published-letters/entities?since=19&limit=3');
+    expect(r.json.map((e: { _updated: number }) => e._updated)).toEqual([20, 21, 22]);
+    r = await api.call('GET', '/api/publishers/published-letters/entities?since=22&limit=3');
     expect(r.json.map((e: { _id: string }) => e._id)).toEqual(['X', 'Y', 'Z']);
     r = await api.call('GET', '/api/publishers/published-letters/entities?limit=0');
     expect(r.json).toEqual([]);
@@ -69,9 +69,9 @@ describe('the http_endpoint sink (JSON pull)', () => {
     expect(paged).toEqual(LETTERS);
     // A deleted entity is published as deleted (latest version only).
     await api.rt.store.write('letters', [{ _id: 'B', _deleted: true }]);
-    r = await api.call('GET', '/api/publishers/published-letters/entities?since=26');
+    r = await api.call('GET', '/api/publishers/published-letters/entities?since=25');
     expect(r.json).toHaveLength(1);
-    expect(r.json[0]).toMatchObject({ _id: 'B', _deleted: true, _updated: 27 });
+    expect(r.json[0]).toMatchObject({ _id: 'B', _deleted: true, _updated: 26 });
     expect((await api.call('GET', '/api/publishers/published-letters/entities')).json).toHaveLength(26);
   });
 
@@ -102,15 +102,15 @@ describe('the http_endpoint sink (JSON pull)', () => {
     expect(r.headers.get('x-dataset-filtered')).toBe('true');
     expect(r.headers.get('content-disposition')).toBe('inline; filename="greetings.json"');
     expect(r.json).toEqual([
-      { _id: 'A', greeting: 'Hello A', limit: '2', _updated: 1 },
-      { _id: 'B', greeting: 'Hello B', limit: '2', _updated: 2 },
+      { _id: 'A', greeting: 'Hello A', limit: '2', _updated: 0 },
+      { _id: 'B', greeting: 'Hello B', limit: '2', _updated: 1 },
     ]);
     r = await api.call('GET', '/api/publishers/greetings/entities?only=Q&greeting=Hei');
-    expect(r.json).toEqual([{ _id: 'Q', greeting: 'Hei Q', limit: null, _updated: 17 }]);
+    expect(r.json).toEqual([{ _id: 'Q', greeting: 'Hei Q', limit: null, _updated: 16 }]);
     // Without parameters, _B is empty.
     r = await api.call('GET', '/api/publishers/greetings/entities');
     expect(r.json).toHaveLength(26);
-    expect(r.json[25]).toEqual({ _id: 'Z', greeting: 'Hello Z', limit: null, _updated: 26 });
+    expect(r.json[25]).toEqual({ _id: 'Z', greeting: 'Hello Z', limit: null, _updated: 25 });
     // The filename variant of the URL.
     r = await api.call('GET', '/api/publishers/greetings/entities/other%20name.json?only=A');
     expect(r.headers.get('content-disposition')).toBe('inline; filename="other name.json"');
@@ -173,7 +173,7 @@ describe('the http_endpoint sink (JSON pull)', () => {
     expect(outcome.status).toBe('completed');
     expect(outcome.written).toBe(0);
     expect(await api.rt.store.datasetInfo('published-letters')).toBeNull();
-    expect((await api.rt.store.getPipeState('published-letters'))?.last_seen).toBe(26);
+    expect((await api.rt.store.getPipeState('published-letters'))?.last_seen).toBe(25);
   });
 });
 
@@ -203,7 +203,7 @@ describe('the csv_endpoint sink', () => {
     r = await api.call('GET', '/api/publishers/output-pipe-csv/csv/my%20data.csv?limit=1');
     expect(r.headers.get('content-disposition')).toBe('attachment; filename="my data.csv"');
     expect(r.text).toBe('_id,name\r\ntest1,test1\r\n');
-    r = await api.call('GET', '/api/publishers/output-pipe-csv/csv?since=1');
+    r = await api.call('GET', '/api/publishers/output-pipe-csv/csv?since=0');
     expect(r.text).toBe('_id,name\r\ntest2,test2\r\n');
     expect((await api.call('OPTIONS', '/api/publishers/output-pipe-csv/csv/')).status).toBe(200);
     expect((await api.call('GET', '/api/publishers/output-pipe-csv/entities')).status).toBe(404);
@@ -244,12 +244,13 @@ describe('the csv_endpoint sink', () => {
     expect((await get('all')).text).toBe('"a";"1";""\n"b";"-3";""\n"c";"12345678901234";""\n"d";"0";""\n');
     expect((await get('nonnumeric', '?limit=2')).text).toBe('"_id","n","ok","none"\r\n"a",1,True,""\r\n"b",-3,False,""\r\n');
     await api.rt.store.write('rows', [{ _id: 'b', _deleted: true }]);
-    expect((await get('deleted')).text).toBe('_id,_deleted\r\na,\r\nc,\r\nd,\r\nb,True\r\n');
+    // Entities read from a dataset say `"_deleted": false` unless deleted, as in the entity model.
+    expect((await get('deleted')).text).toBe('_id,_deleted\r\na,False\r\nc,False\r\nd,False\r\nb,True\r\n');
     expect((await get('minimal')).text).not.toMatch(/\r\nb,/);
     expect((await get('escaped', '?limit=1')).text).toBe('_id,text\r\na,plain\r\n');
-    expect((await get('escaped', '?since=2&limit=1')).text).toBe('_id,text\r\nc,say \\"hi\\"\\\nbye\r\n');
+    expect((await get('escaped', '?since=1&limit=1')).text).toBe('_id,text\r\nc,say \\"hi\\"\\\nbye\r\n');
 
-    const latin = await fetch(`${api.base}/api/publishers/latin/csv?since=3&limit=1`);
+    const latin = await fetch(`${api.base}/api/publishers/latin/csv?since=2&limit=1`);
     expect(latin.headers.get('content-type')).toBe('text/csv; charset=iso-8859-1');
     expect(latin.headers.get('content-disposition')).toBe('inline; filename="x.csv"');
     expect([...new Uint8Array(await latin.arrayBuffer())]).toEqual([0xc6, 0x72, 0xf8, 0x20, ...Buffer.from('\\u2013 ok\r\n', 'latin1')]);

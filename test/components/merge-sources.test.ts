@@ -23,6 +23,8 @@ async function contents(r: SluiceRuntime, dataset: string, opts: { deleted?: boo
   for await (const e of r.store.scan(dataset, { deleted: opts.deleted ?? false })) {
     const { _updated, _ts, _hash, _previous, ...rest } = encode(e) as Row;
     void _updated, _ts, _hash, _previous;
+    // Every stored version says whether it is deleted; these expectations name only deletions.
+    if (rest._deleted === false) delete rest._deleted;
     out.push(rest);
   }
   return out.sort((a, b) => String(a._id).localeCompare(String(b._id)));
@@ -50,12 +52,12 @@ describe('union_datasets source', () => {
     expect(await rt.runPipe('people')).toMatchObject({ status: 'completed', syncType: 'full', read: 3, written: 3 });
     expect((await contents(rt, 'people')).map((e) => e._id)).toEqual(['men:dave', 'women:anna', 'women:claire']);
     const seen = (await rt.store.getPipeState('people'))!.last_seen as string;
-    expect(JSON.parse(seen)).toEqual({ men: 1, women: 2 });
+    expect(JSON.parse(seen)).toEqual({ men: 0, women: 1 });
 
     // Only women changes: the incremental run reads just that change.
     await put(rt, 'women', [{ _id: 'claire', age: 36 }]);
     expect(await rt.runPipe('people')).toMatchObject({ syncType: 'incremental', read: 1, written: 1 });
-    expect(JSON.parse((await rt.store.getPipeState('people'))!.last_seen as string)).toEqual({ men: 1, women: 3 });
+    expect(JSON.parse((await rt.store.getPipeState('people'))!.last_seen as string)).toEqual({ men: 0, women: 2 });
 
     // After a restart the offsets still hold; a deletion is passed on with the prefixed id.
     await rt.close();
@@ -79,7 +81,7 @@ describe('union_datasets source', () => {
     await configure(rt, [pipe('all', { type: 'union_datasets', datasets: ['a', 'b'], prefix_ids: false, include_previous_versions: true }, { sink: { type: 'null' } })]);
     // "a" continues after its offset, "b" is new to the token and read from its beginning.
     expect(await rt.runPipe('all')).toMatchObject({ syncType: 'incremental', read: 1 });
-    expect(JSON.parse((await rt.store.getPipeState('all'))!.last_seen as string)).toEqual({ a: 2, b: 1 });
+    expect(JSON.parse((await rt.store.getPipeState('all'))!.last_seen as string)).toEqual({ a: 1, b: 0 });
   });
 
   it('fails a full run of empty datasets when if_source_empty is "fail", keeping the sink', async () => {
@@ -119,7 +121,7 @@ describe('merge_datasets source', () => {
       { _id: 'p1', name: 'Pen (blue)' },
       { _id: 'p2', name: 'Ink' },
     ]);
-    expect(JSON.parse((await rt.store.getPipeState('merged'))!.last_seen as string)).toEqual({ products: 2, 'products-metadata': 1 });
+    expect(JSON.parse((await rt.store.getPipeState('merged'))!.last_seen as string)).toEqual({ products: 1, 'products-metadata': 0 });
     await new Promise((r) => setTimeout(r, 2));
     await put(rt, 'products', [{ _id: 'p1', name: 'Pen v2' }]);
     expect(await rt.runPipe('merged')).toMatchObject({ syncType: 'incremental', read: 1, written: 1 });
@@ -193,6 +195,7 @@ describe('merge source', () => {
     for await (const e of rt.store.scan('result')) {
       const { _ts, _hash, _previous, _updated, ...rest } = encode(e) as Row;
       void _ts, _hash, _previous, _updated;
+      if (rest._deleted === false) delete rest._deleted;
       out.push(rest);
     }
     // In the order the source produced them, as in the documentation.

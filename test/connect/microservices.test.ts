@@ -103,7 +103,8 @@ describe('microservice systems', () => {
     expect(down.body).toMatchObject({ id: 'nowhere', platform: 'none', running: false });
     expect(down.body.error).toMatch(/--microservice nowhere=http:\/\/localhost:8080/);
 
-    expect((await get('/systems/u/status')).body).toEqual({ id: 'u', type: 'system:url' });
+    // A URL system answers the same generic routes with its client's status and activity.
+    expect((await get('/systems/u/status')).body).toMatchObject({ _id: 'u', type: 'system:url', state: 'ready' });
     expect((await get('/systems/missing/status')).status).toBe(404);
 
     const logs = await get('/systems/reachable/logs');
@@ -111,7 +112,7 @@ describe('microservice systems', () => {
     expect(logs.body.error).toMatchObject({ code: 'LOGS_NOT_AVAILABLE' });
     expect(logs.body.error.message).toMatch(/runs outside Sluice/);
     expect((await get('/systems/reachable/logs?since=yesterday')).status).toBe(400);
-    expect((await get('/systems/u/logs')).status).toBe(404);
+    expect((await get('/systems/u/logs')).status).toBe(200);
 
     const reload = await get('/systems/reachable/reload', { method: 'POST' });
     expect(reload.status).toBe(409);

@@ -127,7 +127,7 @@ describe('pumps and scheduling', () => {
     const r = await rt.runPipe('copy');
     expect(r.syncType).toBe('full');
     expect((await rt.store.get('copy', 'b'))!._deleted).toBe(true);
-    expect((await rt.store.get('copy', 'a'))!._deleted).toBeUndefined();
+    expect((await rt.store.get('copy', 'a'))!._deleted).toBe(false);
   });
 
   it('compacts the sink dataset to the configured number of versions', async () => {

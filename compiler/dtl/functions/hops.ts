@@ -11,6 +11,7 @@ import { getPath } from '../runtime.js';
 import { isDict, toList, truthy, type Dict, type Entity, type Value } from '../../values/types.js';
 import { compareValues, valuesEqual } from '../../values/compare.js';
 import { firstValue } from './util.js';
+import { indexPath } from './ns-util.js';
 
 type Row = Record<string, Entity>;
 type SideFn = (S: Value, H: Row) => Value;
@@ -56,7 +57,9 @@ function emitSpec(e: EmitContext, spec: HopsSpec): string {
   const side = (x: Expr) => {
     const vars = [...variablesOf(x)].filter((v) => aliasSet.has(v) || v === '_S');
     const plain = x.t === 'path' && aliasSet.has(x.v);
-    return `{ vars: ${JSON.stringify(vars)}, alias: ${plain ? JSON.stringify((x as { v: string }).v) : 'null'}, path: ${plain ? JSON.stringify((x as { keys: string[] }).keys) : 'null'}, fn: (S, H) => ${e.compile(x, bindings)} }`;
+    // The index path finds what the path string finds, namespaces included.
+    const path = plain ? JSON.stringify(indexPath((x as { keys: string[] }).keys, e.options.namespaces)) : 'null';
+    return `{ vars: ${JSON.stringify(vars)}, alias: ${plain ? JSON.stringify((x as { v: string }).v) : 'null'}, path: ${path}, fn: (S, H) => ${e.compile(x, bindings)} }`;
   };
   const clauses = spec.where.map((w) => {
     const vars = [...variablesOf(w)].filter((v) => aliasSet.has(v) || v === '_S');
@@ -77,7 +80,7 @@ function emitSpec(e: EmitContext, spec: HopsSpec): string {
     // A subset is ["eq", INDEX_EXPRESSION, VALUE]: the index expression reads the alias's entities.
     if (x.t !== 'call' || x.fn !== 'eq' || x.args.length !== 2) return `${JSON.stringify(alias)}: { path: null, value: () => true, fn: () => true }`;
     const [idx, val] = x.args as [Expr, Expr];
-    const path = idx.t === 'path' && idx.v === '_S' ? JSON.stringify(idx.keys) : 'null';
+    const path = idx.t === 'path' && idx.v === '_S' ? JSON.stringify(indexPath(idx.keys, e.options.namespaces)) : 'null';
     return `${JSON.stringify(alias)}: { path: ${path}, value: (S, H) => ${e.compile(val, {})}, fn: (S, H) => ${e.compile(idx, {})} }`;
   });
   return `{ datasets: ${e.use(spec.datasets)}, clauses: [${clauses.join(', ')}], returnAliases: ${returnAliases}, returnFn: ${returnFn}, recurse: ${spec.recurse}, excludeRoot: ${spec.excludeRoot}, maxDepth: ${spec.maxDepth}, subsets: { ${subsets.join(', ')} } }`;

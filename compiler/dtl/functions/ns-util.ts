@@ -2,7 +2,7 @@
  * Namespace-aware property names and wildcard patterns, shared by the transforms that the docs
  * call namespace aware (add, add-if, default, copy, remove, rename, make-ni) and by `path`.
  */
-import { isDict, type Dict, type Value } from '../../values/types.js';
+import { isDict, NI, type Dict, type Value } from '../../values/types.js';
 import type { CodegenOptions } from '../spec.js';
 
 export interface Namespaces {
@@ -96,12 +96,20 @@ export function nameMatcher(name: string, ns: Namespaces | null): (key: string) 
   return (key) => identifierIs(key, name);
 }
 
-/** The single property a literal name refers to, or null when it matches the identifier in every namespace. */
+/**
+ * The single property a literal name refers to, or null when it matches the identifier in every
+ * namespace. Reserved names (`_id`, `$ids`, ...) never get a namespace, so they are always exact.
+ */
 export function exactName(name: string, ns: Namespaces | null): string | null {
   if (!ns) return name;
   if (name.startsWith('::')) return name.slice(2);
   if (name.startsWith(':')) return ns.property + name;
-  return name.includes(':') ? name : null;
+  return name.includes(':') || isReservedName(name) ? name : null;
+}
+
+function isReservedName(name: string): boolean {
+  const c = name.charCodeAt(0);
+  return c === 95 /* _ */ || c === 36 /* $ */;
 }
 
 /** Adds the values of a property to a union list, flattening list values and dropping nulls. */
@@ -155,13 +163,49 @@ function identifierIs(key: string, id: string): boolean {
   return i < 0 ? key === id : key.length - i - 1 === id.length && key.endsWith(id);
 }
 
-export function getPathNs(o: Value, keys: readonly string[], ns: Namespaces): Value {
+export function getPathNs(o: Value, keys: readonly string[], ns: Namespaces, from = 0): Value {
   let v = o;
-  for (let i = 0; i < keys.length; i++) {
+  for (let i = from; i < keys.length; i++) {
     v = getPropNs(v, keys[i], ns);
     if (v === null) return null;
   }
   return v;
+}
+
+/**
+ * First element of a stored path (index paths of hops, dependency tracking) whose other elements
+ * follow the namespace rules: unqualified names match in every namespace, `::name` exactly.
+ */
+export const ANY_NAMESPACE = '\u0000any-namespace';
+
+/** Namespaces for reading an ANY_NAMESPACE path, whose `:name` elements were already resolved. */
+const RESOLVED: Namespaces = { identity: '', property: '' };
+
+export function getPathAnyNamespace(o: Value, path: readonly string[]): Value {
+  return getPathNs(o, path, RESOLVED, 1);
+}
+
+/**
+ * The path an index must follow to find what a path string finds: the keys as they are without
+ * namespaces or when every key is exact, otherwise an ANY_NAMESPACE path.
+ */
+export function indexPath(keys: readonly string[], ns: Namespaces | null): string[] {
+  if (!ns) return [...keys];
+  const exact = keys.map((k) => exactName(k, ns));
+  if (exact.every((k) => k !== null)) return exact as string[];
+  return [ANY_NAMESPACE, ...keys.map((k, i) => (exact[i] === null ? k : `::${exact[i]}`))];
+}
+
+/**
+ * `_S.$ids`: the entity's own `$ids`, or else its `_id` as a namespaced identifier in a list
+ * (prefixed with the pipe's identity namespace when namespaced identifiers are on).
+ */
+export function dynamicIds(S: Value, ns: Namespaces | null): Value {
+  if (!isDict(S)) return null;
+  if (Object.prototype.hasOwnProperty.call(S, '$ids')) return S.$ids;
+  const id = S._id;
+  if (typeof id !== 'string') return null;
+  return [new NI(ns ? qualifyIdentity(id, ns) : id)];
 }
 
 /** The pipe id, when the code generator was given one (used for generated namespaces and defaults). */

@@ -3,6 +3,7 @@ import { entityContent, EntityError } from '../../datasets/content.js';
 import type { Entity } from '../../../compiler/values/types.js';
 import type { EntityFailure, SinkResult, SinkSpec } from '../types.js';
 import type { PipeCheckpoint } from '../../store/contract.js';
+import { breakerSettings, BreakerRun } from './circuit-breaker.js';
 
 export const datasetSink: SinkSpec = {
   kind: 'sink',
@@ -17,6 +18,13 @@ export const datasetSink: SinkSpec = {
     const mark = config.mark_deletion_tracked === true ? { $deletion_tracked: true } : undefined;
     const preventVersions = config.prevent_multiple_versions as boolean | 'ignore' | undefined;
     const compaction = (ctx.pipe.effective.compaction ?? {}) as { sink?: boolean; keep_versions?: number; time_threshold_hours?: number | null };
+    const breakerConfig = breakerSettings(config);
+    /** The run's circuit breaker, when it is on (see circuit-breaker.ts). */
+    let breaker: BreakerRun | null = null;
+    /** `indexes`: "$ids", or index expressions such as "_S.type" (subsets, lookups). */
+    const indexPaths = (config.indexes === '$ids' ? ['$ids'] : Array.isArray(config.indexes) ? config.indexes : [])
+      .map((x) => (x === '$ids' ? ['$ids'] : typeof x === 'string' && /^_S\.[^.]/.test(x) ? x.slice(3).split('.') : null))
+      .filter((p): p is string[] => p !== null);
 
     /** Filtered entities become deletions of existing ones; invalid ones become failures. */
     async function prepare(entities: Entity[]): Promise<{ ok: Entity[]; failures: EntityFailure[] }> {
@@ -68,6 +76,10 @@ export const datasetSink: SinkSpec = {
       pending = [];
       pendingCheckpoint = undefined;
       if (!entities.length && !checkpoint) return { written: 0, unchanged: 0, deleted: 0, failures: [] };
+      if (breaker) {
+        const held = await breaker.write(entities, run, checkpoint);
+        return { written: 0, unchanged: held.unchanged, deleted: 0, failures: [] };
+      }
       const r = await ctx.store.write(dataset, entities, { seenRun: run.full ? run.id : undefined, checkpoint });
       return { written: r.written, unchanged: r.unchanged, deleted: r.deleted, failures: [], changed: r.written ? [dataset] : [] };
     };
@@ -80,6 +92,8 @@ export const datasetSink: SinkSpec = {
         pending = [];
         pendingCheckpoint = undefined;
         await ctx.store.ensureDataset(dataset);
+        for (const path of indexPaths) await ctx.store.ensureIndex(dataset, path);
+        breaker = await BreakerRun.begin(ctx.store, dataset, ctx.pipe.id, breakerConfig);
       },
       async write(entities, run, checkpoint): Promise<SinkResult> {
         const { ok, failures } = await prepare(entities);
@@ -89,14 +103,21 @@ export const datasetSink: SinkSpec = {
         const r = await commit(run);
         return { ...r, failures };
       },
-      flush(run) {
-        return commit(run);
+      async flush(run) {
+        const r = await commit(run);
+        if (!breaker) return r;
+        const written = await breaker.flush(run);
+        return { ...r, written, changed: written ? [dataset] : [] };
       },
       async endRun(run, checkpoint: PipeCheckpoint): Promise<SinkResult> {
         const flushed = await commit(run);
         let written = flushed.written;
         let deleted = flushed.deleted;
-        if (run.full && tracksDeletions) {
+        if (breaker) {
+          const r = await breaker.end(run, checkpoint, tracksDeletions, mark);
+          written += r.written;
+          deleted += r.deleted;
+        } else if (run.full && tracksDeletions) {
           const r = await ctx.store.deleteUnseen(dataset, run.id, { checkpoint, mark });
           written += r.written;
           deleted += r.deleted;

@@ -13,7 +13,7 @@ export const datasetSource: SourceSpec = {
       supportsSince: true,
       datasets: [dataset],
       async *read({ since, batchSize, run }) {
-        const from = typeof since === 'number' ? since : since === null ? 0 : Number(since) || 0;
+        const from = typeof since === 'number' ? since : since === null || since === '' || !Number.isFinite(Number(since)) ? undefined : Number(since);
         for await (const page of ctx.store.scanBatches(dataset, { since: from, history, batchSize })) {
           yield { entities: page, since: page[page.length - 1]._updated };
           if (run.signal.aborted) return;

@@ -195,7 +195,7 @@ class MergeRun {
       this.dirtyFrom = cursor.c_dirty_from ?? null;
       this.base = cursor.c_base ?? 0;
       this.fullRun = cursor.c_run ?? null;
-      this.stateLast = (await this.store.datasetInfo(this.s.stateDataset))?.lastOffset ?? 0;
+      this.stateLast = (await this.store.datasetInfo(this.s.stateDataset))?.lastOffset ?? -1;
       await this.ensureIndexes();
     }
     const lastAtStart = this.stateLast;
@@ -204,7 +204,7 @@ class MergeRun {
     if (!(await this.recompute(run))) return;
     // 3. Emit the merged entities whose records changed after the checkpoint.
     // (An offset set beyond the end of the state counts as its end when the run started.)
-    const from = start === null || cursor === null ? 0 : Math.min(Math.max(0, start - this.base), lastAtStart);
+    const from = start === null || cursor === null ? -1 : Math.min(Math.max(-1, start - this.base), lastAtStart);
     let count = 0;
     for await (const page of this.store.scanBatches(this.s.stateDataset, { since: from, batchSize })) {
       const entities = page.filter((r) => r.kind === 'output').map((r) => this.emitted(r));
@@ -221,7 +221,7 @@ class MergeRun {
 
   private async ingest(run: RunInfo): Promise<boolean> {
     for (const input of this.s.inputs) {
-      for await (const page of this.store.scanBatches(input.dataset, { since: this.offsets[input.dataset] ?? 0, batchSize: INGEST_PAGE })) {
+      for await (const page of this.store.scanBatches(input.dataset, { since: this.offsets[input.dataset], batchSize: INGEST_PAGE })) {
         const existing = await this.store.getMany(
           this.s.stateDataset,
           page.map((e) => memberId(input.dataset, e._id)),

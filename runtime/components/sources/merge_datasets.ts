@@ -76,7 +76,7 @@ export const mergeDatasetsSource: SourceSpec = {
         const offsets = parseOffsets(since, datasets, what);
         const cursors: Cursor[] = datasets.map((dataset) => ({
           dataset,
-          it: ctx.store.scanBatches(dataset, { since: offsets[dataset] ?? 0, batchSize: Math.max(batchSize, 500) })[Symbol.asyncIterator](),
+          it: ctx.store.scanBatches(dataset, { since: offsets[dataset], batchSize: Math.max(batchSize, 500) })[Symbol.asyncIterator](),
           page: [],
           pos: 0,
           done: false,

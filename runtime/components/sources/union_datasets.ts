@@ -29,7 +29,7 @@ export const unionDatasetsSource: SourceSpec = {
         const offsets = parseOffsets(since, datasets, what);
         let emitted = 0;
         for (const dataset of datasets) {
-          for await (const page of ctx.store.scanBatches(dataset, { since: offsets[dataset] ?? 0, history, batchSize })) {
+          for await (const page of ctx.store.scanBatches(dataset, { since: offsets[dataset], history, batchSize })) {
             const entities: Entity[] = prefix ? page.map((e) => ({ ...e, _id: `${dataset}:${e._id}` })) : page;
             offsets[dataset] = page[page.length - 1]._updated;
             emitted += entities.length;

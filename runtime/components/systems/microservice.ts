@@ -85,15 +85,20 @@ export class Microservice {
   }
 
   /** Pulls the image again and restarts the container (a local container engine only). */
-  async reload(): Promise<{ reloaded: boolean; reason?: string }> {
+  /** Why this microservice cannot be reloaded from here (null when it can). */
+  reloadRefusal(): string | null {
     const given = this.directory.givenAddress(this.id);
     const containers = this.directory.containerBackend;
-    if (!given && containers && !containers.unavailable) {
-      await containers.reload(this.id);
-      return { reloaded: true };
-    }
-    if (given?.deployment) return { reloaded: false, reason: `on Kubernetes the operator pulls the image by pull_image_cron_expression; restart it now with: kubectl rollout restart -n ${given.namespace} deployment/${given.deployment}` };
-    return { reloaded: false, reason: given ? `microservice "${this.id}" runs outside Sluice at ${given.url}` : `microservice "${this.id}" is not running` };
+    if (!given && containers && !containers.unavailable) return null;
+    if (given?.deployment) return `on Kubernetes the operator pulls the image by pull_image_cron_expression; restart it now with: kubectl rollout restart -n ${given.namespace} deployment/${given.deployment}`;
+    return given ? `microservice "${this.id}" runs outside Sluice at ${given.url}` : `microservice "${this.id}" is not running`;
+  }
+
+  async reload(): Promise<{ reloaded: boolean; reason?: string }> {
+    const refusal = this.reloadRefusal();
+    if (refusal !== null) return { reloaded: false, reason: refusal };
+    await this.directory.containerBackend!.reload(this.id);
+    return { reloaded: true };
   }
 }
 
@@ -128,6 +133,7 @@ export function microserviceOperations(system: ResolvedSystem, ctx: SystemContex
   const ms = new Microservice(system);
   return {
     status: () => ms.status(),
+    reloadRefusal: () => ms.reloadRefusal(),
     async logs(since?: Date): Promise<string[]> {
       const logs = await ms.logs(since?.toISOString());
       if (!logs.available) throw refused(logs.reason, 'LOGS_NOT_AVAILABLE');

@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { ExecutionPlan, PlanSystem } from '../../../compiler/plan/types.js';
+import type { SystemOperations } from './operations.js';
 
 /** A system as components get it: the plan entry plus its config with `$SECRET(...)` substituted. */
 export type ResolvedSystem = PlanSystem & { config: Record<string, unknown> };
@@ -22,4 +23,6 @@ export interface SystemSpec<T> {
   doc: string;
   schema: Record<string, unknown>;
   create(system: ResolvedSystem, ctx: SystemContext): T;
+  /** What the API's system endpoints (status, logs, reload, proxy) reach; see operations.ts. */
+  operations?(system: ResolvedSystem, ctx: SystemContext): SystemOperations;
 }

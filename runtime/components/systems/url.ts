@@ -15,6 +15,7 @@ import type { ComponentContext } from '../types.js';
 import { ConnectError, createAgent } from './connect.js';
 import { AuthError, DigestAuth, OAuth2Tokens, TripletexTokens, type OAuth2Config, type RawFetch, type TripletexConfig } from './http-auth.js';
 import type { ResolvedSystem, SystemContext, SystemSpec } from './spec.js';
+import { urlSystemOperations } from './operations.js';
 
 export type HttpErrorCode = 'HTTP_STATUS' | 'HTTP_TIMEOUT' | 'HTTP_CONNECT' | 'HTTP_NETWORK' | 'HTTP_MALFORMED' | 'HTTP_AUTH' | 'HTTP_ABORTED';
 
@@ -486,6 +487,16 @@ export function clientForSystem(system: ResolvedSystem | { id: string; type?: st
   return client;
 }
 
+/** Drops the shared clients of a system: the next request opens new connections and fetches new tokens. */
+export async function forgetClients(systemId: string): Promise<number> {
+  const gone = [...clients.entries()].filter(([key]) => key.startsWith(`${systemId}\u0000`));
+  for (const [key, client] of gone) {
+    clients.delete(key);
+    await client.close();
+  }
+  return gone.length;
+}
+
 /** The shared client of the URL system `systemId` for a component of the pipe in `ctx`. */
 export function urlClientFor(ctx: ComponentContext, systemId: unknown, what = 'the component'): UrlClient {
   const at = `pipe "${ctx.pipe.id}": ${what}`;
@@ -510,4 +521,5 @@ export const urlSystem: SystemSpec<UrlClient> = {
   create(system: ResolvedSystem, ctx: SystemContext) {
     return clientForSystem(system, ctx.logger);
   },
+  operations: (system, ctx) => urlSystemOperations(system, ctx),
 };

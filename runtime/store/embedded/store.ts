@@ -84,7 +84,8 @@ export class EmbeddedStore implements Store {
     this.s = {
       dataset: db.prepare<[string], DatasetRow>('SELECT * FROM datasets WHERE name = ?'),
       allDatasets: db.prepare<[], DatasetRow>('SELECT * FROM datasets ORDER BY name'),
-      insertDataset: db.prepare('INSERT INTO datasets (name, created, updated) VALUES (?, ?, ?)'),
+      // A new dataset's first version gets offset 0 (`_updated` starts at 0, as the docs show).
+      insertDataset: db.prepare('INSERT INTO datasets (name, created, updated, last_off) VALUES (?, ?, ?, -1)'),
       updateDataset: db.prepare('UPDATE datasets SET last_off = ?, updated = ?, entity_count = ?, deleted_count = ?, version_count = ? WHERE ds = ?'),
       populate: db.prepare('UPDATE datasets SET populated = 1 WHERE ds = ?'),
       cur: db.prepare<[number, string], CurRow>('SELECT id, off, hash, deleted, seq, seen FROM cur WHERE ds = ? AND id = ?'),
@@ -299,7 +300,7 @@ export class EmbeddedStore implements Store {
       const row = this.row(dataset);
       if (!row) {
         this.saveCheckpoint(options.checkpoint);
-        return { written: 0, unchanged: 0, deleted: 0, lastOffset: 0, changedIds: [] };
+        return { written: 0, unchanged: 0, deleted: 0, lastOffset: -1, changedIds: [] };
       }
       const deletions: Entity[] = [];
       for (const { off } of this.s.unseen.all(row.ds, seenRun)) {
@@ -355,7 +356,7 @@ export class EmbeddedStore implements Store {
     const stmt = this.db
       .prepare<[number, number, number], RawRow>(`SELECT off, ts, hash, prev, big, body FROM log WHERE ${where.join(' AND ')} AND off ${cmp} ? ORDER BY off ${order} LIMIT ?`)
       .raw(true);
-    let cursor = options.since ?? (options.reverse ? Number.MAX_SAFE_INTEGER : 0);
+    let cursor = options.since ?? (options.reverse ? Number.MAX_SAFE_INTEGER : -1);
     let remaining = options.limit ?? Infinity;
     while (remaining > 0) {
       const rows = stmt.all(row.ds, cursor, Math.min(pageSize, remaining));
@@ -444,7 +445,7 @@ export class EmbeddedStore implements Store {
     if (paths.some((x) => JSON.stringify(x) === p)) return;
     this.db.transaction(() => {
       this.s.addIdxDef.run(row.ds, p);
-      let after = 0;
+      let after = -1;
       for (;;) {
         const rows = this.s.latestRows.all(row.ds, after);
         if (rows.length === 0) break;
@@ -453,6 +454,20 @@ export class EmbeddedStore implements Store {
       }
     })();
     paths.push(path);
+  }
+
+  async dropIndex(dataset: string, path: string[]): Promise<boolean> {
+    const row = this.row(dataset);
+    const paths = row ? this.indexes.get(row.ds) : undefined;
+    const p = JSON.stringify(path);
+    const at = paths?.findIndex((x) => JSON.stringify(x) === p) ?? -1;
+    if (!row || !paths || at < 0) return false;
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM idx WHERE ds = ? AND path = ?').run(row.ds, p);
+      this.db.prepare('DELETE FROM idx_def WHERE ds = ? AND path = ?').run(row.ds, p);
+    })();
+    paths.splice(at, 1);
+    return true;
   }
 
   /** Synchronous index lookup (hops resolver fast path); ensures the index exists. */

@@ -166,7 +166,7 @@ export class MongoStore implements Store {
     try {
       await this.datasets.updateOne(
         { _id: id },
-        { $setOnInsert: { last_off: 0, created: now, updated: now, populated: false, indexes: [] } },
+        { $setOnInsert: { last_off: -1, created: now, updated: now, populated: false, indexes: [] } },
         { upsert: true },
       );
     } catch (err) {
@@ -202,7 +202,7 @@ export class MongoStore implements Store {
     this.counts.delete(dataset);
     const ts = options.now ?? nowMicros();
     const seen = options.seenRun ?? null;
-    const result: WriteResult = { written: 0, unchanged: 0, deleted: 0, lastOffset: 0, changedIds: [] };
+    const result: WriteResult = { written: 0, unchanged: 0, deleted: 0, lastOffset: -1, changedIds: [] };
     const ids = [...new Set(contents.map((c) => c.id))];
     const current = new Map<string, CurDoc>();
     for (const d of await this.cur.find({ _id: { $in: ids.map((id) => curKey(dataset, id)) } }).toArray()) current.set(d.id, d);
@@ -224,7 +224,7 @@ export class MongoStore implements Store {
     }
     if (touch.length) await this.cur.updateMany({ _id: { $in: touch.map((id) => curKey(dataset, id)) } }, { $set: { seen } });
     if (!planned.length) {
-      result.lastOffset = (await this.datasets.findOne({ _id: dataset }))?.last_off ?? 0;
+      result.lastOffset = (await this.datasets.findOne({ _id: dataset }))?.last_off ?? -1;
       return result;
     }
 
@@ -439,6 +439,15 @@ export class MongoStore implements Store {
     }
     if (docs.length) await this.idx.insertMany(docs, { ordered: false });
     await this.datasets.updateOne({ _id: dataset }, { $addToSet: { indexes: p } });
+  }
+
+  async dropIndex(dataset: string, path: string[]): Promise<boolean> {
+    const p = JSON.stringify(path);
+    const d = await this.datasets.findOne({ _id: dataset });
+    if (!(d?.indexes ?? []).includes(p)) return false;
+    await this.datasets.updateOne({ _id: dataset }, { $pull: { indexes: p } });
+    await this.idx.deleteMany({ ds: dataset, path: p });
+    return true;
   }
 
   async lookup(dataset: string, path: string[], values: Value[]): Promise<StoredEntity[]> {
