@@ -120,35 +120,35 @@ describe('the sink Sesam implies', () => {
 describe('documented components Sluice does not have yet', () => {
   const system = { _id: 'erp', type: 'system:url', base_url: 'http://erp.example.org/' };
   const systemFile: SourceFile = { path: 'systems/erp.conf.json', text: JSON.stringify(system), format: 'json', role: 'system' };
-  const sqlPipe = {
+  const kafkaPipe = {
     _id: 'erp-order',
     type: 'pipe',
-    source: { type: 'sql', system: 'erp', table: 'orders', name: 7 },
+    source: { type: 'kafka', system: 'erp', topic: 'orders', name: 7 },
     transform: { type: 'dtl', rules: { default: [['copy', '*'], ['add', 'total', ['summ', '_S.lines']]] } },
     sink: { type: 'dataset', dataset: 'erp-order' },
   };
 
   it('are COMPONENT_UNSUPPORTED, not unknown, and the rest of the pipe is still checked', () => {
-    const { plan, diagnostics } = compile([systemFile, pipeFile(sqlPipe)]);
+    const { plan, diagnostics } = compile([systemFile, pipeFile(kafkaPipe)]);
     expect(plan).toBeUndefined();
     expect(diagnostics.map((d) => [d.code, d.message])).toEqual([
-      ['COMPONENT_UNSUPPORTED', 'Sluice does not support source type "sql" yet (source of pipe "erp-order")'],
+      ['COMPONENT_UNSUPPORTED', 'Sluice does not support source type "kafka" yet (source of pipe "erp-order")'],
       ['CONFIG_SCHEMA', '"name" must be string, not integer'],
       ['DTL_UNKNOWN_FUNCTION', 'unknown function "summ" (did you mean "sum"?)'],
     ]);
   });
 
   it('keep their system and dataset references: unknown systems are errors, produced datasets need no warning', () => {
-    const noSystem = compile([pipeFile(sqlPipe)]).diagnostics;
+    const noSystem = compile([pipeFile(kafkaPipe)]).diagnostics;
     expect(noSystem.find((d) => d.code === 'PIPE_UNKNOWN_SYSTEM')?.message).toBe('pipe "erp-order" refers to system "erp", which is not defined');
     const replica = { _id: 'replica', type: 'pipe', source: { type: 'sdshare', system: 'erp', datasets: ['erp-order e'] }, sink: { type: 'replicated_dataset', dataset: 'copy' } };
     const reader = { _id: 'reader', type: 'pipe', source: { type: 'dataset', dataset: 'copy' } };
     const reads = { _id: 'reads', type: 'pipe', source: { type: 'union_datasets', datasets: ['erp-order', 'nowhere'] } };
-    const { diagnostics } = compile([systemFile, pipeFile(sqlPipe), pipeFile(replica), pipeFile(reader), pipeFile(reads)]);
+    const { diagnostics } = compile([systemFile, pipeFile(kafkaPipe), pipeFile(replica), pipeFile(reader), pipeFile(reads)]);
     const warnings = diagnostics.filter((d) => d.severity === 'warning').map((d) => d.message);
     expect(warnings).toEqual(['pipe "reads" reads dataset "nowhere", which no pipe produces']);
     expect(diagnostics.filter((d) => d.code === 'COMPONENT_UNSUPPORTED').map((d) => d.message)).toEqual([
-      'Sluice does not support source type "sql" yet (source of pipe "erp-order")',
+      'Sluice does not support source type "kafka" yet (source of pipe "erp-order")',
       'Sluice does not support source type "sdshare" yet (source of pipe "replica")',
       'Sluice does not support sink type "replicated_dataset" yet (sink of pipe "replica")',
     ]);
@@ -156,13 +156,13 @@ describe('documented components Sluice does not have yet', () => {
 
   it('systems and transforms of documented types get the same code', () => {
     const ldap = { path: 'systems/dir.conf.json', text: JSON.stringify({ _id: 'dir', type: 'system:twilio', account: 'x' }), format: 'json', role: 'system' } as SourceFile;
-    const templated = { _id: 't', type: 'pipe', source: { type: 'embedded', entities: [] }, transform: [{ type: 'template', template: 'x' }, { type: 'dtl', rules: { default: [['copy', '*']] } }] };
+    const templated = { _id: 't', type: 'pipe', source: { type: 'embedded', entities: [] }, transform: [{ type: 'rdf' }, { type: 'dtl', rules: { default: [['copy', '*']] } }] };
     const { diagnostics } = compile([ldap, pipeFile(templated)]);
-    expect(diagnostics.map((d) => d.message)).toEqual(['Sluice does not support transform type "template" yet (transform 1 of pipe "t")', 'Sluice does not support system type "system:twilio" yet (system "dir")']);
+    expect(diagnostics.map((d) => d.message)).toEqual(['Sluice does not support transform type "rdf" yet (transform 1 of pipe "t")', 'Sluice does not support system type "system:twilio" yet (system "dir")']);
   });
 
   it('a misspelt type is still unknown, with a suggestion', () => {
-    const { diagnostics } = compile([pipeFile({ ...sqlPipe, source: { type: 'sqll', system: 'erp' } }), systemFile]);
+    const { diagnostics } = compile([pipeFile({ ...kafkaPipe, source: { type: 'sqll', system: 'erp' } }), systemFile]);
     expect(diagnostics[0]).toMatchObject({ code: 'CONFIG_UNKNOWN_TYPE' });
     expect(diagnostics[0].message).toMatch(/^unknown source type "sqll" \(did you mean "sql"\?\); supported: /);
   });
