@@ -39,7 +39,8 @@ async function apiReady(entry: string): Promise<{ ms: number; cpu: number }> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'sluice-bench-startup-'));
   const t0 = process.hrtime.bigint();
-  const child = spawn(process.execPath, [entry, 'run', 'examples/quickstart', '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'warn'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  // As `npm start` starts it.
+  const child = spawn(process.execPath, ['--max-semi-space-size=8', entry, 'run', 'examples/quickstart', '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'warn'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
   let exited = false;
   child.once('exit', () => (exited = true));
   try {

@@ -114,6 +114,7 @@ async function buildInto(root, distDir, dir) {
   const tmp = join(distDir, `.${dir}.${process.pid}.${Date.now()}`);
   try {
     await bundle(root, tmp);
+    escapeNonAscii(tmp);
     await precompileValidators(tmp);
     try {
       renameSync(tmp, join(distDir, dir));
@@ -154,11 +155,30 @@ async function bundle(root, outdir) {
     plugins: [external],
     logLevel: 'error',
     legalComments: 'none',
+    // Smaller source to keep resident and to compile; names stay, so stack traces stay readable.
+    minifyWhitespace: true,
+    minifySyntax: true,
     // Lets code tell the compiled build from the sources (see compiler/parse/json.ts), and gives
     // modules that locate files beside themselves their URL.
     define: { 'process.env.SLUICE_COMPILED_BUILD': '"true"', 'import.meta.url': '__sluiceModuleUrl' },
     banner: { js: "const __sluiceModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
   });
+}
+
+/**
+ * V8 keeps a script's source for as long as the script lives, in one byte per character only when
+ * every character is Latin-1: a single other character (esbuild leaves them in regular expression
+ * literals) doubles the bundle's resident size. Every non-ASCII character becomes a \u escape,
+ * which means the same in strings, template literals, regular expressions and identifiers.
+ */
+function escapeNonAscii(outdir) {
+  for (const name of readdirSync(outdir)) {
+    if (!name.endsWith('.cjs')) continue;
+    const file = join(outdir, name);
+    const text = readFileSync(file, 'utf8');
+    if (!/[^\x00-\x7f]/.test(text)) continue;
+    writeFileSync(file, text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+  }
 }
 
 async function precompileValidators(outdir) {

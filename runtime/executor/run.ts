@@ -13,6 +13,7 @@ import type { PipeCheckpoint, PipeState, RetryEntry, Store } from '../store/cont
 import { ExecutionLog, isoNow } from '../pump/execution-log.js';
 import { addNamespaces, removeNamespaces } from './namespaces.js';
 import { currentOffsets, trackDependencies } from './dependencies.js';
+import { settleHeap } from './heap-budget.js';
 import type { PipeInstance } from './pipe-instance.js';
 
 export type RunReason = 'schedule' | 'manual' | 'signal' | 'startup' | 'rescan' | 'runner';
@@ -242,6 +243,7 @@ export async function runPipe(inst: PipeInstance, deps: RunDeps, request: RunReq
       await handleFailures([...failures, ...r.failures]);
       if (due) committed = next;
       deps.onProgress?.(pipe.id, { read: outcome.read, written: outcome.written, failed: outcome.failed });
+      settleHeap();
       if (signal.aborted) {
         outcome.status = 'stopped';
         break;

@@ -50,6 +50,8 @@ interface LogRow {
 }
 
 const PAGE = 1000;
+/** SQLite's page cache per connection. */
+const PAGE_CACHE_KB = 8192;
 
 export interface EmbeddedStoreOptions {
   /** Data directory; the database is `<dir>/sluice.db`. `:memory:` for a throwaway store. */
@@ -73,10 +75,13 @@ export class EmbeddedStore implements Store {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
-    this.db.pragma('cache_size = -65536');
-    this.db.pragma('temp_store = memory');
+    // Memory stays flat however large the datasets: a small page cache (the operating system caches
+    // the file as well), no memory-mapped reads (whose pages count as the process's own) and
+    // temporary tables on disk.
+    this.db.pragma(`cache_size = -${PAGE_CACHE_KB}`);
+    this.db.pragma('temp_store = file');
     this.db.pragma('wal_autocheckpoint = 10000');
-    this.db.pragma('mmap_size = 268435456');
+    this.db.pragma('mmap_size = 0');
     this.db.exec(SCHEMA_SQL);
     const version = this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
     if (!version) this.db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(JSON.stringify(SCHEMA_VERSION));
@@ -93,7 +98,7 @@ export class EmbeddedStore implements Store {
       touchCur: db.prepare('UPDATE cur SET seen = ? WHERE ds = ? AND id = ?'),
       unlatest: db.prepare('UPDATE log SET latest = 0 WHERE ds = ? AND off = ?'),
       logAt: db.prepare<[number, number], LogRow>('SELECT off, id, hash, deleted, ts, prev, big, body FROM log WHERE ds = ? AND off = ?'),
-      unseen: db.prepare<[number, string], { id: string; off: number }>('SELECT id, off FROM cur WHERE ds = ? AND deleted = 0 AND (seen IS NULL OR seen <> ?)'),
+      unseen: db.prepare<[number, string, number], { id: string; off: number }>('SELECT id, off FROM cur WHERE ds = ? AND deleted = 0 AND (seen IS NULL OR seen <> ?) LIMIT ?'),
       idxDefs: db.prepare<[number], { path: string }>('SELECT path FROM idx_def WHERE ds = ?'),
       addIdxDef: db.prepare('INSERT OR IGNORE INTO idx_def (ds, path) VALUES (?, ?)'),
       idxInsert: db.prepare('INSERT OR IGNORE INTO idx (ds, path, key, id) VALUES (?, ?, ?, ?)'),
@@ -302,15 +307,28 @@ export class EmbeddedStore implements Store {
         this.saveCheckpoint(options.checkpoint);
         return { written: 0, unchanged: 0, deleted: 0, lastOffset: -1, changedIds: [] };
       }
-      const deletions: Entity[] = [];
-      for (const { off } of this.s.unseen.all(row.ds, seenRun)) {
-        const latest = this.s.logAt.get(row.ds, off)!;
-        const entity = parseEntityJson(latest.body, latest.big === 1) as Record<string, unknown>;
-        Object.assign(entity, options.mark);
-        entity._deleted = true;
-        deletions.push(entity as Entity);
+      // A page at a time (a deleted entity no longer matches), so that deleting a whole dataset
+      // never holds it in memory; one transaction, the checkpoint with the last page.
+      const total: WriteResult = { written: 0, unchanged: 0, deleted: 0, lastOffset: row.last_off, changedIds: [] };
+      for (;;) {
+        const page = this.s.unseen.all(row.ds, seenRun, PAGE);
+        const deletions: Entity[] = [];
+        for (const { off } of page) {
+          const latest = this.s.logAt.get(row.ds, off)!;
+          const entity = parseEntityJson(latest.body, latest.big === 1) as Record<string, unknown>;
+          Object.assign(entity, options.mark);
+          entity._deleted = true;
+          deletions.push(entity as Entity);
+        }
+        const last = page.length < PAGE;
+        const r = this.writeSync(dataset, deletions, { seenRun, checkpoint: last ? options.checkpoint : undefined, now: options.now });
+        total.written += r.written;
+        total.unchanged += r.unchanged;
+        total.deleted += r.deleted;
+        total.lastOffset = r.lastOffset;
+        for (const id of r.changedIds) total.changedIds.push(id);
+        if (last) return total;
       }
-      return this.writeSync(dataset, deletions, { seenRun, checkpoint: options.checkpoint, now: options.now });
     })();
   }
 
