@@ -93,7 +93,8 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     log(`expected files written (${prepared.updated?.length} specs) in ${round(prepared.seconds, 2)} s`);
     const bin = fileURLToPath(new URL('../bin/sluice.js', import.meta.url));
     const t0 = process.hrtime.bigint();
-    const child = spawn(process.execPath, [bin, 'test', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // As the `sluice` command runs (its #! line passes this flag).
+    const child = spawn(process.execPath, ['--max-semi-space-size=8', bin, 'test', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
     const peak = followPeak(child);
     let stdout = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));

@@ -15,7 +15,7 @@
  * with those recorded at the build, and when any differs, their content hash; a stale build never
  * runs. Plain JavaScript, so the launcher needs no TypeScript loader to run it.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { createRequire } from 'node:module';
@@ -111,7 +111,8 @@ export async function ensureServerBuilt({ root = ROOT, distDir = join(root, 'dis
 /** Builds into a private directory and moves it into place, so concurrent starts never see half a build. */
 async function buildInto(root, distDir, dir) {
   mkdirSync(distDir, { recursive: true });
-  const tmp = join(distDir, `.${dir}.${process.pid}.${Date.now()}`);
+  // Private to this call: builds started together in one process share its pid and clock.
+  const tmp = join(distDir, `.${dir}.${process.pid}.${randomUUID()}`);
   try {
     await bundle(root, tmp);
     escapeNonAscii(tmp);

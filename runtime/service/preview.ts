@@ -7,8 +7,10 @@
  * after the transforms; `sink` = after `remove_namespaces`, i.e. what the sink receives.
  */
 import { randomUUID } from 'node:crypto';
+import { stringifyValue } from '../../compiler/values/json.js';
 import type { Entity } from '../../compiler/values/types.js';
 import type { RunInfo, Since } from '../components/types.js';
+import { settleHeap } from '../executor/heap-budget.js';
 import { addNamespaces, removeNamespaces } from '../executor/namespaces.js';
 import type { SluiceRuntime } from './runtime.js';
 
@@ -52,7 +54,16 @@ function sinceValue(since: Since | undefined): Since {
  * The entities of pipe `pipeId` at `stage`. When the source is a dataset the result has one
  * entity per `_id` at the transformed stages (the latest one wins, as it would in the sink).
  */
-export async function previewEntities(rt: SluiceRuntime, pipeId: string, stage: PreviewStage, options: PreviewOptions = {}): Promise<Entity[]> {
+export function previewEntities(rt: SluiceRuntime, pipeId: string, stage: PreviewStage, options: PreviewOptions = {}): Promise<Entity[]> {
+  return preview(rt, pipeId, stage, options, (e) => e);
+}
+
+/** The entities as JSON texts: a large output then takes a fraction of the memory its entities would. */
+export function previewEntityTexts(rt: SluiceRuntime, pipeId: string, stage: PreviewStage, options: PreviewOptions = {}): Promise<string[]> {
+  return preview(rt, pipeId, stage, options, (e) => stringifyValue(e));
+}
+
+async function preview<T>(rt: SluiceRuntime, pipeId: string, stage: PreviewStage, options: PreviewOptions, keep: (e: Entity) => T): Promise<T[]> {
   const pipe = rt.pipe(pipeId);
   if (!pipe) {
     if (rt.invalid.get(pipeId)?.kind === 'pipe') throw new PreviewError(`pipe "${pipeId}" has config errors and cannot run`, 409);
@@ -71,8 +82,8 @@ export async function previewEntities(rt: SluiceRuntime, pipeId: string, stage: 
   const since = sinceValue(options.since);
   const run: RunInfo = { id: `preview:${randomUUID()}`, pipeId, full: since === null, signal: controller.signal };
   const unique = stage !== 'source' && stage !== 'before-transforms' && inst.source.datasets.length > 0;
-  const list: Entity[] = [];
-  const byId = new Map<string, Entity>();
+  const list: T[] = [];
+  const byId = new Map<string, T>();
   const count = () => (unique ? byId.size : list.length);
   const namespaces = pipe.add_namespaces && pipe.namespaces ? pipe.namespaces : null;
 
@@ -96,11 +107,12 @@ export async function previewEntities(rt: SluiceRuntime, pipeId: string, stage: 
       for (const e of current) {
         if (unique && typeof e._id === 'string') {
           byId.delete(e._id);
-          byId.set(e._id, e);
-        } else list.push(e);
+          byId.set(e._id, keep(e));
+        } else list.push(keep(e));
         if (count() >= limit) break;
       }
       if (count() >= limit || controller.signal.aborted) break;
+      settleHeap();
     }
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
