@@ -9,7 +9,7 @@ import { resolveReferences, secretReferences, type EnvValues } from './config/en
 import { compilePipe, type CompiledPipe } from './config/pipe.js';
 import { checkComponent } from './config/components.js';
 import { applyGlobalDefaults } from './config/global-defaults.js';
-import { toPlain, type PObject } from './parse/tree.js';
+import { isUnresolved, toPlain, type PObject } from './parse/tree.js';
 import { SchemaSet } from './validate/schemas.js';
 import { buildGraph } from './plan/graph.js';
 import { contentHash } from './plan/hash.js';
@@ -19,7 +19,7 @@ import { COMPILER_VERSION } from './version.js';
 
 export interface CompileOptions {
   env?: EnvValues;
-  /** Names of the secrets that exist; when given, unknown `$SECRET(...)` names are errors. */
+  /** Names of the secrets that exist; when given, unknown `$SECRET(...)` names are warnings. */
   secrets?: Iterable<string>;
   schemas?: SchemaSet;
 }
@@ -89,8 +89,8 @@ export function compile(files: SourceFile[], options: CompileOptions = {}): Comp
       if (typeof expr === 'string') {
         const err = validateCron(expr);
         const pumpNode = (resolved.entries.find((e) => e.key === 'pump')?.value ?? resolved) as PObject;
-        const loc = (pumpNode.kind === 'object' ? pumpNode.entries.find((e) => e.key === key)?.value.loc : undefined) ?? pumpNode.loc;
-        if (err) bag.error('PUMP_CRON', loc, `invalid ${key} "${expr}": ${err}`);
+        const node = pumpNode.kind === 'object' ? pumpNode.entries.find((e) => e.key === key)?.value : undefined;
+        if (err && !isUnresolved(node)) bag.error('PUMP_CRON', node?.loc ?? pumpNode.loc, `invalid ${key} "${expr}": ${err}`);
       }
     }
   }
@@ -109,7 +109,7 @@ export function compile(files: SourceFile[], options: CompileOptions = {}): Comp
   const allSystemIds = new Set(unique.filter((e) => e.kind === 'system').map((e) => e.id));
   for (const c of compiled) {
     for (const r of c.systemRefs) {
-      if (!allSystemIds.has(r.system)) bag.error('PIPE_UNKNOWN_SYSTEM', r.node.loc, `pipe "${c.id}" refers to system "${r.system}", which is not defined${suggestion(r.system, allSystemIds)}`);
+      if (!allSystemIds.has(r.system)) bag.add('PIPE_UNKNOWN_SYSTEM', r.node.loc, `pipe "${c.id}" refers to system "${r.system}", which is not defined${suggestion(r.system, allSystemIds)}`, r.severity ?? 'error');
     }
     for (const r of c.datasetRefs) {
       if (r.mode === 'write' || isSystemDataset(r.dataset) || writers.has(r.dataset)) continue;

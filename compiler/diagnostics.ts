@@ -36,6 +36,8 @@ export const DiagnosticCodes = {
   DTL_HOPS: 'A hops specification is not valid',
   DTL_LITERAL: 'A literal value is not valid for its type',
   DTL_RUNTIME: 'A DTL expression failed while it was evaluated',
+  TEMPLATE_UNKNOWN_PROPERTY: 'An inline template body refers to a template property that is not given',
+  TEMPLATE_RULES_UNUSED: 'DTL rules given to a transform template that never calls them',
 } as const;
 
 export type DiagnosticCode = keyof typeof DiagnosticCodes;

@@ -391,6 +391,8 @@ describe('system and node metadata', () => {
     expect(out.connect_timeout).toBe(60);
     expect(out.read_timeout).toBe(1800);
     expect(out.ignore_invalid_content_length_response_header).toBe(false);
+    expect(out.pipelining).toBe(1);
+    expect(out).not.toHaveProperty('max_connections');
     expect(out.oauth2.refresh_window).toBe(30);
     expect(out).not.toHaveProperty('username_default');
   });
@@ -404,6 +406,8 @@ describe('system and node metadata', () => {
     expectInvalid(url, { _id: 'a/b', type: 'system:url', url_pattern: 'http://a/%s' });
     expectInvalid(url, { _id: 's', type: 'system:url', url_pattern: 'x', retry_strategy: { '500': { retries: 1 } } });
     expectInvalid(url, { _id: 's', type: 'system:url', url_pattern: 'x', tripletex: { ttl: 1 } }, /consumer_token/);
+    expectInvalid(url, { _id: 's', type: 'system:url', url_pattern: 'x', pipelining: 0 }, /pipelining/);
+    expectInvalid(url, { _id: 's', type: 'system:url', url_pattern: 'x', max_connections: 'many' }, /max_connections/);
   });
 
   it('accepts either url_pattern or base_url', () => {

@@ -36,7 +36,7 @@ const LONG_OPTIONS = new Set([
 ]);
 
 /** Options of the local `sluice run <path>` that take a value. */
-const RUNTIME_VALUE_OPTIONS = new Set(['--port', '--host', '--data-dir', '--store', '--profile', '-e', '--env', '--jwt-secret', '--log-level']);
+const RUNTIME_VALUE_OPTIONS = new Set(['--port', '--host', '--data-dir', '--store', '--profile', '-e', '--env', '--jwt-secret', '--jwt-secret-file', '--log-level']);
 /** Options of the client's run verb that take a value. */
 const CLIENT_VALUE_OPTIONS = new Set(['--node', '--jwt', '--profile', '--sync-config-file', '--scheduler-mode', '--scheduler-request-mode', '--scheduler-zero-runs', '--scheduler-max-runs', '--scheduler-max-run-time']);
 

@@ -5,7 +5,8 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { unzipSync, zipSync } from 'fflate';
+import { zipSync } from 'fflate';
+import { readZip } from '../../runtime/api/safe-unzip.js';
 import type { CompareOptions } from '../../runtime/testing/compare.js';
 import { unifiedDiff } from '../../runtime/testing/diff.js';
 import { formatPortalJson } from '../../runtime/testing/portal-format.js';
@@ -371,11 +372,16 @@ function withoutUploadSettings(remoteText: string, local: PyDict): string {
 }
 
 function remoteConfig(zip: Buffer, dir: string): Map<string, string> {
-  const entries = unzipSync(new Uint8Array(zip));
+  // The node's answer is inflated within the same limits the API puts on uploads.
+  let entries: { path: string; bytes: Buffer }[];
+  try {
+    entries = readZip(new Uint8Array(zip), (path) => !path.endsWith('/'));
+  } catch (err) {
+    throw new VerbError(`the config the node sent cannot be read: ${(err as Error).message}`);
+  }
   const out = new Map<string, string>();
   const local = existsSync(join(dir, 'node-metadata.conf.json')) ? parsePyJson(readFileSync(join(dir, 'node-metadata.conf.json'), 'utf8')) : new Map();
-  for (const [name, bytes] of Object.entries(entries)) {
-    if (name.endsWith('/')) continue;
+  for (const { path: name, bytes } of entries) {
     let text = new TextDecoder().decode(bytes);
     if (name === 'node-metadata.conf.json') text = withoutUploadSettings(text, isPyDict(local) ? local : new Map());
     out.set(name, text);

@@ -1,22 +1,25 @@
 /**
  * `sluice run <config>`: compiles a config folder, starts the runtime and the API on the embedded
  * store (or another store), and reloads when files change. An invalid edit keeps the running plan;
- * its diagnostics go to the log and to the API.
+ * its diagnostics go to the log and to the API. The folder is the source of truth: it must exist,
+ * the runtime starts from it (not from the config it ran last), and config changes made through
+ * the API are written into it (runtime/service/config-folder.ts).
  */
 import { resolve } from 'node:path';
 import { watch } from 'chokidar';
-import pino, { type Logger } from 'pino';
-import pretty from 'pino-pretty';
 import { Option, type Command } from 'commander';
 import { formatDiagnostic } from '../../compiler/diagnostics.js';
-import { readConfig } from '../../compiler/load/files.js';
+import { existsSync } from 'node:fs';
+import { ConfigFolder } from '../../runtime/service/config-folder.js';
 import { startApi } from '../../runtime/api/app.js';
+import { serialised } from '../../runtime/api/util.js';
 import { SluiceRuntime } from '../../runtime/service/runtime.js';
+import { EmbeddedStore } from '../../runtime/store/embedded/store.js';
 import { openStore } from '../../runtime/store/open.js';
 import { microservices } from '../../runtime/microservices/directory.js';
 import { LocalMicroservices } from '../../runtime/microservices/local.js';
 import { envValues } from '../config-input.js';
-import type { SetExit } from './shared.js';
+import { allowTokensWithoutExpiryOption, apiUrl, authFrom, jwtSecretFileOption, jwtSecretOption, serviceLogger, type SetExit } from './shared.js';
 
 export function registerRun(program: Command, setExit: SetExit): void {
   program
@@ -24,12 +27,14 @@ export function registerRun(program: Command, setExit: SetExit): void {
     .description('run a config folder locally: runtime, pumps and the API, reloading on change')
     .argument('<path>', 'config folder (or single config file)')
     .option('--port <port>', 'API port', '9042')
-    .option('--host <host>', 'API host', '0.0.0.0')
+    .option('--host <host>', 'interface the API listens on (0.0.0.0 for all; default: this machine only)', '127.0.0.1')
     .option('--data-dir <dir>', 'where the embedded store keeps its data', '.sluice/data')
     .option('--store <uri>', 'store: "embedded" (default) or a mongodb:// URI', process.env.SLUICE_STORE ?? 'embedded')
     .option('--profile <name>', 'use <path>/<name>-env.json for environment variables', 'test')
     .option('-e, --env <NAME=VALUE...>', 'set an environment variable for $ENV(...)')
-    .option('--jwt-secret <secret>', 'require HS256 JWT bearer tokens signed with this secret', process.env.SLUICE_JWT_SECRET)
+    .option(...jwtSecretOption)
+    .option(...jwtSecretFileOption)
+    .option(...allowTokensWithoutExpiryOption)
     .option('--no-watch', 'do not reload when files change')
     .option('--log-level <level>', 'log level', process.env.SLUICE_LOG_LEVEL ?? 'info')
     .option('--microservice <id=url...>', 'reach microservice system <id> at <url> (a service you run yourself) instead of starting its image')
@@ -46,9 +51,11 @@ with --node, --jwt, --scheduler-zero-runs, --scheduler-max-runs, --scheduler-max
 --print-scheduler-log and the other options of "sluice run-all --help".`,
     )
     .action(async (path: string, opts) => {
+      const auth = authFrom(opts);
       const readable = opts.logFormat === 'pretty' || (opts.logFormat === 'auto' && process.stdout.isTTY === true);
-      const logger: Logger = readable ? pino({ level: opts.logLevel }, pretty({ colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' })) : pino({ level: opts.logLevel });
+      const logger = serviceLogger(opts.logLevel, readable);
       const configPath = resolve(path);
+      if (!existsSync(configPath)) throw new Error(`the config folder ${configPath} does not exist (check the path; nothing was started)`);
       for (const given of (opts.microservice ?? []) as string[]) {
         const at = given.indexOf('=');
         if (at <= 0) throw new Error(`--microservice expects <id>=<url>, not "${given}"`);
@@ -57,41 +64,52 @@ with --node, --jwt, --scheduler-zero-runs, --scheduler-max-runs, --scheduler-max
       // Containers for microservice systems, when docker or podman works here; asking the engine
       // takes a while, so the store opens meanwhile.
       const engine = LocalMicroservices.create({ logger });
+      const configFolder = new ConfigFolder(configPath);
       const store = await openStore(opts.store, { dataDir: resolve(opts.dataDir) });
       const containers = await engine;
       microservices.useContainers(containers);
-      const runtime = await SluiceRuntime.open({ store, logger });
+      const runtime = await SluiceRuntime.open({ store, logger, configFolder });
       containers.follow(runtime, (id) => microservices.givenAddress(id) !== undefined);
+      // Environment variables set through the API stay until the env file itself changes.
+      let fileEnv: string | null = null;
       const load = async (reason: string) => {
         let files;
         try {
-          files = readConfig(configPath);
+          files = configFolder.read();
         } catch (err) {
           logger.error({ err: (err as Error).message }, 'cannot read the config');
           return;
         }
         const { env, diagnostics: envProblems } = envValues(configPath, opts);
         for (const d of envProblems) logger[d.severity === 'error' ? 'error' : 'warn']({ diagnostic: { file: d.file, line: d.line, column: d.column, code: d.code } }, formatDiagnostic(d));
-        if (JSON.stringify(env) !== JSON.stringify(runtime.env)) await runtime.setEnv(env, true);
-        const result = await runtime.setConfigFiles(files);
+        if (JSON.stringify(env) !== fileEnv) {
+          fileEnv = JSON.stringify(env);
+          if (fileEnv !== JSON.stringify(runtime.env)) await runtime.setEnv(env, true);
+        }
+        // At startup nothing runs yet: entities with errors are left out (and shown); a later edit with errors keeps the running plan.
+        const result = await runtime.setConfigFiles(files, { force: reason === 'startup' });
         for (const d of result.diagnostics) logger[d.severity === 'error' ? 'error' : 'warn']({ diagnostic: { file: d.file, line: d.line, column: d.column, code: d.code } }, formatDiagnostic(d));
         if (result.ok) logger.info({ reason, pipes: runtime.plan?.pipes.length ?? 0, plan: runtime.plan?.hash.slice(0, 12) }, 'config loaded');
+        else if (result.applied) logger.error({ reason, pipes: runtime.plan?.pipes.length ?? 0, left_out: result.rejected }, 'config has errors; the entities with errors are left out');
         else logger.error({ reason, errors: result.diagnostics.filter((d) => d.severity === 'error').length }, 'config has errors; the running plan is kept');
       };
-      await load('startup');
-      const app = await startApi(runtime, { port: Number(opts.port), host: opts.host, auth: opts.jwtSecret ? { jwtSecret: opts.jwtSecret } : undefined, logger });
-      const url = `http://localhost:${(app.server.address() as { port: number }).port}/api`;
+      // Reloads wait for each other and for config changes made through the API.
+      let timer: NodeJS.Timeout | null = null;
+      const reloadSoon = () => {
+        if (timer) clearTimeout(timer);
+        timer = setTimeout(() => void serialised(runtime, () => load('file change')), 300);
+      };
+      // The watcher is ready before the folder is first read: a file written after that is never missed.
+      const watcher = opts.watch ? watch(configPath, { ignoreInitial: true, ignored: (p: string) => /(^|[/\\])\.(?!\.?$)/.test(p.slice(configPath.length)) }).on('all', reloadSoon) : null;
+      if (watcher) await new Promise<void>((ready) => watcher.once('ready', () => ready()));
+      await serialised(runtime, () => load('startup'));
+      const app = await startApi(runtime, { port: Number(opts.port), host: opts.host, auth, logger });
+      if (store instanceof EmbeddedStore) store.describeHolder({ port: (app.server.address() as { port: number }).port });
+      const url = apiUrl(app.server);
       const studio = url.replace(/api$/, '');
       logger.info({ url, studio }, `Sluice is serving ${configPath} at ${url} (Sluice Studio: ${studio})`);
       // The address on a line of its own, to copy or click.
       if (readable) process.stdout.write(`\n  ${url}\n  Sluice Studio: ${studio}\n\n`);
-      let timer: NodeJS.Timeout | null = null;
-      const watcher = opts.watch
-        ? watch(configPath, { ignoreInitial: true, ignored: (p: string) => /(^|[/\\])\.(?!\.?$)/.test(p.slice(configPath.length)) }).on('all', () => {
-            if (timer) clearTimeout(timer);
-            timer = setTimeout(() => void load('file change'), 300);
-          })
-        : null;
       await new Promise<void>((done) => {
         const stop = () => done();
         process.once('SIGINT', stop);

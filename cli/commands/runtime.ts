@@ -8,13 +8,13 @@ import { basename, join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { Command } from 'commander';
 import { watch } from 'chokidar';
-import pino from 'pino';
 import { checkPlan } from '../../compiler/plan/load.js';
 import type { ExecutionPlan } from '../../compiler/plan/types.js';
 import { startApi } from '../../runtime/api/app.js';
 import { SluiceRuntime } from '../../runtime/service/runtime.js';
+import { EmbeddedStore } from '../../runtime/store/embedded/store.js';
 import { openStore } from '../../runtime/store/open.js';
-import type { SetExit } from './shared.js';
+import { allowTokensWithoutExpiryOption, apiUrl, authFrom, jwtSecretFileOption, jwtSecretOption, serviceLogger, type SetExit } from './shared.js';
 
 function partFiles(dir: string): string[] {
   const out: string[] = [];
@@ -49,15 +49,18 @@ export function registerRuntime(program: Command, setExit: SetExit): void {
     .description('run an execution plan as a runtime pod (the operator starts these)')
     .requiredOption('--plan <file>', 'plan file (JSON or gzip-compressed JSON)')
     .option('--port <port>', 'API port', process.env.PORT ?? '9042')
-    .option('--host <host>', 'API host', '0.0.0.0')
+    .option('--host <host>', 'interface the API listens on (a pod serves its Service: all interfaces)', '0.0.0.0')
     .option('--replica <index>', 'this runtime replica (pipes are placed on replicas by the plan)', process.env.SLUICE_REPLICA ?? '0')
     .option('--store <uri>', 'store: "embedded" or a mongodb:// URI', process.env.SLUICE_STORE ?? 'embedded')
     .option('--data-dir <dir>', 'data directory of the embedded store', process.env.SLUICE_DATA_DIR ?? '/var/lib/sluice')
     .option('--node-id <id>', 'name of this runtime (leases, status)', process.env.HOSTNAME ?? 'sluice-runtime')
-    .option('--jwt-secret <secret>', 'require HS256 JWT bearer tokens signed with this secret', process.env.SLUICE_JWT_SECRET)
+    .option(...jwtSecretOption)
+    .option(...jwtSecretFileOption)
+    .option(...allowTokensWithoutExpiryOption)
     .option('--log-level <level>', 'log level', process.env.SLUICE_LOG_LEVEL ?? 'info')
     .action(async (opts) => {
-      const logger = pino({ level: opts.logLevel });
+      const auth = authFrom(opts);
+      const logger = serviceLogger(opts.logLevel);
       const planPath = resolve(opts.plan);
       // Secret values come from the environment (a Kubernetes Secret), never from the plan.
       const secrets = process.env.SLUICE_SECRETS ? (JSON.parse(process.env.SLUICE_SECRETS) as Record<string, string>) : {};
@@ -73,8 +76,9 @@ export function registerRuntime(program: Command, setExit: SetExit): void {
         }
       };
       await load();
-      const app = await startApi(runtime, { port: Number(opts.port), host: opts.host, auth: opts.jwtSecret ? { jwtSecret: opts.jwtSecret } : undefined, logger });
-      logger.info(`Sluice runtime ${Number(opts.replica)} serving at http://localhost:${(app.server.address() as { port: number }).port}/api`);
+      const app = await startApi(runtime, { port: Number(opts.port), host: opts.host, auth, logger });
+      if (store instanceof EmbeddedStore) store.describeHolder({ port: (app.server.address() as { port: number }).port });
+      logger.info(`Sluice runtime ${Number(opts.replica)} serving at ${apiUrl(app.server)}`);
       // ConfigMap volumes are updated by swapping a symlink: watch the directory.
       const watcher = watch(planPath, { ignoreInitial: true }).on('all', () => void load());
       await new Promise<void>((done) => {

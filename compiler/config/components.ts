@@ -4,9 +4,10 @@
  * the alternative their condition selects.
  */
 import { DiagnosticBag, suggestion } from '../diagnostics.js';
-import { entry, toPlain, type PNode, type PObject } from '../parse/tree.js';
+import { entry, isUnresolved, toPlain, type PNode, type PObject } from '../parse/tree.js';
 import { commonSchemaId, type ComponentKind, type SchemaSet } from '../validate/schemas.js';
 import { DOCUMENTED_TYPES, isDocumentedType } from './documented-types.js';
+import { conditionKey } from './env.js';
 
 export interface CheckedComponent {
   type: string;
@@ -32,6 +33,8 @@ export function checkComponent(kind: ComponentKind, original: PNode, schemas: Sc
   }
   const node = implied ? implied(original) : original;
   const typeEntry = entry(node, 'type');
+  // Which component this is waits for the variable (already reported).
+  if (isUnresolved(typeEntry?.value)) return undefined;
   if (!typeEntry || typeEntry.value.kind !== 'string') {
     bag.error('CONFIG_SCHEMA', typeEntry?.value.loc ?? node.loc, `${what} needs a string "type"`);
     return undefined;
@@ -60,6 +63,7 @@ export function checkComponent(kind: ComponentKind, original: PNode, schemas: Sc
       if (typeof d !== 'string') return;
       const dataset = r.format === 'id-alias' ? d.trim().split(/\s+/)[0] : d;
       const at = e?.value.kind === 'array' ? (e.value.items[i] ?? e.value) : (e?.value ?? node);
+      if (isUnresolved(at)) return;
       datasets.push({ dataset, mode: r.mode ?? 'read', node: at });
     });
   }
@@ -67,7 +71,7 @@ export function checkComponent(kind: ComponentKind, original: PNode, schemas: Sc
   for (const r of refs.systems) {
     const v = config[r.property];
     const e = entry(node, r.property);
-    if (typeof v === 'string') systems.push({ system: v, node: e?.value ?? node });
+    if (typeof v === 'string' && !isUnresolved(e?.value)) systems.push({ system: v, node: e?.value ?? node });
   }
   return { type, node, config, datasets, systems };
 }
@@ -85,13 +89,13 @@ function checkUnsupported(kind: ComponentKind, type: string, node: PObject, type
   const datasets: CheckedComponent['datasets'] = [];
   const systems: CheckedComponent['systems'] = [];
   const system = entry(node, 'system')?.value;
-  if (system?.kind === 'string') systems.push({ system: system.value, node: system });
+  if (system?.kind === 'string' && !system.unresolved) systems.push({ system: system.value, node: system });
   const dataset = entry(node, 'dataset')?.value;
-  if (dataset?.kind === 'string') datasets.push({ dataset: dataset.value, mode: kind === 'sink' ? 'write' : 'read', node: dataset });
+  if (dataset?.kind === 'string' && !dataset.unresolved) datasets.push({ dataset: dataset.value, mode: kind === 'sink' ? 'write' : 'read', node: dataset });
   const list = entry(node, 'datasets')?.value;
   for (const item of list?.kind === 'array' ? list.items : list ? [list] : []) {
     // "dataset alias" entries, as in the merge and union sources.
-    if (item.kind === 'string' && item.value.trim()) datasets.push({ dataset: item.value.trim().split(/\s+/)[0], mode: 'read', node: item });
+    if (item.kind === 'string' && !item.unresolved && item.value.trim()) datasets.push({ dataset: item.value.trim().split(/\s+/)[0], mode: 'read', node: item });
   }
   return { type, node, config: plain, datasets, systems, unsupported: true };
 }
@@ -101,17 +105,23 @@ function checkConditional(kind: ComponentKind, node: PObject, schemas: SchemaSet
     const { ok } = schemas.validate(`${kind}/conditional`, toPlain(node), node, bag, what);
     if (!ok) return undefined;
   }
-  const condition = entry(node, 'condition')!.value;
-  const alternatives = entry(node, 'alternatives')!.value;
-  if (alternatives.kind !== 'object') return undefined;
-  const key = condition.kind === 'string' ? condition.value : condition.kind === 'number' ? condition.text : condition.kind === 'boolean' ? String(condition.value) : 'null';
-  const chosen = entry(alternatives, key);
-  // An unset $ENV(...) in the condition is already reported; it cannot select anything.
-  if (!chosen && /\$ENV\(/.test(key)) return undefined;
+  const selection = selectAlternative(node);
+  if (!selection) return undefined;
+  const { condition, key, chosen, alternatives } = selection;
+  if (!chosen && isUnresolved(condition)) return undefined;
   if (!chosen) {
     const keys = alternatives.entries.map((e) => e.key);
     bag.error('CONFIG_SCHEMA', condition.loc, `conditional ${kind}: condition "${key}" matches none of the alternatives (${keys.map((k) => `"${k}"`).join(', ')})${suggestion(key, keys)}`);
     return undefined;
   }
-  return checkComponent(kind, chosen.value, schemas, bag, `${what} (alternative "${key}")`, implied);
+  return checkComponent(kind, chosen, schemas, bag, `${what} (alternative "${key}")`, implied);
+}
+
+/** The alternative of a conditional component that its condition selects (none when nothing matches). */
+export function selectAlternative(node: PObject): { condition: PNode; key: string; alternatives: PObject; chosen?: PNode } | undefined {
+  const condition = entry(node, 'condition')?.value;
+  const alternatives = entry(node, 'alternatives')?.value;
+  if (!condition || alternatives?.kind !== 'object') return undefined;
+  const key = conditionKey(condition);
+  return { condition, key, alternatives, chosen: entry(alternatives, key)?.value };
 }

@@ -5,11 +5,14 @@ import { entry, toPlain, type PNode, type PObject } from '../parse/tree.js';
 import type { PlanComponent, PlanPipe } from '../plan/types.js';
 import { contentHash } from '../plan/hash.js';
 import type { SchemaSet } from '../validate/schemas.js';
-import { checkComponent, type CheckedComponent, type Implied } from './components.js';
+import { checkComponent, selectAlternative, type CheckedComponent, type Implied } from './components.js';
 import { applyGlobalDefaults, typeOfComponent } from './global-defaults.js';
 import { planDependencies } from '../plan/dependencies.js';
 import { usesFunction } from '../dtl/ir.js';
 import type { RawEntity } from './entities.js';
+import { compileTemplateRules, expandInlineTemplate, templateSystemRefs } from './template.js';
+import type { DatasetReference } from '../dtl/analyze.js';
+import type { DtlProgram } from '../dtl/ir.js';
 
 export interface PipeContext {
   schemas: SchemaSet;
@@ -27,7 +30,8 @@ export interface CompiledPipe {
   plan?: PlanPipe;
   writes: string | null;
   datasetRefs: { dataset: string; mode: 'read' | 'write' | 'hops'; node: { loc: PNode['loc'] } }[];
-  systemRefs: { system: string; node: PNode }[];
+  /** A `warning` reference names a system only some entities need (a template's rest_system): the pipe runs without it. */
+  systemRefs: { system: string; node: PNode; severity?: 'warning' }[];
 }
 
 /**
@@ -47,22 +51,45 @@ function impliedSink(pipeId: string): Implied {
 
 /**
  * A `chained` transform (an older way to write a list of transforms, still in Sesam's examples)
- * is the transforms it lists, in order.
+ * is the transforms it lists, in order; a template transform whose body is written inline is the
+ * transform its body describes.
  */
-function unchained(nodes: PNode[]): PNode[] {
+function unchained(nodes: PNode[], bag: DiagnosticBag): PNode[] {
   return nodes.flatMap((n) => {
-    if (n.kind !== 'object' || typeOfComponent(n) !== 'chained') return [n];
+    if (n.kind !== 'object') return [n];
+    // A conditional transform may choose a chained one.
+    const chosen = typeOfComponent(n) === 'conditional' ? selectAlternative(n)?.chosen : undefined;
+    if (chosen?.kind === 'object' && typeOfComponent(chosen) === 'chained') return unchained([chosen], bag);
+    const type = typeOfComponent(n);
+    if (type === 'template') {
+      const body = expandInlineTemplate(n, bag);
+      return body ? unchained([body], bag) : [n];
+    }
+    if (type !== 'chained') return [n];
     const list = entry(n, 'transforms')?.value;
-    return list?.kind === 'array' ? unchained(list.items) : list ? unchained([list]) : [];
+    return list?.kind === 'array' ? unchained(list.items, bag) : list ? unchained([list], bag) : [];
   });
 }
 
-/** The dataset a dataset sink that failed its checks would write: other pipes still see it produced. */
-function datasetSinkTarget(sink: PNode): string | null {
+/**
+ * The dataset a dataset sink that failed its checks would write: other pipes still see it
+ * produced. A conditional sink whose condition cannot be decided yet writes what its first
+ * dataset alternative writes.
+ */
+function datasetSinkTarget(sink: PNode, implied: Implied): string | null {
   if (sink.kind !== 'object') return null;
+  if (typeOfComponent(sink) === 'conditional') {
+    const selection = selectAlternative(sink);
+    const candidates = selection?.chosen ? [selection.chosen] : (selection?.alternatives.entries.map((a) => a.value) ?? []);
+    for (const alternative of candidates) {
+      const target = alternative.kind === 'object' ? datasetSinkTarget(implied(alternative), implied) : null;
+      if (target) return target;
+    }
+    return null;
+  }
   const type = entry(sink, 'type')?.value;
   const dataset = entry(sink, 'dataset')?.value;
-  return type?.kind === 'string' && type.value === 'dataset' && dataset?.kind === 'string' ? dataset.value : null;
+  return type?.kind === 'string' && type.value === 'dataset' && dataset?.kind === 'string' && !dataset.unresolved ? dataset.value : null;
 }
 
 export function compilePipe(raw: RawEntity, resolvedNode: PObject, ctx: PipeContext): CompiledPipe {
@@ -79,10 +106,16 @@ export function compilePipe(raw: RawEntity, resolvedNode: PObject, ctx: PipeCont
   if (!source || source.unsupported) ok = false;
 
   const transformEntry = entry(resolved, 'transform');
-  const transformNodes = transformEntry ? unchained(transformEntry.value.kind === 'array' ? transformEntry.value.items : [transformEntry.value]) : [];
-  const transforms: { checked: CheckedComponent; dtl?: ReturnType<DtlAnalyzer['analyzeRules']> }[] = [];
+  const transformNodes = transformEntry ? unchained(transformEntry.value.kind === 'array' ? transformEntry.value.items : [transformEntry.value], bag) : [];
+  const transforms: { checked: CheckedComponent; dtl?: ReturnType<DtlAnalyzer['analyzeRules']>; ruleSets?: Record<string, DtlProgram> }[] = [];
   const hopsRefs: CompiledPipe['datasetRefs'] = [];
   const hops: PlanPipe['hops'] = [];
+  const noteHops = (refs: DatasetReference[]) => {
+    for (const r of refs) {
+      hopsRefs.push({ dataset: r.dataset, mode: 'hops', node: { loc: r.loc } });
+      if (!hops.some((h) => h.dataset === r.dataset && h.via === r.via)) hops.push({ dataset: r.dataset, track_dependencies: r.trackDependencies, via: r.via });
+    }
+  };
   transformNodes.forEach((tn, i) => {
     const what = transformNodes.length > 1 ? `transform ${i + 1} of pipe "${raw.id}"` : `transform of pipe "${raw.id}"`;
     const checked = checkComponent('transform', tn, schemas, bag, what);
@@ -98,13 +131,17 @@ export function compilePipe(raw: RawEntity, resolvedNode: PObject, ctx: PipeCont
         const before = bag.items.length;
         dtl = new DtlAnalyzer(bag).analyzeRules(rules);
         if (bag.items.slice(before).some((d) => d.severity === 'error') || !dtl) ok = false;
-        for (const r of dtl?.datasetRefs ?? []) {
-          hopsRefs.push({ dataset: r.dataset, mode: 'hops', node: { loc: r.loc } });
-          if (!hops.some((h) => h.dataset === r.dataset && h.via === r.via)) hops.push({ dataset: r.dataset, track_dependencies: r.trackDependencies, via: r.via });
-        }
+        noteHops(dtl?.datasetRefs ?? []);
       }
     }
-    transforms.push({ checked, dtl });
+    let ruleSets: Record<string, DtlProgram> | undefined;
+    if (checked.type === 'template') {
+      const compiled = compileTemplateRules(checked.node as PObject, bag);
+      if (!compiled.ok) ok = false;
+      noteHops(compiled.datasetRefs);
+      if (Object.keys(compiled.ruleSets).length) ruleSets = compiled.ruleSets;
+    }
+    transforms.push({ checked, dtl, ruleSets });
   });
 
   const sinkEntry = entry(resolved, 'sink')?.value;
@@ -127,9 +164,10 @@ export function compilePipe(raw: RawEntity, resolvedNode: PObject, ctx: PipeCont
   if (effective.batch_size === undefined) effective.batch_size = typeof sinkBatchDefault === 'number' ? sinkBatchDefault : 100;
   // The offset is saved every 100 batches, or after every batch when a batch is a single entity.
   if (effective.checkpoint_interval === undefined) effective.checkpoint_interval = effective.batch_size === 1 ? 1 : 100;
-  const systemRefs = [source, ...transforms.map((t) => t.checked), sink].flatMap((c) => c?.systems ?? []);
+  const systemRefs: CompiledPipe['systemRefs'] = [source, ...transforms.map((t) => t.checked), sink].flatMap((c) => c?.systems ?? []);
+  for (const t of transforms) if (t.checked.type === 'template') systemRefs.push(...templateSystemRefs(t.checked.node as PObject));
   const datasetRefs: CompiledPipe['datasetRefs'] = [...(source?.datasets ?? []).map((d) => ({ dataset: d.dataset, mode: d.mode, node: d.node })), ...hopsRefs];
-  const writes = sink ? (sink.datasets.find((d) => d.mode === 'write')?.dataset ?? null) : datasetSinkTarget(sinkWithDefaults);
+  const writes = sink ? (sink.datasets.find((d) => d.mode === 'write')?.dataset ?? null) : datasetSinkTarget(sinkWithDefaults, implied);
   if (!ok || !source || !sink) return { id: raw.id, writes, datasetRefs, systemRefs };
 
   const nsEnabled = (effective.namespaced_identifiers ?? ctx.metadata.namespaced_identifiers ?? false) === true;
@@ -152,7 +190,12 @@ export function compilePipe(raw: RawEntity, resolvedNode: PObject, ctx: PipeCont
   effective.sink = sink.config;
   effective.pump = pump.value;
 
-  const component = (c: CheckedComponent, dtl?: ReturnType<DtlAnalyzer['analyzeRules']>): PlanComponent => (dtl ? { type: c.type, config: c.config, dtl: dtl.program } : { type: c.type, config: c.config });
+  const component = (c: CheckedComponent, dtl?: ReturnType<DtlAnalyzer['analyzeRules']>, ruleSets?: Record<string, DtlProgram>): PlanComponent => ({
+    type: c.type,
+    config: c.config,
+    ...(dtl ? { dtl: dtl.program } : {}),
+    ...(ruleSets ? { rule_sets: ruleSets } : {}),
+  });
   const reads = source.datasets.filter((d) => d.mode === 'read').map((d) => d.dataset);
   const plan: PlanPipe = {
     id: raw.id,
@@ -162,7 +205,7 @@ export function compilePipe(raw: RawEntity, resolvedNode: PObject, ctx: PipeCont
     effective,
     hash: contentHash(effective),
     source: component(source),
-    transforms: transforms.map((t) => component(t.checked, t.dtl)),
+    transforms: transforms.map((t) => component(t.checked, t.dtl, t.ruleSets)),
     sink: component(sink),
     pump: pump.value as Record<string, unknown>,
     namespaces,

@@ -47,13 +47,17 @@ export class DtlAnalyzer {
     private readonly reg: Registry = registry,
   ) {}
 
-  analyzeRules(rulesNode: PNode): AnalyzeResult | undefined {
+  /**
+   * Analyses a transform's named rules. A rule set that a component calls by other names (the
+   * template transform's extension points) has no `default` rule: `requireDefault` is false.
+   */
+  analyzeRules(rulesNode: PNode, requireDefault = true): AnalyzeResult | undefined {
     if (rulesNode.kind !== 'object') {
       this.bag.error('DTL_SYNTAX', rulesNode.loc, 'DTL "rules" must be an object of named rules');
       return undefined;
     }
     for (const e of rulesNode.entries) this.ruleNames.add(e.key);
-    if (!this.ruleNames.has('default')) this.bag.error('DTL_NO_DEFAULT_RULE', rulesNode.loc, 'DTL "rules" must have a "default" rule');
+    if (requireDefault && !this.ruleNames.has('default')) this.bag.error('DTL_NO_DEFAULT_RULE', rulesNode.loc, 'DTL "rules" must have a "default" rule');
     const rules: Record<string, Stmt[]> = {};
     for (const e of rulesNode.entries) {
       const scope: Scope = { underscore: false, aliases: new Set(), rule: e.key };

@@ -97,3 +97,28 @@ export function usesFunction(program: DtlProgram, name: string): boolean {
   };
   return Object.values(program.rules).some((stmts) => stmts.some(visit));
 }
+
+/** The program with the JSON text of every literal (`lit`, `raw`) passed through `map`. */
+export function mapLiteralTexts(program: DtlProgram, map: (json: string) => string): DtlProgram {
+  const visit = <A extends Arg>(a: A): A => {
+    switch (a.t) {
+      case 'lit':
+      case 'raw':
+        return { ...a, json: map(a.json) };
+      case 'call':
+        return { ...a, args: a.args.map(visit) };
+      case 'fn':
+        return { ...a, body: visit(a.body) };
+      case 'block':
+        return { ...a, stmts: a.stmts.map(visit) };
+      case 'hops': {
+        const ret = a.return !== undefined && 'expr' in a.return ? { expr: visit(a.return.expr) } : a.return;
+        const subsets = a.subsets ? Object.fromEntries(Object.entries(a.subsets).map(([k, e]) => [k, visit(e)])) : undefined;
+        return { ...a, where: a.where.map(visit), ...(ret !== undefined ? { return: ret } : {}), ...(subsets ? { subsets } : {}) };
+      }
+      default:
+        return a;
+    }
+  };
+  return { ...program, rules: Object.fromEntries(Object.entries(program.rules).map(([name, stmts]) => [name, stmts.map(visit)])) };
+}

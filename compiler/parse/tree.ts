@@ -14,6 +14,11 @@ export interface PObject {
   kind: 'object';
   loc: Loc;
   entries: PEntry[];
+  /**
+   * Properties that a `$conditional_properties` block whose condition holds an unresolved
+   * `$ENV(...)` might set: until the variable is set, the object's shape is undecided.
+   */
+  pendingKeys?: string[];
 }
 export interface PEntry {
   key: string;
@@ -29,6 +34,12 @@ export interface PString {
   kind: 'string';
   loc: Loc;
   value: string;
+  /**
+   * The string still holds a `$ENV(...)` reference that could not be resolved. That is reported
+   * once where it is written; checks of the value itself (its type, format, a cron expression, the
+   * system or dataset it names) wait until the variable is set.
+   */
+  unresolved?: true;
 }
 export interface PNumber {
   kind: 'number';
@@ -49,6 +60,11 @@ export interface PNull {
 export function entry(obj: PObject, key: string): PEntry | undefined {
   for (let i = obj.entries.length - 1; i >= 0; i--) if (obj.entries[i].key === key) return obj.entries[i];
   return undefined;
+}
+
+/** Whether a value still holds an unresolved `$ENV(...)` reference (see PString.unresolved). */
+export function isUnresolved(node: PNode | undefined): boolean {
+  return node?.kind === 'string' && node.unresolved === true;
 }
 
 export function child(node: PNode | undefined, key: string | number): PNode | undefined {

@@ -17,6 +17,8 @@ export interface PlanComponent {
   config: JsonObject;
   /** The compiled DTL of a `dtl` transform. */
   dtl?: DtlProgram;
+  /** Compiled DTL rule sets the component calls by rule name (the template transform's extension points), by property. */
+  rule_sets?: Record<string, DtlProgram>;
 }
 
 export interface PlanPipe {

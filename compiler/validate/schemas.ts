@@ -14,7 +14,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DiagnosticBag, suggestion } from '../diagnostics.js';
-import { keyLocAtPointer, nodeAtPointer, type PNode } from '../parse/tree.js';
+import { isUnresolved, keyLocAtPointer, nodeAtPointer, type PNode } from '../parse/tree.js';
 
 export type ComponentKind = 'source' | 'sink' | 'transform' | 'system';
 
@@ -182,7 +182,11 @@ export class SchemaSet {
     const copy = cloneJson(value);
     const validate = this.validator(id);
     let ok = validate(copy) as boolean;
-    if (!ok && decodeTransitNumbers(validate.errors ?? [], copy)) ok = validate(copy) as boolean;
+    if (!ok) {
+      const restore: (() => void)[] = [];
+      if (decodeNumberForms(validate.errors ?? [], copy, restore)) ok = validate(copy) as boolean;
+      for (const undo of restore) undo();
+    }
     let hasErrors = false;
     if (!ok) hasErrors = reportErrors(validate.errors ?? [], node, bag, what);
     return { ok: !hasErrors, value: copy };
@@ -201,22 +205,33 @@ function loadPrecompiled(schema: JsonSchema): ValidateFunction | undefined {
 const TRANSIT_NUMBER = /^~f(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)$/;
 
 /**
- * Sesam keeps config as entities, so config it hands back (and that users keep) may write a number
- * as a transit decimal ("~f0.1"). Where the schema wants a number, such a string is that number.
- * Returns whether anything was decoded.
+ * Numbers in the forms config may write them, where the schema wants a number: Sesam keeps config
+ * as entities, so config it hands back (and that users keep) may write a number as a transit
+ * decimal ("~f0.1"), which becomes that number; and integers beyond 2^53 (bigints here) are
+ * checked as numbers and then kept exact (`restore` puts them back after the check). Returns
+ * whether anything changed.
  */
-function decodeTransitNumbers(errors: ErrorObject[], root: unknown): boolean {
+function decodeNumberForms(errors: ErrorObject[], root: unknown, restore: (() => void)[]): boolean {
   let changed = false;
   for (const e of errors) {
     const wanted = e.keyword === 'type' ? String((e.params as { type: string | string[] }).type) : '';
-    const m = typeof e.data === 'string' && /number|integer/.test(wanted) ? TRANSIT_NUMBER.exec(e.data) : null;
-    if (!m || !e.instancePath) continue;
-    const n = Number(m[1]);
-    if (!/number/.test(wanted) && !Number.isInteger(n)) continue;
+    if (!/number|integer/.test(wanted) || !e.instancePath) continue;
     const segments = e.instancePath.split('/').slice(1).map(propertyName);
     let parent = root as Record<string, unknown>;
     for (const seg of segments.slice(0, -1)) parent = parent[seg] as Record<string, unknown>;
-    parent[segments[segments.length - 1]] = n;
+    const last = segments[segments.length - 1];
+    if (typeof e.data === 'bigint') {
+      const exact = e.data;
+      parent[last] = Number(exact);
+      restore.push(() => (parent[last] = exact));
+      changed = true;
+      continue;
+    }
+    const m = typeof e.data === 'string' ? TRANSIT_NUMBER.exec(e.data) : null;
+    if (!m) continue;
+    const n = Number(m[1]);
+    if (!/number/.test(wanted) && !Number.isInteger(n)) continue;
+    parent[last] = n;
     changed = true;
   }
   return changed;
@@ -259,13 +274,29 @@ function jsonType(v: unknown): string {
   return typeof v;
 }
 
+/**
+ * Whether an error is about a value that still holds an unset `$ENV(...)` (reported once where it
+ * is written), or about the shape of an object whose `$conditional_properties` cannot be decided
+ * yet (its alternatives may still set or replace any property).
+ */
+function waitsForEnv(e: ErrorObject, root: PNode): boolean {
+  const { node } = nodeAtPointer(root, e.instancePath);
+  if (node.kind === 'object') return e.keyword !== 'additionalProperties' && (node.pendingKeys ?? []).length > 0;
+  return isUnresolved(node);
+}
+
 /** Maps ajv errors to diagnostics; returns whether any error (not warning) was reported. */
 function reportErrors(errors: ErrorObject[], root: PNode, bag: DiagnosticBag, what: string): boolean {
   let anyError = false;
   // Errors inside a failed anyOf/oneOf branch are noise: report the alternative once instead.
   const unions = errors.filter((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf').map((e) => e.instancePath);
+  const waiting = errors.filter((e) => waitsForEnv(e, root));
   const seen = new Set<string>();
   for (const e of errors) {
+    // An if/then/else failure is told by the error of the branch that failed.
+    if (waiting.includes(e) || e.keyword === 'if') continue;
+    // A union fails as a whole when one of its branches only failed on a value waiting for $ENV.
+    if ((e.keyword === 'anyOf' || e.keyword === 'oneOf') && waiting.some((w) => w.schemaPath.startsWith(e.schemaPath + '/'))) continue;
     if (e.keyword !== 'anyOf' && e.keyword !== 'oneOf' && unions.some((p) => e.instancePath === p || e.instancePath.startsWith(p + '/')) && e.schemaPath.includes('Of/')) continue;
     const where = e.instancePath ? `"${e.instancePath.slice(1).replace(/\//g, '.')}"` : what;
     let message: string;

@@ -8,10 +8,14 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { COMPILER_VERSION } from '../../compiler/version.js';
 import { PumpError } from '../pump/pump.js';
+import { isDiskFull, storeErrorOf } from '../store/errors.js';
+import { redactSecrets } from '../security/redaction.js';
 import { PreviewError } from '../service/preview.js';
 import type { SluiceRuntime } from '../service/runtime.js';
 import { AuthError, makeVerifier, userFromPayload, type AuthOptions } from './auth.js';
 import { adminPlugin } from './admin.js';
+import { utf8Text } from './bodies.js';
+import { DEFAULT_ZIP_LIMITS, type ZipLimits } from './safe-unzip.js';
 import { configPlugin } from './config.js';
 import { configGroupsPlugin } from './config-groups.js';
 import { metadataPlugin } from './metadata.js';
@@ -22,7 +26,7 @@ import { webhooksPlugin } from './webhooks.js';
 import { excelPlugin } from './excel.js';
 import { datasetsPlugin } from './datasets.js';
 import { envPlugin } from './env.js';
-import { ApiError, codeFor } from './errors.js';
+import { ApiError, codeFor, unsupportedMediaType } from './errors.js';
 import { createMetrics, metricsPlugin } from './metrics.js';
 import { OpenApiCollector, openApiPlugin } from './openapi.js';
 import { pipesPlugin } from './pipes.js';
@@ -56,6 +60,8 @@ export interface ApiOptions {
   bodyLimit?: number;
   /** Node.js process metrics on /metrics (memory, event loop); default false (startApi turns them on). */
   processMetrics?: boolean;
+  /** Limits of config zip uploads (inflated size, entries, compression ratio); defaults in safe-unzip.ts. */
+  zipLimits?: Partial<ZipLimits>;
 }
 
 export interface StartOptions extends ApiOptions {
@@ -107,12 +113,20 @@ export async function buildApi(runtime: SluiceRuntime, options: ApiOptions = {})
   app.addHook('onRoute', collector.onRoute);
   app.setReplySerializer((payload) => jsonText(payload));
   // JSON bodies as fastify parses them (prototype poisoning refused), but an empty body is no body
-  // (clients send a JSON content type on DELETE requests too).
+  // (clients send a JSON content type on DELETE requests too), and the text must be UTF-8.
   const parseJson = app.getDefaultJsonParser('error', 'ignore');
+  // No route takes plain text: a text/plain body (which a browser form can send anywhere) is refused.
+  app.removeContentTypeParser('text/plain');
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if ((body as string).trim() === '') return done(null, undefined);
-    parseJson(request, body as string, done);
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    let text: string;
+    try {
+      text = utf8Text(body as Buffer);
+    } catch (err) {
+      return done(err as Error);
+    }
+    if (text.trim() === '') return done(null, undefined);
+    parseJson(request, text, done);
   });
 
   // ------------------------------------------------------------------ errors
@@ -134,15 +148,21 @@ export async function buildApi(runtime: SluiceRuntime, options: ApiOptions = {})
     } else if (err instanceof PreviewError) {
       status = err.status;
       code = codeFor(status);
+    } else if (isDiskFull(err)) {
+      status = 507;
+      code = 'INSUFFICIENT_STORAGE';
+      message = (storeErrorOf(err, 'the data directory') as Error).message;
     } else {
       const fe = err as FastifyError;
       status = fe.statusCode && fe.statusCode >= 400 ? fe.statusCode : 500;
       code = fe.validation ? 'INVALID_PARAMETER' : codeFor(status, fe.code);
       if (fe.validation) message = describeValidation(fe);
+      if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') message = unsupportedMediaType(request.headers['content-type']).message;
     }
     if (status >= 500) request.log.error({ err }, 'request failed');
     else request.log.info({ status, code, message }, 'request refused');
-    if (status >= 500 && !(err instanceof ApiError)) message = `internal error: ${err.message}`;
+    if (status >= 500 && status !== 507 && !(err instanceof ApiError)) message = `internal error: ${err.message}`;
+    message = redactSecrets(message);
     return reply.code(status).type('application/json; charset=utf-8').send(jsonText({ ...extra, error: { code, message } }));
   });
 
@@ -175,9 +195,10 @@ export async function buildApi(runtime: SluiceRuntime, options: ApiOptions = {})
   await app.register(
     async (api) => {
       await api.register(servicePlugin, { runtime });
-      await api.register(configPlugin, { runtime, bodyLimit });
-      await api.register(configGroupsPlugin, { runtime, bodyLimit });
-      await api.register(metadataPlugin, { runtime, bodyLimit });
+      const zipLimits = { ...DEFAULT_ZIP_LIMITS, ...options.zipLimits };
+      await api.register(configPlugin, { runtime, bodyLimit, zipLimits });
+      await api.register(configGroupsPlugin, { runtime, bodyLimit, zipLimits });
+      await api.register(metadataPlugin, { runtime, bodyLimit, zipLimits });
       await api.register(runnerPlugin, { runtime });
       await api.register(pipesPlugin, { runtime });
       await api.register(pumpsPlugin, { runtime });
@@ -203,9 +224,9 @@ export async function buildApi(runtime: SluiceRuntime, options: ApiOptions = {})
   return app;
 }
 
-/** Builds the API and listens (default port 9042 on all interfaces). */
+/** Builds the API and listens (default port 9042 on the loopback interface). */
 export async function startApi(runtime: SluiceRuntime, options: StartOptions = {}): Promise<FastifyInstance> {
-  const { port = DEFAULT_PORT, host = '0.0.0.0', ...rest } = options;
+  const { port = DEFAULT_PORT, host = '127.0.0.1', ...rest } = options;
   const app = await buildApi(runtime, { processMetrics: true, ...rest });
   await app.listen({ port, host });
   return app;

@@ -1,6 +1,7 @@
 /**
  * Bearer-token authentication: JWTs signed with a shared secret (HS256) or a key pair (RS256,
- * ES256), verified with jose. Without a secret or a key the API is open.
+ * ES256), verified with jose. Without a secret or a key the API is open. Tokens must expire (`exp`)
+ * unless the runtime explicitly allows tokens without one.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
@@ -10,6 +11,8 @@ export interface AuthOptions {
   jwtSecret?: string;
   /** PEM public key (SPKI) for RS256 (RSA) or ES256 (EC P-256) tokens. */
   publicKeyPem?: string;
+  /** Accept tokens without an `exp` claim (they never expire); refused by default. */
+  allowTokensWithoutExpiry?: boolean;
 }
 
 export class AuthError extends Error {}
@@ -44,12 +47,15 @@ export function makeVerifier(options: AuthOptions | undefined): Verifier | null 
           if (header.alg === publicAlg && publicKey) return publicKey;
           throw new AuthError(`tokens signed with "${header.alg}" are not accepted (accepted: ${algorithms.join(', ')})`);
         },
-        { algorithms },
+        { algorithms, requiredClaims: options?.allowTokensWithoutExpiry ? [] : ['exp'] },
       );
       return payload;
     } catch (err) {
       if (err instanceof AuthError) throw err;
       if (err instanceof joseErrors.JWTExpired) throw new AuthError('the token has expired');
+      if (err instanceof joseErrors.JWTClaimValidationFailed && err.claim === 'exp') {
+        throw new AuthError('the token has no expiry ("exp" claim): such a token, once leaked, works for ever; give it one, or start the runtime with --allow-tokens-without-expiry');
+      }
       if (err instanceof joseErrors.JOSEError) throw new AuthError(`the token is not valid: ${err.message}`);
       throw new AuthError('the token is not valid');
     }

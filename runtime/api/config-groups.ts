@@ -13,6 +13,7 @@ import { checkGroupUpload, ConfigGroupError, DEFAULT_GROUP, groupOf, placedInGro
 import { attachConfigHistory } from '../service/config-history.js';
 import { validationErrors } from '../service/views.js';
 import type { SluiceRuntime } from '../service/runtime.js';
+import type { ZipLimits } from './safe-unzip.js';
 import { applyFiles, configZip, invalidConfig, readUpload, useConfigBodies } from './config.js';
 import { presenter, uploadFromJsonText, withoutEntity, type Upload } from './config-upload.js';
 import { ApiError } from './errors.js';
@@ -68,14 +69,14 @@ function sendConfig(request: FastifyRequest, reply: FastifyReply, rt: SluiceRunt
   return reply.type('application/json; charset=utf-8').send(jsonText(rt.configEntities().filter(keep)));
 }
 
-export const configGroupsPlugin: FastifyPluginAsync<{ runtime: SluiceRuntime; bodyLimit: number }> = async (app, { runtime: rt, bodyLimit }) => {
+export const configGroupsPlugin: FastifyPluginAsync<{ runtime: SluiceRuntime; bodyLimit: number; zipLimits: ZipLimits }> = async (app, { runtime: rt, bodyLimit, zipLimits }) => {
   await useConfigBodies(app, bodyLimit);
   attachConfigHistory(rt);
 
   /** Replaces `group` (or everything, for null) with the upload. */
   const replace = async (request: FastifyRequest, reply: FastifyReply, group: string | null) => {
     const { force } = request.query as { force?: boolean };
-    const upload = groupUpload(await readUpload(request, 'config.json', true), group ?? DEFAULT_GROUP, group !== null && group !== DEFAULT_GROUP);
+    const upload = groupUpload(await readUpload(request, 'config.json', true, zipLimits), group ?? DEFAULT_GROUP, group !== null && group !== DEFAULT_GROUP);
     if (upload.diagnostics.length) throw invalidConfig(upload.diagnostics, [], upload);
     return serialised(rt, async () => {
       const files = group === null ? upload.files : [...filesOfOtherGroups(rt.files, group, upload), ...upload.files];

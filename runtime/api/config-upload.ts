@@ -4,7 +4,6 @@
  * upload can leave out single entities, and diagnostics can be shown at their position in the
  * posted text. Zip archives keep their own file layout.
  */
-import { unzipSync } from 'fflate';
 import type { Diagnostic } from '../../compiler/diagnostics.js';
 import { DiagnosticBag } from '../../compiler/diagnostics.js';
 import { collectEntities } from '../../compiler/config/entities.js';
@@ -12,6 +11,8 @@ import type { SourceFile } from '../../compiler/load/files.js';
 import { parseJsonWithPositions } from '../../compiler/parse/json.js';
 import { entry, type PNode } from '../../compiler/parse/tree.js';
 import { filesFromEntries } from '../service/config-files.js';
+import { invalidUtf8Offset } from './bodies.js';
+import { DEFAULT_ZIP_LIMITS, readZip, type ZipLimits } from './safe-unzip.js';
 import { badRequest } from './errors.js';
 
 export interface Origin {
@@ -109,23 +110,14 @@ export function uploadFromJsonText(rawText: string, name: string): Upload {
 }
 
 /** Files of a zip archive in Sesam's layout (`pipes/`, `systems/`, `node-metadata.conf.json`). */
-export function uploadFromZip(data: Uint8Array): Upload {
-  let entries: Record<string, Uint8Array>;
-  try {
-    entries = unzipSync(data);
-  } catch (err) {
-    throw badRequest(`the body is not a valid zip archive: ${(err as Error).message}`, 'INVALID_ZIP');
-  }
-  const decoder = new TextDecoder('utf-8', { fatal: true });
+export function uploadFromZip(data: Uint8Array, limits: ZipLimits = DEFAULT_ZIP_LIMITS): Upload {
+  // Only config files are inflated; anything else in the archive is skipped unread.
+  const isConfig = (path: string) => !path.endsWith('/') && !path.startsWith('__MACOSX/') && !path.split('/').some((s) => s.startsWith('.')) && /\.(json|ya?ml)$/i.test(path);
   const texts: { path: string; text: string }[] = [];
-  for (const [path, bytes] of Object.entries(entries)) {
-    if (path.endsWith('/') || path.startsWith('__MACOSX/') || path.split('/').some((s) => s.startsWith('.'))) continue;
-    if (!/\.(json|ya?ml)$/i.test(path)) continue;
-    try {
-      texts.push({ path, text: normaliseText(decoder.decode(bytes)) });
-    } catch {
-      throw badRequest(`zip entry "${path}" is not UTF-8 text`, 'INVALID_ZIP');
-    }
+  for (const { path, bytes } of readZip(data, isConfig, limits)) {
+    const at = invalidUtf8Offset(bytes);
+    if (at >= 0) throw badRequest(`zip entry "${path}" is not UTF-8 text (byte ${at})`, 'INVALID_ZIP');
+    texts.push({ path, text: normaliseText(bytes.toString('utf8')) });
   }
   let files = filesFromEntries(texts);
   // An archive with a single JSON file of entities outside the layout: read it as such.
@@ -139,15 +131,11 @@ export function isZip(data: Uint8Array): boolean {
 }
 
 /** A zip or JSON document, told apart by content. */
-export function uploadFromBytes(data: Uint8Array, name: string): Upload {
-  if (isZip(data)) return uploadFromZip(data);
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(data);
-  } catch {
-    throw badRequest('the body is neither a zip archive nor UTF-8 JSON text', 'INVALID_BODY');
-  }
-  return uploadFromJsonText(text, name);
+export function uploadFromBytes(data: Uint8Array, name: string, limits?: ZipLimits): Upload {
+  if (isZip(data)) return uploadFromZip(data, limits);
+  const at = invalidUtf8Offset(data);
+  if (at >= 0) throw badRequest(`the body is neither a zip archive nor UTF-8 JSON text (byte ${at} is not UTF-8)`, 'INVALID_BODY');
+  return uploadFromJsonText(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8'), name);
 }
 
 /** Shows a diagnostic of a generated file at its position in the posted text. */

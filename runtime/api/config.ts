@@ -15,14 +15,19 @@ import { entitiesOf, fileNameFor, type ConfigEntity } from '../service/config-fi
 import { DEFAULT_GROUP, groupOf } from '../service/config-groups.js';
 import { filesOfOtherGroups, groupUpload } from './config-groups.js';
 import type { SluiceRuntime } from '../service/runtime.js';
+import { ConfigFolderError, type FileChange } from '../service/config-folder.js';
+import { isDiskFull } from '../store/errors.js';
 import { pipeView, systemView, validationErrors } from '../service/views.js';
 import { assertKind, entitiesInFiles, presenter, uploadFromBytes, uploadFromJsonText, withoutEntity, withUpload, type Upload } from './config-upload.js';
-import { ApiError, badRequest, conflict, notFound } from './errors.js';
+import { utf8TextParser } from './bodies.js';
+import type { ZipLimits } from './safe-unzip.js';
+import { ApiError, badRequest, conflict, notFound, unsupportedMediaType } from './errors.js';
 import { boolParam, idParams, jsonText, param, querySchema, serialised } from './util.js';
 
 export interface ConfigPluginOptions {
   runtime: SluiceRuntime;
   bodyLimit: number;
+  zipLimits: ZipLimits;
 }
 
 type Kind = 'pipe' | 'system';
@@ -42,7 +47,7 @@ export function invalidConfig(diagnostics: Diagnostic[], files: SourceFile[], up
 }
 
 /** Reads a config upload from the body: JSON text, zip bytes, or a multipart field `file`. */
-export async function readUpload(request: FastifyRequest, name: string, allowZip: boolean): Promise<Upload> {
+export async function readUpload(request: FastifyRequest, name: string, allowZip: boolean, zipLimits: ZipLimits): Promise<Upload> {
   let upload: Upload | null = null;
   if (request.isMultipart()) {
     for await (const part of request.parts()) {
@@ -51,14 +56,14 @@ export async function readUpload(request: FastifyRequest, name: string, allowZip
         continue;
       }
       if (upload) throw badRequest('the multipart body has more than one "file" field');
-      if (part.type === 'file') upload = uploadFromBytes(await part.toBuffer(), /\.json$/i.test(part.filename ?? '') ? part.filename : name);
+      if (part.type === 'file') upload = uploadFromBytes(await part.toBuffer(), /\.json$/i.test(part.filename ?? '') ? part.filename : name, zipLimits);
       else upload = uploadFromJsonText(String(part.value), name);
     }
     if (!upload) throw badRequest('the multipart body needs a field "file" holding a zip archive or JSON');
   } else {
     const body = request.body;
     if (typeof body === 'string') upload = body.trim() === '' ? null : uploadFromJsonText(body, name);
-    else if (Buffer.isBuffer(body) && body.length > 0) upload = uploadFromBytes(body, name);
+    else if (Buffer.isBuffer(body) && body.length > 0) upload = uploadFromBytes(body, name, zipLimits);
     if (!upload) throw badRequest('the request has no body; send a JSON array of config entities' + (allowZip ? ', a zip archive or a multipart field "file"' : ''), 'EMPTY_BODY');
   }
   if (!allowZip && upload.entities.length === 0 && upload.files.length > 0) throw badRequest('send the config entity as JSON', 'INVALID_BODY');
@@ -78,6 +83,32 @@ function invalidFiles(rt: SluiceRuntime): Set<string> {
  */
 export async function applyFiles(rt: SluiceRuntime, files: SourceFile[], force: boolean): Promise<{ applied: boolean; diagnostics: Diagnostic[] }> {
   if (rt.managed) throw conflict('this runtime runs a plan managed by the Sluice operator: change the config in git or with Pipe/System resources');
+  const previous = rt.files;
+  // A served config folder takes the change into its files, or the change is refused before it applies.
+  const folder = rt.configFolder;
+  let changes: FileChange[] = [];
+  if (folder) {
+    try {
+      changes = folder.changes(files, previous);
+    } catch (err) {
+      if (err instanceof ConfigFolderError) throw conflict(`${err.message}; nothing was changed`);
+      throw err;
+    }
+  }
+  const applied = await applyToRuntime(rt, files, force);
+  if (applied.applied && folder && changes.length) {
+    try {
+      folder.apply(changes);
+    } catch (err) {
+      await rt.setConfigFiles(previous, { force: true });
+      if (isDiskFull(err)) throw err;
+      throw conflict(`the change cannot be written into the config folder ${folder.path} (${(err as Error).message}); nothing was changed`);
+    }
+  }
+  return applied;
+}
+
+async function applyToRuntime(rt: SluiceRuntime, files: SourceFile[], force: boolean): Promise<{ applied: boolean; diagnostics: Diagnostic[] }> {
   const before = invalidFiles(rt);
   const r = await rt.setConfigFiles(files, { force });
   if (r.applied) return { applied: true, diagnostics: r.diagnostics };
@@ -122,9 +153,14 @@ function kindOf(entity: { type: string }): Kind | 'metadata' {
 /** Raw config bodies in a plugin's scope: the compiler parses config text itself (positions, exact numbers). */
 export async function useConfigBodies(app: FastifyInstance, bodyLimit: number): Promise<void> {
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, utf8TextParser);
   app.addContentTypeParser(['application/zip', 'application/x-zip-compressed', 'application/octet-stream'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  // Other types are told apart by content (zip or JSON), except what browser forms can send anywhere.
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body, done) => {
+    const type = String(req.headers['content-type'] ?? '');
+    if (/^\s*(text\/|application\/x-www-form-urlencoded)/i.test(type)) return done(unsupportedMediaType(type, 'application/json, application/zip or multipart/form-data'));
+    done(null, body);
+  });
   await app.register(multipart, { limits: { fileSize: bodyLimit, files: 4, fields: 20 } });
 }
 
@@ -164,7 +200,7 @@ export const configPlugin: FastifyPluginAsync<ConfigPluginOptions> = async (app,
     },
     async (request, reply) => {
       const { force } = request.query as { force?: boolean };
-      const upload = groupUpload(await readUpload(request, 'config.json', true), DEFAULT_GROUP, false);
+      const upload = groupUpload(await readUpload(request, 'config.json', true, opts.zipLimits), DEFAULT_GROUP, false);
       if (upload.diagnostics.length) throw invalidConfig(upload.diagnostics, [], upload);
       return serialised(rt, async () => {
         // The default config group is replaced; the other groups stay.
@@ -196,7 +232,7 @@ export const configPlugin: FastifyPluginAsync<ConfigPluginOptions> = async (app,
       },
       async (request, reply) => {
         const { force } = request.query as { force?: boolean };
-        const upload = await readUpload(request, `${plural}.json`, false);
+        const upload = await readUpload(request, `${plural}.json`, false, opts.zipLimits);
         if (upload.diagnostics.length) throw invalidConfig(upload.diagnostics, [], upload);
         assertKind(upload, kind);
         return serialised(rt, async () => {
@@ -235,7 +271,7 @@ export const configPlugin: FastifyPluginAsync<ConfigPluginOptions> = async (app,
       async (request, reply) => {
         const id = param(request);
         const { force } = request.query as { force?: boolean };
-        let upload = await readUpload(request, `${id}.conf.json`, false);
+        let upload = await readUpload(request, `${id}.conf.json`, false, opts.zipLimits);
         if (upload.diagnostics.length) throw invalidConfig(upload.diagnostics, [], upload);
         if (upload.entities.length !== 1 || upload.entities[0].node.kind !== 'object') throw badRequest(`send one ${kind} config as a JSON object`);
         const posted = upload.entities[0];

@@ -8,10 +8,11 @@ import { parseEntityJson } from '../../compiler/values/json.js';
 import type { Entity } from '../../compiler/values/types.js';
 import { stringifyValue } from '../../compiler/values/json.js';
 import type { SluiceRuntime } from '../service/runtime.js';
-import { datasetView, datasetViews } from '../service/views.js';
+import { datasetIsInternal, datasetView, datasetViews } from '../service/views.js';
 import { subsetEntities, SubsetError } from '../service/subsets.js';
 import { breakerState, holdingDataset } from '../components/sinks/circuit-breaker.js';
-import { badRequest, conflict, notFound } from './errors.js';
+import { utf8TextParser } from './bodies.js';
+import { badRequest, conflict, forbidden, notFound } from './errors.js';
 import { boolParam, entityArrayText, idParams, intParam, jsonArrayStream, jsonText, param, querySchema, sendJsonText, stringParam } from './util.js';
 
 export interface EntityStreamQuery {
@@ -83,6 +84,11 @@ async function* withUncommitted(committed: AsyncIterable<string>, held: AsyncIte
   }
 }
 
+/** Execution logs, dead letters and the like are the runtime's own record: never written from outside. */
+function internalDataset(id: string) {
+  return forbidden(`internal dataset "${id}" (an id starting with "system:") is written by the runtime only; the API cannot write or delete it`);
+}
+
 /** Entities posted to a dataset: a JSON array (or one object) of entities with string `_id`s. */
 function postedEntities(body: unknown): Entity[] {
   if (typeof body !== 'string' || body.trim() === '') throw badRequest('send a JSON array of entities', 'EMPTY_BODY');
@@ -97,6 +103,8 @@ function postedEntities(body: unknown): Entity[] {
     if (e === null || typeof e !== 'object' || Array.isArray(e)) throw badRequest(`entity ${i + 1} of ${list.length} is not a JSON object`, 'INVALID_ENTITY');
     const id = (e as Record<string, unknown>)._id;
     if (typeof id !== 'string' || id === '') throw badRequest(`entity ${i + 1} of ${list.length} needs a non-empty string "_id"`, 'INVALID_ENTITY');
+    const deleted = (e as Record<string, unknown>)._deleted;
+    if (deleted !== undefined && typeof deleted !== 'boolean') throw badRequest(`entity ${i + 1} of ${list.length} ("${id}") has a "_deleted" that is ${deleted === null ? 'null' : Array.isArray(deleted) ? 'a list' : `a ${typeof deleted}`}, not true or false`, 'INVALID_ENTITY');
   });
   return list as Entity[];
 }
@@ -104,7 +112,7 @@ function postedEntities(body: unknown): Entity[] {
 export const datasetsPlugin: FastifyPluginAsync<{ runtime: SluiceRuntime }> = async (app, { runtime: rt }) => {
   // Entity bodies keep big integers and decode transit strings.
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, utf8TextParser);
 
   app.get(
     '/datasets',
@@ -130,6 +138,7 @@ export const datasetsPlugin: FastifyPluginAsync<{ runtime: SluiceRuntime }> = as
 
   app.delete('/datasets/:id', { schema: { summary: 'Deletes a dataset and all its versions', tags: ['datasets'], params: idParams } }, async (request) => {
     const id = param(request);
+    if (datasetIsInternal(id)) throw internalDataset(id);
     const v = await datasetView(rt, id);
     if (!v) throw notFound(`no dataset "${id}"`);
     const writer = [...rt.scheduler.pumps.values()].find((p) => p.running && (p.inst.sink.dataset === id || p.inst.source.datasets.includes(id)));
@@ -194,6 +203,7 @@ export const datasetsPlugin: FastifyPluginAsync<{ runtime: SluiceRuntime }> = as
     },
     async (request, reply) => {
       const id = param(request);
+      if (datasetIsInternal(id)) throw internalDataset(id);
       const { force } = request.query as { force?: boolean };
       const entities = postedEntities(request.body);
       const tripped = await breakerState(rt.store, id);

@@ -20,6 +20,14 @@ export function badRequest(message: string, code = 'BAD_REQUEST', extra?: Record
   return new ApiError(400, code, message, extra);
 }
 
+export function forbidden(message: string): ApiError {
+  return new ApiError(403, 'FORBIDDEN', message);
+}
+
+export function unsupportedMediaType(contentType: string | undefined, expected = 'application/json'): ApiError {
+  return new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', `send the body as ${expected} (got ${JSON.stringify(contentType ?? 'no content type')})`);
+}
+
 export function notFound(message: string): ApiError {
   return new ApiError(404, 'NOT_FOUND', message);
 }
@@ -66,6 +74,8 @@ export function codeFor(status: number, fastifyCode?: string): string {
       return 'UNPROCESSABLE';
     case 503:
       return 'UNAVAILABLE';
+    case 507:
+      return 'INSUFFICIENT_STORAGE';
     default:
       return status >= 500 ? 'INTERNAL' : 'BAD_REQUEST';
   }

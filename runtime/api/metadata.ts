@@ -9,6 +9,7 @@ import { COMPILER_VERSION } from '../../compiler/version.js';
 import { entitiesOf, type ConfigEntity } from '../service/config-files.js';
 import { configHistory } from '../service/config-history.js';
 import type { SluiceRuntime } from '../service/runtime.js';
+import type { ZipLimits } from './safe-unzip.js';
 import { applyFiles, invalidConfig, readUpload, useConfigBodies } from './config.js';
 import { uploadFromJsonText, withoutEntity } from './config-upload.js';
 import { badRequest } from './errors.js';
@@ -51,7 +52,7 @@ function postedMetadata(text: string): ConfigEntity {
   return { ...m, _id: METADATA_ID, type: 'metadata' };
 }
 
-export const metadataPlugin: FastifyPluginAsync<{ runtime: SluiceRuntime; bodyLimit: number }> = async (app, { runtime: rt, bodyLimit }) => {
+export const metadataPlugin: FastifyPluginAsync<{ runtime: SluiceRuntime; bodyLimit: number; zipLimits: ZipLimits }> = async (app, { runtime: rt, bodyLimit, zipLimits }) => {
   await useConfigBodies(app, bodyLimit);
 
   const answer = (reply: FastifyReply) => {
@@ -72,7 +73,7 @@ export const metadataPlugin: FastifyPluginAsync<{ runtime: SluiceRuntime; bodyLi
       },
     },
     async (request, reply) => {
-      const upload = await readUpload(request, 'node-metadata.conf.json', false);
+      const upload = await readUpload(request, 'node-metadata.conf.json', false, zipLimits);
       if (upload.diagnostics.length) throw invalidConfig(upload.diagnostics, [], upload);
       const metadata = postedMetadata(upload.files.map((f) => f.text).join(''));
       const placed = uploadFromJsonText(JSON.stringify(metadata, null, 2), 'node-metadata.conf.json');

@@ -104,7 +104,7 @@ export const pipesPlugin: FastifyPluginAsync<{ runtime: SluiceRuntime }> = async
         const entities = await previewEntities(rt, id, stage, { since: q.since, limit: q.limit, signal: controller.signal });
         return sendJsonText(reply, entityArrayText(entities));
       } catch (err) {
-        if (err instanceof PreviewError) throw new ApiError(err.status, err.status === 404 ? 'NOT_FOUND' : err.status === 409 ? 'PIPE_NOT_RUNNABLE' : 'TRANSFORM_FAILED', err.message);
+        if (err instanceof PreviewError) throw new ApiError(err.status, err.code ?? (err.status === 404 ? 'NOT_FOUND' : err.status === 409 ? 'PIPE_NOT_RUNNABLE' : 'TRANSFORM_FAILED'), err.message);
         throw err;
       } finally {
         reply.raw.off('close', onClose);

@@ -10,7 +10,8 @@
 import type { FastifyError, FastifyPluginAsync } from 'fastify';
 import { parseCompleteness, parseEntities, receiveEntities, ReceiveError, receiverOptionsOf, receiverPipe } from '../service/receiving.js';
 import type { SluiceRuntime } from '../service/runtime.js';
-import { ApiError } from './errors.js';
+import { utf8TextParser } from './bodies.js';
+import { ApiError, unsupportedMediaType } from './errors.js';
 import { publishersPlugin } from './publishers.js';
 import { boolParam, idParams, jsonText, param, querySchema, stringParam } from './util.js';
 
@@ -33,10 +34,10 @@ export const receiversPlugin: FastifyPluginAsync<{ runtime: SluiceRuntime; bodyL
   await app.register(async (scope) => {
     // The body is parsed by the route (entity JSON keeps big integers and decodes transit values).
     scope.removeContentTypeParser('application/json');
-    scope.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+    scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, utf8TextParser);
     scope.setErrorHandler((err: FastifyError, _request, _reply) => {
       if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `the request body is larger than the receiver's limit of ${bodyLimit ?? 'the configured'} bytes; post the entities in smaller requests`);
-      if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', `post entities as application/json (got ${JSON.stringify(_request.headers['content-type'] ?? 'no content type')})`);
+      if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') throw unsupportedMediaType(_request.headers['content-type']);
       throw err;
     });
 

@@ -39,7 +39,7 @@ export const runnerPlugin: FastifyPluginAsync<{ runtime: SluiceRuntime }> = asyn
       schema: {
         summary: 'Runs every pipe in dependency order until extra_zero_runs consecutive runs change nothing (the pipe runner)',
         description:
-          'Before running, pipes are reset and their sink datasets deleted (input pipes, with embedded or http_endpoint sources, only with delete_input_datasets). sync answers {status, additional_info} when done (status "success" or "failed"); async answers {status: "running", token} at once.',
+          'Before running, pipes are reset and their sink datasets deleted (input pipes, whose source reads no dataset: embedded, http_endpoint, json, sql, rest and the like, only with delete_input_datasets; their failures fail the job only with check_input_pipes). sync answers {status, additional_info} when done (status "success" or "failed"); async answers {status: "running", token} at once.',
         tags: ['pipe runner'],
         querystring: querySchema({
           extra_zero_runs: intParam('Consecutive runs without changes that end the job (default 2)'),

@@ -8,11 +8,12 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import type { SluiceRuntime } from '../service/runtime.js';
+import { webhookTokenDocument } from '../service/pipe-cleanup.js';
 import { pipeExists } from '../service/views.js';
 import { badRequest, notFound } from './errors.js';
 import { idParams, jsonText, param, querySchema, sendJsonText, stringParam } from './util.js';
 
-const tokenKey = (pipe: string) => `webhook-token:${pipe}`;
+const tokenKey = webhookTokenDocument;
 const subscribersKey = (dataset: string) => `webhooks:${dataset}`;
 
 interface Subscriber {

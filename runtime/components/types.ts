@@ -81,6 +81,12 @@ export interface Sink {
   flush?(run: RunInfo): Promise<SinkResult>;
   /** After a completed run (deletion tracking, compaction); saves the final checkpoint. */
   endRun?(run: RunInfo, checkpoint: PipeCheckpoint): Promise<SinkResult>;
+  /**
+   * Writes one request's entities and the checkpoint as one transaction (receivers): when any
+   * entity cannot be written, returns the failures and writes nothing. With `endRun`, the run ends
+   * in the same transaction (deletion tracking of a full sync).
+   */
+  writeAll?(entities: Entity[], run: RunInfo, checkpoint: PipeCheckpoint, options: { endRun: boolean }): Promise<SinkResult>;
 }
 
 /** What a component factory gets. */

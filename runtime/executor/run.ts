@@ -11,6 +11,9 @@ import { DtlRuntimeError } from '../../compiler/dtl/runtime.js';
 import type { EntityFailure, RunInfo, SinkResult, Since } from '../components/types.js';
 import type { PipeCheckpoint, PipeState, RetryEntry, Store } from '../store/contract.js';
 import { ExecutionLog, isoNow } from '../pump/execution-log.js';
+import { isDiskFull } from '../store/errors.js';
+import { yieldIfDue } from './time-slice.js';
+import { redactSecrets } from '../security/redaction.js';
 import { addNamespaces, removeNamespaces } from './namespaces.js';
 import { currentOffsets, trackDependencies } from './dependencies.js';
 import { settleHeap } from './heap-budget.js';
@@ -104,10 +107,7 @@ export async function runPipe(inst: PipeInstance, deps: RunDeps, request: RunReq
   const trackingStart = resume?.tracking ?? (full ? await currentOffsets(store, pipe.dependencies) : undefined);
   // A full run restarts from nothing; its progress is recorded so that a crash resumes the same run.
   state = { ...state, last_seen: resume || !full ? state.last_seen : null, run: { id: run.id, full, started, ...(trackingStart ? { tracking: trackingStart } : {}) }, run_count: runCount, config_hash: pipe.hash };
-  await store.setPipeState(pipe.id, state);
-
   const outcome: RunOutcome = { status: 'completed', syncType, read: 0, written: 0, unchanged: 0, deleted: 0, failed: 0, retried: 0, tracked: 0, failures: [], started, ended: 0 };
-  await log.append(pipe.id, { _id: 'pump-started', event_type: 'pump-started', start_time: isoNow(started), sync_type: syncType, pump_definition: pipe.id, reason: request.reason, ...(request.user ? { user: { user_id: request.user } } : {}) });
 
   const maxConsecutive = (pump.max_consecutive_write_errors as number | undefined) ?? 1;
   const maxInRetry = (pump.max_write_errors_in_retry_dataset as number | undefined) ?? 0;
@@ -143,6 +143,8 @@ export async function runPipe(inst: PipeInstance, deps: RunDeps, request: RunReq
       } catch (err) {
         // A sink can refuse the whole run (e.g. a receiver rejecting a sync sequence): no retries.
         if ((err as { fatal?: boolean }).fatal === true) throw new RunFailedError((err as Error).message);
+        // A full disk is no entity's fault: retrying, or writing one entity at a time, cannot help.
+        if (isDiskFull(err)) throw err;
         lastError = err;
         if (entities.length <= 1) break;
       }
@@ -162,6 +164,7 @@ export async function runPipe(inst: PipeInstance, deps: RunDeps, request: RunReq
         total.changed!.push(...(r.changed ?? []));
       } catch (err) {
         if ((err as { fatal?: boolean }).fatal === true) throw new RunFailedError((err as Error).message);
+        if (isDiskFull(err)) throw err;
         total.failures.push({ entity: entities[i], error: err as Error });
       }
     }
@@ -201,6 +204,8 @@ export async function runPipe(inst: PipeInstance, deps: RunDeps, request: RunReq
   };
 
   try {
+    await store.setPipeState(pipe.id, state);
+    await log.append(pipe.id, { _id: 'pump-started', event_type: 'pump-started', start_time: isoNow(started), sync_type: syncType, pump_definition: pipe.id, reason: request.reason, ...(request.user ? { user: { user_id: request.user } } : {}) });
     await inst.sink.beginRun?.(run);
     // Entities that failed in earlier runs go first, one at a time.
     if (retries.length) {
@@ -231,6 +236,7 @@ export async function runPipe(inst: PipeInstance, deps: RunDeps, request: RunReq
     for await (const batch of inst.source.read({ since, batchSize: inst.batchSize, run })) {
       outcome.read += batch.entities.length;
       const { entities, failures } = await transform(batch.entities);
+      await yieldIfDue();
       batches++;
       lastSince = batch.since;
       const next: PipeState = { ...committed, last_seen: batch.since, retries };
@@ -248,7 +254,10 @@ export async function runPipe(inst: PipeInstance, deps: RunDeps, request: RunReq
         outcome.status = 'stopped';
         break;
       }
+      await yieldIfDue();
     }
+    // A source may end early because the run was stopped: that run is not complete (no deletion tracking).
+    if (signal.aborted) outcome.status = 'stopped';
     // Dependency tracking: re-process the source entities whose joined entities changed.
     let tracking = trackingStart ?? state.tracking;
     if (!full && outcome.status !== 'stopped' && pipe.dependencies.length && pipe.reads.length) {
@@ -271,6 +280,7 @@ export async function runPipe(inst: PipeInstance, deps: RunDeps, request: RunReq
         outcome.unchanged += r.unchanged;
         outcome.deleted += r.deleted;
         await handleFailures([...failures, ...r.failures]);
+        await yieldIfDue();
       }
       if (!signal.aborted) tracking = found.offsets;
     }
@@ -317,25 +327,32 @@ export async function runPipe(inst: PipeInstance, deps: RunDeps, request: RunReq
   } catch (err) {
     outcome.status = 'failed';
     outcome.ended = Date.now();
-    outcome.error = err instanceof DtlRuntimeError ? err.toString() : (err as Error).message;
-    const failedState = (await store.getPipeState(pipe.id)) ?? state;
-    await store.setPipeState(pipe.id, { ...failedState, last_run: { started, ended: outcome.ended, status: 'failed', error: outcome.error } });
-    await log.append(pipe.id, {
-      _id: 'pump-failed',
-      event_type: 'pump-failed',
-      pump_definition: pipe.id,
-      start_time: isoNow(started),
-      end_time: isoNow(outcome.ended),
-      sync_type: syncType,
-      reason_why_stopped: outcome.error,
-      original_error: outcome.error,
-      entity: err instanceof RunFailedError && err.entity ? (err.entity as never) : null,
-      entities_succeeded: outcome.written + outcome.unchanged,
-      entities_failed: outcome.failed,
-      tripped: err instanceof DtlRuntimeError && err.trip,
-      ...(run.trace?.length ? { trace: run.trace as never } : {}),
-    });
+    outcome.error = redactSecrets(err instanceof DtlRuntimeError ? err.toString() : (err as Error).message);
     deps.logger.warn({ pipe: pipe.id, err: outcome.error }, 'pipe run failed');
+    // Recording the failure can fail for the same reason (a full disk): the run ends all the same.
+    try {
+      const failedState = (await store.getPipeState(pipe.id)) ?? state;
+      await store.setPipeState(pipe.id, { ...failedState, last_run: { started, ended: outcome.ended, status: 'failed', error: outcome.error } });
+    } catch (again) {
+      deps.logger.error({ pipe: pipe.id, err: (again as Error).message }, 'could not record the failed run in the pipe state');
+    }
+    await log
+      .append(pipe.id, {
+        _id: 'pump-failed',
+        event_type: 'pump-failed',
+        pump_definition: pipe.id,
+        start_time: isoNow(started),
+        end_time: isoNow(outcome.ended),
+        sync_type: syncType,
+        reason_why_stopped: outcome.error,
+        original_error: outcome.error,
+        entity: err instanceof RunFailedError && err.entity ? (err.entity as never) : null,
+        entities_succeeded: outcome.written + outcome.unchanged,
+        entities_failed: outcome.failed,
+        tripped: err instanceof DtlRuntimeError && err.trip,
+        ...(run.trace?.length ? { trace: run.trace as never } : {}),
+      })
+      .catch((again: unknown) => deps.logger.error({ pipe: pipe.id, err: (again as Error).message }, 'could not write the failed run to the execution log'));
     return outcome;
   }
 }

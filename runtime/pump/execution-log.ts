@@ -5,6 +5,7 @@
 import type { Store, StoredEntity } from '../store/contract.js';
 import { decodeInPlace } from '../../compiler/values/transit.js';
 import type { Entity } from '../../compiler/values/types.js';
+import { redactDeep } from '../security/redaction.js';
 
 export function executionDatasetId(pipeId: string): string {
   return `system:pump_execution:${pipeId}`;
@@ -18,7 +19,8 @@ export class ExecutionLog {
   async append(pipeId: string, event: ExecutionEvent): Promise<void> {
     // A sequence number keeps two identical events (same second, same counts) distinct versions.
     const seq = Date.now() * 1000 + (this.counter = (this.counter + 1) % 1000);
-    await this.store.write(executionDatasetId(pipeId), [decodeInPlace({ ...event, pipe: pipeId, sequence: seq }) as Entity]);
+    // Error messages can quote URLs and answers that hold secret values: the log keeps them masked.
+    await this.store.write(executionDatasetId(pipeId), [decodeInPlace({ ...redactDeep(event), pipe: pipeId, sequence: seq }) as Entity]);
   }
 
   private counter = 0;

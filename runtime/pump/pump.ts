@@ -11,6 +11,7 @@ import type { PipeInstance } from '../executor/pipe-instance.js';
 import type { PipeState } from '../store/contract.js';
 import { isoNow } from './execution-log.js';
 import type { PipeLeases } from './leases.js';
+import { redactSecrets } from '../security/redaction.js';
 
 export class PumpError extends Error {
   constructor(
@@ -137,7 +138,13 @@ export class Pump {
       }
       return runPipe(this.inst, deps, { ...request, full }, controller.signal);
     };
-    const promise = run().then(async (outcome) => {
+    // Whatever happens in the run (even its failure handling failing), it ends here, with an outcome.
+    const ended = run().catch((err: unknown): RunOutcome => {
+      const error = redactSecrets((err as Error).message);
+      this.deps.logger.error({ pipe: this.id, err: error }, 'pipe run ended with an error');
+      return { status: 'failed', syncType: 'incremental', read: 0, written: 0, unchanged: 0, deleted: 0, failed: 0, retried: 0, tracked: 0, started: Date.now(), ended: Date.now(), error };
+    });
+    const promise = ended.then(async (outcome) => {
       if (outcome.status !== 'skipped') this.lastOutcome = outcome;
       try {
         this.lastSeen = (await this.deps.store.getPipeState(this.id))?.last_seen ?? null;

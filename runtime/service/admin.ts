@@ -43,7 +43,8 @@ async function stopEverything(rt: SluiceRuntime): Promise<boolean> {
 
 async function reload(rt: SluiceRuntime, restartScheduler: boolean): Promise<void> {
   rt.env = (await rt.store.getMeta<Record<string, unknown>>(META_ENV)) ?? {};
-  const files = (await rt.store.getMeta<SourceFile[]>(META_FILES)) ?? [];
+  // A runtime serving a config folder takes its config from the folder (a reset leaves the folder as it is).
+  const files = rt.configFolder ? rt.configFolder.read() : ((await rt.store.getMeta<SourceFile[]>(META_FILES)) ?? []);
   await rt.setConfigFiles(files, { force: true, persist: false });
   rt.startedAt = newStartTime(rt);
   if (restartScheduler) rt.scheduler.start();

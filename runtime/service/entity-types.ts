@@ -10,6 +10,7 @@ import { encodeTyped } from '../../compiler/values/transit.js';
 import type { Entity, Value } from '../../compiler/values/types.js';
 import { previewEntities, PreviewError } from './preview.js';
 import type { SluiceRuntime } from './runtime.js';
+import { entityTypesDocument } from './pipe-cleanup.js';
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -188,7 +189,7 @@ export async function pipeEntityType(rt: SluiceRuntime, pipeId: string, side: 's
   if (!pipe) throw new EntityTypeError(404, `no pipe "${pipeId}"`);
   if (!inferenceEnabled(rt, pipeId)) throw new EntityTypeError(404, `pipe "${pipeId}" has no entity types: infer_pipe_entity_types is false`);
   const datasets = side === 'sink' ? (pipe.writes ? [pipe.writes] : []) : (rt.pump(pipeId)?.inst.source.datasets ?? pipe.reads);
-  if (datasets.length) return entityType(pipeId, side, await datasetsSchema(rt, `entity-types:${pipeId}:${side}`, datasets));
+  if (datasets.length) return entityType(pipeId, side, await datasetsSchema(rt, entityTypesDocument[side](pipeId), datasets));
   return entityType(pipeId, side, await sampleSchema(rt, pipeId, side === 'source' ? 'source' : 'sink', 1000));
 }
 

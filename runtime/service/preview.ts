@@ -7,11 +7,12 @@
  * after the transforms; `sink` = after `remove_namespaces`, i.e. what the sink receives.
  */
 import { randomUUID } from 'node:crypto';
-import { stringifyValue } from '../../compiler/values/json.js';
 import type { Entity } from '../../compiler/values/types.js';
 import type { RunInfo, Since } from '../components/types.js';
 import { settleHeap } from '../executor/heap-budget.js';
 import { addNamespaces, removeNamespaces } from '../executor/namespaces.js';
+import { stringifyValue } from '../../compiler/values/json.js';
+import { yieldIfDue } from '../executor/time-slice.js';
 import type { SluiceRuntime } from './runtime.js';
 
 export const PREVIEW_STAGES = ['source', 'before-transforms', 'after-transforms', 'sink'] as const;
@@ -29,10 +30,24 @@ export function normaliseStage(stage: string | undefined): PreviewStage | null {
 export class PreviewError extends Error {
   constructor(
     message: string,
-    readonly status: 404 | 409 | 422,
+    readonly status: 404 | 409 | 413 | 422,
+    /** A code more precise than the status (the limits). */
+    readonly code?: string,
   ) {
     super(message);
   }
+}
+
+/** How long a preview may evaluate, and how much it may hold (JSON text of its entities). */
+export interface PreviewLimits {
+  timeMs: number;
+  bytes: number;
+}
+
+export const DEFAULT_PREVIEW_LIMITS: PreviewLimits = { timeMs: 60_000, bytes: 128 * 1024 * 1024 };
+
+function mib(bytes: number): string {
+  return `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MiB`;
 }
 
 export interface PreviewOptions {
@@ -60,10 +75,10 @@ export function previewEntities(rt: SluiceRuntime, pipeId: string, stage: Previe
 
 /** The entities as JSON texts: a large output then takes a fraction of the memory its entities would. */
 export function previewEntityTexts(rt: SluiceRuntime, pipeId: string, stage: PreviewStage, options: PreviewOptions = {}): Promise<string[]> {
-  return preview(rt, pipeId, stage, options, (e) => stringifyValue(e));
+  return preview(rt, pipeId, stage, options, (_e, text) => text);
 }
 
-async function preview<T>(rt: SluiceRuntime, pipeId: string, stage: PreviewStage, options: PreviewOptions, keep: (e: Entity) => T): Promise<T[]> {
+async function preview<T>(rt: SluiceRuntime, pipeId: string, stage: PreviewStage, options: PreviewOptions, keep: (e: Entity, text: string) => T): Promise<T[]> {
   const pipe = rt.pipe(pipeId);
   if (!pipe) {
     if (rt.invalid.get(pipeId)?.kind === 'pipe') throw new PreviewError(`pipe "${pipeId}" has config errors and cannot run`, 409);
@@ -86,10 +101,24 @@ async function preview<T>(rt: SluiceRuntime, pipeId: string, stage: PreviewStage
   const byId = new Map<string, T>();
   const count = () => (unique ? byId.size : list.length);
   const namespaces = pipe.add_namespaces && pipe.namespaces ? pipe.namespaces : null;
+  // Previews run on the API's thread and their DTL can be arbitrarily heavy: they are bounded.
+  const limits = rt.previewLimits;
+  const deadline = performance.now() + limits.timeMs;
+  let bytes = 0;
+  const inTime = () => {
+    if (performance.now() > deadline) throw new PreviewError(`pipe "${pipeId}": the preview took longer than its limit of ${limits.timeMs / 1000} s; ask for fewer entities with "limit", or read the sink dataset after a run`, 422, 'PREVIEW_TIME_LIMIT');
+  };
+  const held = (e: Entity): string => {
+    const text = stringifyValue(e);
+    bytes += text.length;
+    if (bytes > limits.bytes) throw new PreviewError(`pipe "${pipeId}": the preview is larger than its limit of ${mib(limits.bytes)}; ask for fewer entities with "limit", or read the sink dataset after a run`, 413, 'PREVIEW_SIZE_LIMIT');
+    return text;
+  };
 
   try {
     if (limit <= 0) return [];
     for await (const batch of inst.source.read({ since, batchSize: inst.batchSize, run })) {
+      inTime();
       let current = batch.entities;
       if (stage !== 'source') {
         if (namespaces) current = current.map((e) => addNamespaces(e, namespaces));
@@ -100,6 +129,7 @@ async function preview<T>(rt: SluiceRuntime, pipeId: string, stage: PreviewStage
             } catch (err) {
               throw new PreviewError(`pipe "${pipeId}": a transform failed: ${err instanceof Error ? err.message : String(err)}`, 422);
             }
+            inTime();
           }
           if (stage === 'sink' && pipe.remove_namespaces) current = current.map(removeNamespaces);
         }
@@ -107,12 +137,13 @@ async function preview<T>(rt: SluiceRuntime, pipeId: string, stage: PreviewStage
       for (const e of current) {
         if (unique && typeof e._id === 'string') {
           byId.delete(e._id);
-          byId.set(e._id, keep(e));
-        } else list.push(keep(e));
+          byId.set(e._id, keep(e, held(e)));
+        } else list.push(keep(e, held(e)));
         if (count() >= limit) break;
       }
       if (count() >= limit || controller.signal.aborted) break;
       settleHeap();
+      await yieldIfDue();
     }
   } finally {
     options.signal?.removeEventListener('abort', onAbort);

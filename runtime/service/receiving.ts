@@ -7,6 +7,9 @@
  *   are queued one after the other.
  * - Everything is checked before anything is written: the entities (by the route), the protocol
  *   state (409), and the transforms (all entities are transformed before the first write).
+ * - A request is one transaction of the sink (`writeAll`; a dataset sink writes the entities, the
+ *   deletions that end a full sync and the pipe state together): a request killed half-way or
+ *   refused by the sink (422) leaves nothing behind.
  * - Full syncs (`is_full=true`) are sequences of requests sharing a `sequence_id`; every request of
  *   the sequence marks what it wrote as seen by the sequence, and the request with `is_last=true`
  *   ends the run with deletion tracking, so the sink deletes what the sequence did not post. The
@@ -23,6 +26,7 @@ import { receiverOptions, type ReceiverOptions } from '../components/sources/htt
 import type { EntityFailure, RunInfo, SinkResult } from '../components/types.js';
 import { addNamespaces, removeNamespaces } from '../executor/namespaces.js';
 import type { RunOutcome } from '../executor/run.js';
+import type { PipeInstance } from '../executor/pipe-instance.js';
 import { isoNow } from '../pump/execution-log.js';
 import type { Pump } from '../pump/pump.js';
 import type { PipeCheckpoint, PipeState } from '../store/contract.js';
@@ -253,6 +257,27 @@ function traceHeaders(headers: ReceiveRequestInfo['headers'], redactedBytes: num
 }
 
 /**
+ * Sinks that cannot write a request as one unit (no `writeAll`, e.g. sinks that send entities
+ * elsewhere) get it in batches, as a pump run would write it.
+ */
+async function writeInBatches(rt: SluiceRuntime, inst: PipeInstance, entities: Entity[], run: RunInfo, checkpoint: PipeCheckpoint, endRun: boolean): Promise<SinkResult> {
+  const total: SinkResult = { written: 0, unchanged: 0, deleted: 0, failures: [], changed: [] };
+  const sink = inst.sink;
+  await sink.beginRun?.(run);
+  const size = Math.max(1, inst.batchSize);
+  let i = 0;
+  do {
+    const batch = entities.slice(i, i + size);
+    i += size;
+    add(total, await sink.write(batch, run, i >= entities.length ? checkpoint : undefined));
+  } while (i < entities.length);
+  if (endRun && sink.endRun) add(total, await sink.endRun(run, checkpoint));
+  else if (sink.flush) add(total, await sink.flush(run));
+  else if (!sink.atomicCheckpoint) await rt.store.setPipeState(checkpoint.pipeId, checkpoint.state);
+  return total;
+}
+
+/**
  * Receives `entities` (already parsed and checked) into pipe `pipeId` under the push parameters.
  * Nothing is written when the protocol or a transform refuses the request.
  */
@@ -300,26 +325,16 @@ export async function receiveEntities(rt: SluiceRuntime, pipeId: string, entitie
 
       const ended = Date.now();
       const checkpoint: PipeCheckpoint = { pipeId, state: { ...state, run: null, receiver: step.next, last_run: { started, ended, status: 'completed' } } };
-      const total: SinkResult = { written: 0, unchanged: 0, deleted: 0, failures: [], changed: [] };
-      const sink = inst.sink;
-      await sink.beginRun?.(run);
-      const size = Math.max(1, inst.batchSize);
-      let i = 0;
-      do {
-        const batch = current.slice(i, i + size);
-        i += size;
-        add(total, await sink.write(batch, run, i >= current.length ? checkpoint : undefined));
-      } while (i < current.length);
       // The last request of a full sync ends the run with deletion tracking; other requests of a
       // full sync only commit (their entities are marked as seen by the sequence). An incremental
       // request completes a run too, which marks the sink populated (auto_populate_dataset).
-      if ((step.endsSequence || (!step.full && options.autoPopulate)) && sink.endRun) add(total, await sink.endRun(run, checkpoint));
-      else if (sink.flush) add(total, await sink.flush(run));
-      else if (!sink.atomicCheckpoint) await rt.store.setPipeState(pipeId, checkpoint.state);
+      const endRun = step.endsSequence || (!step.full && options.autoPopulate);
+      const total = inst.sink.writeAll ? await inst.sink.writeAll(current, run, checkpoint, { endRun }) : await writeInBatches(rt, inst, current, run, checkpoint, endRun);
       for (const d of new Set(total.changed)) rt.notifyDatasetChanged(d);
       outcome = { ...outcome, written: total.written, unchanged: total.unchanged, deleted: total.deleted, failed: total.failures.length };
       if (total.failures.length) {
-        throw new ReceiveError(422, 'WRITE_FAILED', `pipe "${pipeId}": ${total.failures.length} of ${current.length} entities could not be written to the sink (the others were); first: ${describe(total.failures[0])}`);
+        const others = inst.sink.writeAll ? 'nothing was written' : 'the others were written';
+        throw new ReceiveError(422, 'WRITE_FAILED', `pipe "${pipeId}": ${total.failures.length} of ${current.length} entities could not be written to the sink, ${others}; first: ${describe(total.failures[0])}`);
       }
       if (trace) {
         await rt.log.append(pipeId, {

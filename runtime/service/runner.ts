@@ -5,11 +5,13 @@
  * round, in dependency order (producers before consumers), until `extraZeroRuns` consecutive
  * rounds change nothing, or `maxRuns` rounds, or `maxRunTime` seconds have passed.
  *
- * - Input pipes (embedded or http_endpoint sources) are reset and emptied only with
- *   `deleteInputDatasets` (the default; the client turns it off when it posts test data); every
- *   other pipe is reset and emptied with `resetPipesAndDeleteSinkDatasets` (the default).
+ * - Input pipes (whose source reads no dataset: embedded, http_endpoint, and the sources that read
+ *   an outside system) are reset and emptied only with `deleteInputDatasets` (the default; the
+ *   client turns it off when it posts test data); every other pipe is reset and emptied with
+ *   `resetPipesAndDeleteSinkDatasets` (the default).
  * - A failed pipe run fails the job, except failures of input pipes without `checkInputPipes`
- *   (they are logged as warnings). Pipes whose pump mode is `off` are left out.
+ *   (they are logged as warnings): a CI node usually cannot reach the systems its input pipes
+ *   read. Pipes whose pump mode is `off` are left out.
  * - Automatic scheduling is paused while a job runs. One job runs at a time per runtime; the last
  *   jobs are kept (with their logs) for status and log requests by token.
  * - The job log is a list of `{timestamp, loglevel, logdata}` lines; timestamps are ISO strings
@@ -99,9 +101,12 @@ export class RunnerJob {
   }
 }
 
-/** Pipes whose data comes from outside: embedded and http_endpoint (receiver) sources. */
+/**
+ * Pipes whose data comes from outside the node: their source reads no dataset (embedded, http_endpoint
+ * receivers, and json, sql, rest and the other sources that read a system), as Sesam's scheduler counts them.
+ */
 export function isInputPipe(pipe: PlanPipe): boolean {
-  return pipe.source.type === 'embedded' || pipe.source.type === 'http_endpoint';
+  return pipe.reads.length === 0;
 }
 
 export function automaticRunsOff(plan: ExecutionPlan | null): boolean {
@@ -250,8 +255,14 @@ export class PipeRunner {
           if (!pipe) continue;
           const pump = rt.pump(id);
           if (!pump) {
-            if (!failedPipes.has(id)) job.write('ERROR', `Pipe '${id}' cannot run: ${rt.instantiationErrors.get(id) ?? 'it is not deployed'}`);
-            failedPipes.add(id);
+            const reason = rt.instantiationErrors.get(id) ?? 'it is not deployed';
+            if (isInputPipe(pipe) && !checkInputs) {
+              if (!skipped.has(id)) job.write('WARNING', `Input pipe '${id}' cannot run (ignored without check_input_pipes): ${reason}`);
+              skipped.add(id);
+            } else {
+              if (!failedPipes.has(id)) job.write('ERROR', `Pipe '${id}' cannot run: ${reason}`);
+              failedPipes.add(id);
+            }
             continue;
           }
           if (pump.mode === 'off') {

@@ -12,6 +12,7 @@ import type { SourceFile } from '../../compiler/load/files.js';
 import { diffPlans } from '../../compiler/plan/diff.js';
 import type { ExecutionPlan, PlanPipe, PlanSystem } from '../../compiler/plan/types.js';
 import { substituteSecrets } from '../../compiler/config/env.js';
+import { pipeSecretsDigest, pipeWithSecrets } from './pipe-secrets.js';
 import { hopsResolverFor } from '../datasets/hops-resolver.js';
 import { buildPipeInstance } from '../executor/pipe-instance.js';
 import { components } from '../components/registry.js';
@@ -23,6 +24,11 @@ import { PipeLeases } from '../pump/leases.js';
 import { randomUUID } from 'node:crypto';
 import type { Store } from '../store/contract.js';
 import { entitiesOf, type ConfigEntity } from './config-files.js';
+import { DEFAULT_PREVIEW_LIMITS, type PreviewLimits } from './preview.js';
+import type { ConfigFolder } from './config-folder.js';
+import { forgetSecretValues, redactSecrets, setSecretValues } from '../security/redaction.js';
+import { systemConfigText as configText } from '../components/systems/lookup.js';
+import { cleanupDeletedPipes } from './pipe-cleanup.js';
 
 export interface RuntimeOptions {
   store: Store;
@@ -37,6 +43,8 @@ export interface RuntimeOptions {
   leaseTtlMs?: number;
   /** This runtime's replica index when a plan places pipes on several replicas. */
   replica?: number;
+  /** Where the config comes from when it is a folder (`sluice run`): it is not restored from the store, and API changes are written into it. */
+  configFolder?: ConfigFolder;
 }
 
 export interface ConfigResult {
@@ -83,12 +91,20 @@ export class SluiceRuntime extends EventEmitter {
   invalid = new Map<string, InvalidComponent>();
   /** Pipes that compiled but could not be instantiated (e.g. a component this runtime cannot run). */
   instantiationErrors = new Map<string, string>();
+  /** The fingerprint of the secret values each built pipe was given (see pipe-secrets.ts). */
+  private readonly pipeSecrets = new Map<string, string>();
   private closed = false;
   /** Pipe leases, when the store is shared by several runtimes. */
   readonly leases: PipeLeases | null;
+  /** Bounds of pipe previews (GET /api/pipes/{id}/entities, verification in tests). */
+  previewLimits: PreviewLimits = { ...DEFAULT_PREVIEW_LIMITS };
+  /** The config folder this runtime serves, if any: the source of truth for its config. */
+  readonly configFolder: ConfigFolder | null;
   /** Set when the plan comes from outside (the operator): config edits through the API are refused. */
   managed = false;
   readonly replica: number;
+  /** The systems the running pumps were built with, as JSON text with secrets substituted. */
+  private builtSystems = new Map<string, string>();
 
   private constructor(options: RuntimeOptions) {
     super();
@@ -100,6 +116,7 @@ export class SluiceRuntime extends EventEmitter {
     this.scheduler = new Scheduler({ logger: this.logger, maxConcurrent: options.maxConcurrent });
     this.setMaxListeners(100);
     this.replica = options.replica ?? 0;
+    this.configFolder = options.configFolder ?? null;
     this.leases = this.store.leases ? new PipeLeases(this.store.leases, `${this.nodeId}-${randomUUID().slice(0, 8)}`, options.leaseTtlMs ?? 30_000, this.logger) : null;
     if (this.leases) this.leases.onLost = (pipeId) => this.pump(pipeId)?.active?.controller.abort();
   }
@@ -108,9 +125,10 @@ export class SluiceRuntime extends EventEmitter {
   static async open(options: RuntimeOptions): Promise<SluiceRuntime> {
     const rt = new SluiceRuntime(options);
     rt.env = (await rt.store.getMeta<Record<string, unknown>>(META_ENV)) ?? {};
-    rt.secrets = (await rt.store.getMeta<Record<string, string>>(META_SECRETS)) ?? {};
     rt.systemSecrets = (await rt.store.getMeta<Record<string, Record<string, string>>>(META_SYSTEM_SECRETS)) ?? {};
-    const files = options.replica === undefined ? ((await rt.store.getMeta<SourceFile[]>(META_FILES)) ?? []) : [];
+    rt.useSecrets((await rt.store.getMeta<Record<string, string>>(META_SECRETS)) ?? {});
+    // A config folder is read by its owner; only a runtime without one restores the last config it ran.
+    const files = options.replica === undefined && !options.configFolder ? ((await rt.store.getMeta<SourceFile[]>(META_FILES)) ?? []) : [];
     if (files.length) await rt.setConfigFiles(files, { force: true, persist: false });
     if (options.schedule !== false) rt.scheduler.start();
     rt.leases?.start();
@@ -120,6 +138,7 @@ export class SluiceRuntime extends EventEmitter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    forgetSecretValues(this);
     this.scheduler.stop();
     await this.scheduler.stopAll();
     await this.leases?.releaseAll();
@@ -182,7 +201,7 @@ export class SluiceRuntime extends EventEmitter {
    */
   async usePlan(plan: ExecutionPlan, secrets: Record<string, string> = {}): Promise<void> {
     this.managed = true;
-    this.secrets = secrets;
+    this.useSecrets(secrets);
     this.files = [];
     this.invalid = new Map();
     this.pendingDiagnostics = [];
@@ -220,8 +239,15 @@ export class SluiceRuntime extends EventEmitter {
     const diff = diffPlans(this.plan, plan);
     const changedSystems = new Set([...diff.systems.changed, ...diff.systems.added, ...diff.systems.removed]);
     const systems = this.systemsFor(plan);
+    // A secret set or changed since the pumps were built changes the system for its components.
+    const built = new Map([...systems].map(([id, s]) => [id, configText(s.config)]));
+    for (const [id, text] of built) if (this.builtSystems.has(id) && this.builtSystems.get(id) !== text) changedSystems.add(id);
+    this.builtSystems = built;
     const rebuild = new Set([...diff.added, ...diff.changed]);
-    for (const p of plan.pipes) if (p.systems.some((s) => changedSystems.has(s)) || this.instantiationErrors.has(p.id)) rebuild.add(p.id);
+    for (const p of plan.pipes) {
+      const secretsChanged = (this.pipeSecrets.get(p.id) ?? '') !== pipeSecretsDigest(p, this.secrets);
+      if (p.systems.some((s) => changedSystems.has(s)) || this.instantiationErrors.has(p.id) || secretsChanged) rebuild.add(p.id);
+    }
     for (const id of [...diff.removed, ...rebuild]) {
       const pump = this.scheduler.pumps.get(id);
       if (pump) {
@@ -229,7 +255,12 @@ export class SluiceRuntime extends EventEmitter {
         this.scheduler.pumps.delete(id);
       }
     }
-    for (const id of diff.removed) this.instantiationErrors.delete(id);
+    for (const id of diff.removed) {
+      this.instantiationErrors.delete(id);
+      this.pipeSecrets.delete(id);
+    }
+    const invalidPipes = [...this.invalid.values()].filter((c) => c.kind === 'pipe').map((c) => c.id);
+    await cleanupDeletedPipes(this.store, plan, [...plan.pipes.map((p) => p.id), ...invalidPipes], this.logger);
     this.plan = plan;
     this.scheduler.paused = this.automaticRunsOff(plan);
     for (const pipe of plan.pipes) {
@@ -245,7 +276,8 @@ export class SluiceRuntime extends EventEmitter {
       }
       if (!rebuild.has(pipe.id) && this.scheduler.pumps.has(pipe.id)) continue;
       try {
-        const inst = buildPipeInstance(pipe, plan, {
+        this.pipeSecrets.set(pipe.id, pipeSecretsDigest(pipe, this.secrets));
+        const inst = buildPipeInstance(pipeWithSecrets(pipe, this.secrets), plan, {
           store: this.store,
           logger: this.logger,
           systems,
@@ -268,8 +300,9 @@ export class SluiceRuntime extends EventEmitter {
         this.scheduler.pumps.set(pipe.id, pump);
         this.instantiationErrors.delete(pipe.id);
       } catch (err) {
-        this.instantiationErrors.set(pipe.id, (err as Error).message);
-        this.logger.error({ pipe: pipe.id, err: (err as Error).message }, 'pipe cannot run');
+        const message = redactSecrets((err as Error).message);
+        this.instantiationErrors.set(pipe.id, message);
+        this.logger.error({ pipe: pipe.id, err: message }, 'pipe cannot run');
       }
     }
     this.logger.info({ plan: plan.hash.slice(0, 12), pipes: plan.pipes.length, added: diff.added.length, changed: diff.changed.length, removed: diff.removed.length }, 'plan applied');
@@ -329,6 +362,7 @@ export class SluiceRuntime extends EventEmitter {
   async setSystemSecrets(systemId: string, values: Record<string, string>, replace: boolean): Promise<ConfigResult> {
     const next = replace ? { ...values } : { ...this.systemSecrets[systemId], ...values };
     this.systemSecrets = { ...this.systemSecrets, [systemId]: next };
+    this.redactSecretValues();
     await this.store.setMeta(META_SYSTEM_SECRETS, this.systemSecrets);
     return this.recompile();
   }
@@ -338,6 +372,7 @@ export class SluiceRuntime extends EventEmitter {
     if (!own || !(name in own)) return false;
     const { [name]: _removed, ...rest } = own;
     this.systemSecrets = { ...this.systemSecrets, [systemId]: rest };
+    this.redactSecretValues();
     await this.store.setMeta(META_SYSTEM_SECRETS, this.systemSecrets);
     await this.recompile();
     return true;
@@ -347,8 +382,19 @@ export class SluiceRuntime extends EventEmitter {
     return Object.keys(this.secrets).sort();
   }
 
+  /** The secret values components get; registered for masking wherever text leaves the process. */
+  private useSecrets(values: Record<string, string>): void {
+    this.secrets = values;
+    this.redactSecretValues();
+  }
+
+  /** Every secret value, global or a system's own, is masked wherever text leaves the runtime. */
+  private redactSecretValues(): void {
+    setSecretValues(this, [...Object.values(this.secrets), ...Object.values(this.systemSecrets).flatMap((own) => Object.values(own))]);
+  }
+
   async setSecrets(values: Record<string, string>, replace: boolean): Promise<ConfigResult> {
-    this.secrets = replace ? { ...values } : { ...this.secrets, ...values };
+    this.useSecrets(replace ? { ...values } : { ...this.secrets, ...values });
     await this.store.setMeta(META_SECRETS, this.secrets);
     return this.recompile();
   }
@@ -356,7 +402,7 @@ export class SluiceRuntime extends EventEmitter {
   async deleteSecret(name: string): Promise<boolean> {
     if (!(name in this.secrets)) return false;
     const { [name]: _removed, ...rest } = this.secrets;
-    this.secrets = rest;
+    this.useSecrets(rest);
     await this.store.setMeta(META_SECRETS, this.secrets);
     await this.recompile();
     return true;

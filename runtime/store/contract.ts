@@ -51,6 +51,11 @@ export interface WriteOptions {
   force?: boolean;
   /** Microseconds since the epoch for `_ts` (defaults to now). */
   now?: number;
+  /**
+   * After the entities, deletes every entity `seenRun` did not see (as `deleteUnseen` does), in the
+   * same transaction where the store has them: the last request of a full sync is one unit.
+   */
+  deleteUnseen?: { mark?: Record<string, unknown> };
 }
 
 export interface DeleteUnseenOptions {
@@ -69,6 +74,11 @@ export interface WriteResult {
   lastOffset: number;
   /** Ids that got new versions (for signalling and dependency tracking). */
   changedIds: string[];
+}
+
+/** Two write results of one dataset as one (a write followed by its deletions). */
+export function addResults(a: WriteResult, b: WriteResult): WriteResult {
+  return { written: a.written + b.written, unchanged: a.unchanged + b.unchanged, deleted: a.deleted + b.deleted, lastOffset: Math.max(a.lastOffset, b.lastOffset), changedIds: [...a.changedIds, ...b.changedIds] };
 }
 
 export interface ScanOptions {

@@ -31,8 +31,10 @@ export interface RestFixture {
   records: Map<string, FixtureRecord>;
   /** Requests as they arrived (bodies included) unless `record: false`. */
   seen: SeenRequest[];
-  /** Writes that reached /records/<id>: method, id, content type and body text. */
+  /** Writes that reached /records/<id>: method, id, content type and body text (none kept with `countWrites`). */
   writes: { method: string; id: string; contentType: string; body: string }[];
+  /** Writes answered, kept or not. */
+  writeCount: number;
   /** Answers the next `times` requests to paths starting with `prefix` with `status` (and headers/body). */
   fail(prefix: string, status: number, times: number, headers?: Record<string, string>, body?: string): void;
   /** Handlers tried before the built-in routes, newest first. */
@@ -47,7 +49,16 @@ export interface RestFixture {
 
 export interface FixtureOptions {
   record?: boolean;
+  /**
+   * Writes to /records/<id> are answered `{"ok":true}` and counted, without reading their URL or
+   * keeping their bodies (benchmarks: the service shares the cores with the client it measures).
+   */
+  countWrites?: boolean;
 }
+
+
+const OK = Buffer.from('{"ok":true}');
+const OK_HEADERS = ['content-type', 'application/json', 'content-length', String(OK.length)];
 
 function json(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
@@ -75,6 +86,7 @@ export async function startRestFixture(options: FixtureOptions = {}): Promise<Re
     records: new Map(),
     seen: [],
     writes: [],
+    writeCount: 0,
     overrides: [],
     authorization: null,
     fail(prefix, status, times, headers = {}, body = '') {
@@ -146,12 +158,20 @@ export async function startRestFixture(options: FixtureOptions = {}): Promise<Re
     if (['POST', 'PUT', 'PATCH', 'DELETE'].includes(req.method)) {
       const id = parts[1] !== undefined ? decodeURIComponent(parts[1]) : `new-${fixture.writes.length + 1}`;
       fixture.writes.push({ method: req.method, id, contentType: String(req.headers['content-type'] ?? ''), body: req.body });
+      fixture.writeCount++;
       return json(res, req.method === 'POST' ? 201 : 200, { id, ok: true });
     }
     return json(res, 405, { error: 'method not allowed' });
   };
 
   const server = http.createServer((request, res) => {
+    if (options.countWrites && request.method !== 'GET' && request.url?.startsWith('/records/') && fixture.overrides.length === 0 && failures.length === 0 && fixture.authorization === null) {
+      // Answered at once; Node reads the rest of the body before the next request on the connection.
+      fixture.writeCount++;
+      res.writeHead(request.method === 'POST' ? 201 : 200, OK_HEADERS);
+      res.end(OK);
+      return;
+    }
     const chunks: Buffer[] = [];
     request.on('data', (c: Buffer) => chunks.push(c));
     request.on('end', () => {

@@ -15,16 +15,29 @@ async function bigInput(api: TestApi, n: number): Promise<void> {
   await api.rt.store.markPopulated('big');
 }
 
-/** Makes the pipe's source wait `delayMs` before each batch, so that a run lasts a while. */
-function slowDown(api: TestApi, pipe: string, delayMs: number): void {
+/**
+ * Holds the pipe's first run after `batches` source batches until the run is stopped: the run is
+ * surely still going, with some entities committed, whenever the test looks (later runs read freely).
+ */
+function holdFirstRun(api: TestApi, pipe: string, batches: number): { reached: Promise<void> } {
   const source = api.rt.pump(pipe)!.inst.source;
   const read = source.read.bind(source);
+  let held = false;
+  let reached!: () => void;
+  const promise = new Promise<void>((r) => (reached = r));
   source.read = async function* (options) {
+    let n = 0;
     for await (const batch of read(options)) {
-      await new Promise((r) => setTimeout(r, delayMs));
       yield batch;
+      if (!held && ++n === batches) {
+        held = true;
+        reached();
+        const signal = options.run.signal;
+        if (!signal.aborted) await new Promise((r) => signal.addEventListener('abort', r, { once: true }));
+      }
     }
   };
+  return { reached: promise };
 }
 
 const slow = {
@@ -133,10 +146,12 @@ describe('running pipes through the API', () => {
     api = await startTestApi();
     await bigInput(api, 10_000);
     await api.call('PUT', '/api/config', { body: [slow] });
-    slowDown(api, 'slow', 20);
+    // 15 batches of 100: one commit of 1000 entities is in the dataset while the run is held.
+    const hold = holdFirstRun(api, 'slow', 15);
     const first = await api.call('POST', '/api/pipes/slow/pump', form({ operation: 'start' }));
     expect(first.status).toBe(200);
     expect(first.json.runtime['is-running']).toBe(true);
+    await hold.reached;
     const second = await api.call('POST', '/api/pipes/slow/pump', form({ operation: 'start' }));
     expect(second.status).toBe(409);
     expect(second.json.error.code).toBe('CONFLICT');

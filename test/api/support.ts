@@ -61,8 +61,8 @@ export async function startTestApi(opts: ApiOptions & { rt?: SluiceRuntime } = {
   };
 }
 
-/** Polls until `check` is true (or fails after `timeoutMs`). */
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 15_000, what = 'condition'): Promise<void> {
+/** Polls until `check` is true; `timeoutMs` only catches a hang (a loaded machine can be slow). */
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 60_000, what = 'condition'): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     if (await check()) return;

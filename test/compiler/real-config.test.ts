@@ -232,3 +232,137 @@ describe('what real configurations write', () => {
     expect(compile([pipeFile(unjoined), pipeFile(postcodes)]).diagnostics.map((d) => d.message)).toEqual(['dataset alias "p" is not joined to the source entity by an "eq" in "where"']);
   });
 });
+
+describe('values that wait for an unset $ENV(...)', () => {
+  const embedded = { type: 'embedded', entities: [{ _id: '1' }] };
+  const systemFile = (entity: Record<string, unknown>): SourceFile => ({ path: `systems/${String(entity._id)}.conf.json`, text: JSON.stringify(entity, null, 2), format: 'json', role: 'system' });
+  const onlyUnresolved = (ds: { code: string; severity: string; message: string }[]) => ds.map((d) => `${d.code} ${d.message}`);
+
+  it('are reported once, where the reference is written, and not again by the checks of the value', () => {
+    const jira = { _id: 'jira', type: 'system:postgresql', host: 'jira.example.org', database: 'jira', username: 'reader', password: 'x', port: '$ENV(jira-port)' };
+    const search = { _id: 'search', type: 'system:elasticsearch', hosts: '$ENV(search-hosts)' };
+    const ldap = { _id: 'directory', type: 'system:ldap', host: 'ldap.example.org', port: '$ENV(ldap-port)', use_ssl: '$ENV(ldap-ssl)' };
+    const nightly = { _id: 'nightly', type: 'pipe', source: embedded, pump: { cron_expression: '$ENV(nightly-cron)' } };
+    const mixed = { _id: 'mixed', type: 'pipe', source: embedded, pump: { cron_expression: '0 $ENV(hour) * * *' } };
+    const { diagnostics } = compile([systemFile(jira), systemFile(search), systemFile(ldap), pipeFile(nightly), pipeFile(mixed)]);
+    expect(onlyUnresolved(diagnostics)).toEqual([
+      'CONFIG_ENV_UNRESOLVED environment variable "hour" is not set',
+      'CONFIG_ENV_UNRESOLVED environment variable "nightly-cron" is not set',
+      'CONFIG_ENV_UNRESOLVED environment variable "ldap-port" is not set',
+      'CONFIG_ENV_UNRESOLVED environment variable "ldap-ssl" is not set',
+      'CONFIG_ENV_UNRESOLVED environment variable "jira-port" is not set',
+      'CONFIG_ENV_UNRESOLVED environment variable "search-hosts" is not set',
+    ]);
+  });
+
+  it('name no system or dataset yet, and a component type that waits for one is not unknown', () => {
+    const reader = { _id: 'reader', type: 'pipe', source: { type: 'dataset', dataset: '$ENV(input-dataset)' }, sink: { type: 'rest', system: '$ENV(target-system)', operation: 'post' } };
+    const typed = { _id: 'typed', type: 'pipe', source: { type: '$ENV(source-type)' } };
+    const { diagnostics } = compile([pipeFile(reader), pipeFile(typed)]);
+    expect(codes(diagnostics)).toEqual(['error CONFIG_ENV_UNRESOLVED', 'error CONFIG_ENV_UNRESOLVED', 'error CONFIG_ENV_UNRESOLVED']);
+  });
+
+  it('a $conditional_properties block with an unset condition leaves what its alternatives set undecided, not missing', () => {
+    const api = { _id: 'api', type: 'system:url', $conditional_properties: { condition: '$ENV(environment)', alternatives: { prod: { base_url: 'https://api.example.org/' }, test: { base_url: 'https://test.example.org/' } } } };
+    expect(onlyUnresolved(compile([systemFile(api)]).diagnostics)).toEqual(['CONFIG_ENV_UNRESOLVED environment variable "environment" is not set']);
+    const other = { ...api, $conditional_properties: { condition: 'prod', alternatives: { prod: { verify_ssl: false } } } };
+    expect(onlyUnresolved(compile([systemFile(other)]).diagnostics)).toEqual(['CONFIG_SCHEMA system "api" is missing required property "url_pattern"']);
+  });
+
+  it('a conditional sink whose condition waits still produces its dataset for the pipes that read it', () => {
+    const writer = { _id: 'crm-person', type: 'pipe', source: embedded, sink: { type: 'conditional', condition: '$ENV(node-env)', alternatives: { prod: { type: 'dataset' }, test: { type: 'dataset' } } } };
+    const reader = { _id: 'person', type: 'pipe', source: { type: 'dataset', dataset: 'crm-person' } };
+    expect(codes(compile([pipeFile(writer), pipeFile(reader)]).diagnostics)).toEqual(['error CONFIG_ENV_UNRESOLVED']);
+  });
+
+  it('in alternatives the condition does not choose are no problem of this config', () => {
+    const crm = { _id: 'crm-person', type: 'pipe', source: { type: 'conditional', condition: '$ENV(node-env)', alternatives: { prod: { type: 'json', system: 'crm', url: '$ENV(crm-person-url)' }, test: embedded } } };
+    const crmSystem = { _id: 'crm', type: 'system:url', base_url: 'https://crm.example.org/', $conditional_properties: { condition: '$ENV(node-env)', alternatives: { prod: { headers: { Authorization: '$SECRET(crm-token)' }, base_url: '$ENV(crm-url)' }, test: {} } } };
+    const test = compile([pipeFile(crm), systemFile(crmSystem)], { env: { 'node-env': 'test' }, secrets: [] });
+    expect(test.diagnostics).toEqual([]);
+    expect(test.plan!.pipes[0].source.type).toBe('embedded');
+    const prod = compile([pipeFile(crm), systemFile(crmSystem)], { env: { 'node-env': 'prod' }, secrets: [] });
+    expect(onlyUnresolved(prod.diagnostics)).toEqual([
+      'CONFIG_ENV_UNRESOLVED environment variable "crm-person-url" is not set',
+      'CONFIG_SECRET_UNRESOLVED secret "crm-token" is not set: what uses it fails until it is set',
+      'CONFIG_ENV_UNRESOLVED environment variable "crm-url" is not set',
+    ]);
+  });
+
+  it('a secret that is not set is a warning, and the plan keeps the reference', () => {
+    const crmSystem = { _id: 'crm', type: 'system:url', base_url: 'https://crm.example.org/', headers: { Authorization: 'Bearer $SECRET(crm-token)' } };
+    const node = compile([systemFile(crmSystem)], { secrets: ['crm-tokn'] });
+    expect(codes(node.diagnostics)).toEqual(['warning CONFIG_SECRET_UNRESOLVED']);
+    expect(node.plan!.systems[0].effective.headers).toEqual({ Authorization: 'Bearer $SECRET(crm-token)' });
+  });
+
+  it('once set, take the JSON type of the variable where the reference is the whole value, and text inside a longer string', () => {
+    const search = { _id: 'search', type: 'system:elasticsearch', hosts: '$ENV(search-hosts)' };
+    const ldap = { _id: 'directory', type: 'system:ldap', host: 'ldap.example.org', port: '$ENV(ldap-port)', use_ssl: '$ENV(ldap-ssl)' };
+    const api = { _id: 'api', type: 'system:url', base_url: 'http://$ENV(api-host):$ENV(api-port)/v$ENV(api-versions)' };
+    const nightly = { _id: 'nightly', type: 'pipe', source: embedded, pump: { cron_expression: '$ENV(nightly-cron)' } };
+    const env = { 'search-hosts': ['es1:9200', 'es2:9200'], 'ldap-port': 636, 'ldap-ssl': true, 'api-host': 'api.example.org', 'api-port': 8443, 'api-versions': [2], 'nightly-cron': '0/15 0-4 * * *' };
+    const { plan, diagnostics } = compile([systemFile(search), systemFile(ldap), systemFile(api), pipeFile(nightly)], { env });
+    expect(diagnostics).toEqual([]);
+    const system = (id: string) => plan!.systems.find((s) => s.id === id)!.effective;
+    expect(system('search').hosts).toEqual(['es1:9200', 'es2:9200']);
+    expect([system('directory').port, system('directory').use_ssl]).toEqual([636, true]);
+    expect(system('api').base_url).toBe('http://api.example.org:8443/v[2]');
+    expect(plan!.pipes[0].pump.cron_expression).toBe('0/15 0-4 * * *');
+    const wrongType = compile([systemFile(search)], { env: { 'search-hosts': 'es1:9200' } }).diagnostics;
+    expect(onlyUnresolved(wrongType)).toEqual(['CONFIG_SCHEMA "hosts" must be array, not string']);
+  });
+});
+
+describe('sql sink schema definitions as Sesam generates them', () => {
+  const system: SourceFile = { path: 'systems/warehouse.conf.json', text: JSON.stringify({ _id: 'warehouse', type: 'system:mysql', host: 'db.example.org', database: 'dw', username: 'loader', password: 'x' }), format: 'json', role: 'system' };
+  const sink = (columns: Record<string, unknown>[]) => ({ _id: 'salary-endpoint', type: 'pipe', source: { type: 'embedded', entities: [] }, sink: { type: 'sql', system: 'warehouse', table: 'Salary', schema_definition: columns } });
+
+  it('take ranges as values of the column type: transit datetimes and decimals, numbers, and integers past 2^53', () => {
+    const columns = [
+      { type: 'integer', name: 'EmployeeId', primary_key: true, allow_null: false, min_value: 1001, max_value: 4711 },
+      { type: 'datetime', name: 'ValidFrom', min_value: '~t1987-11-01T00:00:00Z', max_value: '~t2120-05-26T11:34:47Z' },
+      { type: 'decimal', name: 'Amount', min_value: '~f0.00', max_value: '~f101778.00', precision: 12, scale: 2 },
+      { type: 'float', name: 'Rate', min_value: '~f0.5', max_value: 1000000000 },
+      { type: 'integer', name: 'Serial', min_value: 0, max_value: 0 },
+    ];
+    const text = JSON.stringify(sink(columns)).replace('"min_value":0,"max_value":0', '"min_value":-9223372036854775808,"max_value":9223372036854775807');
+    const { plan, diagnostics } = compile([system, pipeFile(sink(columns), text)]);
+    expect(diagnostics).toEqual([]);
+    const definition = plan!.pipes[0].sink.config.schema_definition as Record<string, unknown>[];
+    expect(definition[1]).toMatchObject({ min_value: '~t1987-11-01T00:00:00Z', max_value: '~t2120-05-26T11:34:47Z' });
+    expect(definition[4]).toMatchObject({ min_value: -9223372036854775808n, max_value: 9223372036854775807n });
+  });
+
+  it('may name column types of the database the pipe was written for, and a bound that is no transit value is only text', () => {
+    const columns = [
+      { type: 'integer', name: 'AvdelingsNr', primary_key: true, min_value: 0, max_value: 9999 },
+      { type: 'datetime2', name: 'Opprettet', min_value: '~t1970-12-18T23:00:00Z', max_value: '~3999-01-27T23:00:00Z' },
+      { type: 'bit', name: 'Slettet', min_value: 0, max_value: 1 },
+    ];
+    expect(compile([system, pipeFile(sink(columns))]).diagnostics).toEqual([]);
+    const broken = compile([system, pipeFile(sink([{ type: 'string', name: 'Navn', max_size: 'long', min_value: { at: 1 } }]))]).diagnostics;
+    expect(broken.map((d) => d.message)).toEqual(['"schema_definition.0.max_size" must be integer, not string', '"schema_definition.0.min_value" must be number or string, not object']);
+  });
+});
+
+describe('a conditional transform that chooses a "chained" one', () => {
+  it('is the transforms the chosen chain lists', () => {
+    const dtl = (name: string) => ({ type: 'dtl', rules: { default: [['copy', '*'], ['add', name, true]] } });
+    const pipe = { _id: 'sites', type: 'pipe', source: { type: 'embedded', entities: [{ _id: '1' }] }, transform: { type: 'conditional', condition: 'prod', alternatives: { prod: { type: 'chained', transforms: [dtl('a'), dtl('b')] }, test: dtl('c') } } };
+    const { plan, diagnostics } = compile([pipeFile(pipe)]);
+    expect(diagnostics).toEqual([]);
+    expect(plan!.pipes[0].transforms.map((t) => Object.keys(((t.config.rules as { default: unknown[][] }).default[1] as string[]).slice(1, 2)).length)).toEqual([1, 1]);
+    expect(plan!.pipes[0].transforms.map((t) => (t.config.rules as { default: unknown[][] }).default[1][1])).toEqual(['a', 'b']);
+    const test = compile([pipeFile({ ...pipe, transform: { ...pipe.transform, condition: 'test' } })]);
+    expect(test.plan!.pipes[0].transforms.map((t) => (t.config.rules as { default: unknown[][] }).default[1][1])).toEqual(['c']);
+  });
+});
+
+describe('node metadata as Sesam\'s client uploads it', () => {
+  it('takes the settings the client writes into it without warnings', () => {
+    const metadata = { _id: 'node', type: 'metadata', task_manager: { disable_user_pipes: true }, global_defaults: { eager_load_microservices: false, enable_cpp_extensions: false } };
+    const file: SourceFile = { path: 'node-metadata.conf.json', text: JSON.stringify(metadata), format: 'json', role: 'node-metadata' };
+    expect(compile([file]).diagnostics).toEqual([]);
+  });
+});

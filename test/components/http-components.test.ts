@@ -157,7 +157,9 @@ describe('url system', () => {
     await expect(rt.runPipe('p1')).rejects.toThrow(/pipe "p1": the json source: system "ntlm": NTLM authentication is not supported/);
     await expect(rt.runPipe('p2')).rejects.toThrow(/"oauth2" cannot be combined with JWT/);
     await expect(rt.runPipe('p3')).rejects.toThrow(/JWT authentication needs "jwt_token"/);
-    expect(() => new UrlClient({ id: 's', config: { url_pattern: 'http://h/%s', headers: { 'x-key': '$SECRET(missing-key)' } } })).toThrow('system "s": the secret "missing-key" is not set');
+    // A secret that is not set fails the first request, not the client (nor the pipes using it).
+    const unset = new UrlClient({ id: 's', config: { url_pattern: 'http://h/%s', headers: { 'x-key': '$SECRET(missing-key)' } } });
+    await expect(unset.request({ url: 'x' })).rejects.toMatchObject({ code: 'HTTP_SECRET_UNSET', message: expect.stringContaining('system "s" needs the secret "missing-key", which is not set') });
     expect(() => new UrlClient({ id: 's', config: { url_pattern: 'http://h/%s', proxies: { http: 'ftp://p:1' } } })).toThrow('system "s": the proxy for "http" has the unsupported scheme "ftp:" (use http, https or socks5)');
   });
 
@@ -331,9 +333,9 @@ describe('url system', () => {
   });
 
   it('times out slow servers after read_timeout with a clear error', async () => {
+    // The server never answers: only the client's read_timeout can end the request.
     const server = await serve(async (_req, res) => {
-      await new Promise((r) => setTimeout(r, 1500));
-      reply(res, 200, []);
+      await new Promise((r) => res.once('close', r));
     });
     const rt = await runtime();
     await configure(rt, [urlSystem('slow', server.base, { read_timeout: 1 }), { _id: 'pull', type: 'pipe', source: { type: 'json', system: 'slow', url: 'x' } }]);

@@ -530,9 +530,17 @@ describe('merge source, crash safety', () => {
     const support = JSON.stringify(join(root, 'test/support/runtime.ts'));
     writeFileSync(
       file,
-      `import { configure, openRuntime } from ${support};
+      `import { writeSync } from 'node:fs';
+import { configure, openRuntime } from ${support};
 const rt = await openRuntime({ dataDir: process.argv[2] });
 await configure(rt, ${JSON.stringify(config)});
+// Every store write (merge state, sink commits, execution log) is announced before it happens.
+const write = rt.store.write.bind(rt.store);
+let writes = 0;
+rt.store.write = (dataset, entities, options) => {
+  writeSync(1, 'write ' + ++writes + '\\n');
+  return write(dataset, entities, options);
+};
 process.stdout.write('ready\\n');
 for (;;) {
   const o = await rt.runPipe('merged');
@@ -546,27 +554,25 @@ process.stdout.write('all done\\n');
     return file;
   }
 
-  /** Runs the child; with `killAfterMs`, SIGKILLs it that long after its pipes are configured. */
-  function runChild(file: string, dir: string, killAfterMs?: number): Promise<{ done: boolean; ms: number }> {
+  /**
+   * Runs the child; with `killAtWrite`, SIGKILLs it as it announces that store write (the run's own
+   * progress decides the moment, not a clock). Resolves whether it finished, and its store writes.
+   */
+  function runChild(file: string, dir: string, killAtWrite?: number): Promise<{ done: boolean; writes: number }> {
     return new Promise((resolve, reject) => {
       const p = spawn(process.execPath, ['--import', 'tsx', file, dir], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       let err = '';
-      let ready = 0;
-      let timer: NodeJS.Timeout | null = null;
+      let writes = 0;
       p.stdout.on('data', (d) => {
         out += d;
-        if (!ready && out.includes('ready')) {
-          ready = Date.now();
-          if (killAfterMs !== undefined) timer = setTimeout(() => p.kill('SIGKILL'), killAfterMs);
-        }
+        writes = out.split('\n').filter((l) => l.startsWith('write ')).length;
+        if (killAtWrite !== undefined && writes >= killAtWrite) p.kill('SIGKILL');
       });
       p.stderr.on('data', (d) => (err += d));
       p.on('exit', (code, signal) => {
-        if (timer) clearTimeout(timer);
-        const ms = ready ? Date.now() - ready : 0;
-        if (signal === 'SIGKILL') resolve({ done: false, ms });
-        else if (code === 0 && out.includes('all done')) resolve({ done: true, ms });
+        if (signal === 'SIGKILL') resolve({ done: false, writes });
+        else if (code === 0 && out.includes('all done')) resolve({ done: true, writes });
         else reject(new Error(`child exited with ${code}: ${err}`));
       });
     });
@@ -615,7 +621,7 @@ process.stdout.write('all done\\n');
       expect(reference.done).toBe(true);
       for (let attempt = 0; ; attempt++) {
         // Killed at a random moment of the work (ingest, recompute, emission, sink commits).
-        const { done } = await runChild(file, crashed, attempt < 3 ? Math.floor(rnd() * reference.ms * 0.6) : undefined);
+        const { done } = await runChild(file, crashed, attempt < 3 ? 1 + Math.floor(rnd() * reference.writes * 0.6) : undefined);
         if (!done) kills++;
         if (done) break;
       }

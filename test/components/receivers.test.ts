@@ -3,7 +3,7 @@
  * real HTTP against the Sluice API.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { startTestApi, waitFor, type TestApi } from '../api/support.js';
+import { startTestApi, type TestApi } from '../api/support.js';
 import { protocolStep } from '../../runtime/service/receiving.js';
 
 let api: TestApi;
@@ -31,6 +31,13 @@ async function latest(dataset: string): Promise<Record<string, { name?: unknown;
   const out: Record<string, { name?: unknown; deleted: boolean }> = {};
   for (const e of r.json as { _id: string; name?: unknown; _deleted?: boolean }[]) out[e._id] = { name: e.name, deleted: e._deleted === true };
   return out;
+}
+
+/** A promise the test resolves when it chooses. */
+function gate(): { promise: Promise<void>; open(): void } {
+  let open!: () => void;
+  const promise = new Promise<void>((r) => (open = r));
+  return { promise, open };
 }
 
 async function versions(dataset: string): Promise<number> {
@@ -253,46 +260,65 @@ describe('receiving entities (JSON push)', () => {
   it('never interleaves a receive with a pump run of the same pipe', async () => {
     await setup();
     const pump = api.rt.pump('myendpoint')!;
-    // A pump run that takes a while.
+    const events: string[] = [];
+    // A pump run held at its start until the test lets it go.
     const source = pump.inst.source;
     const read = source.read.bind(source);
-    let runEnded = 0;
+    const runHeld = gate();
+    const runReading = gate();
     source.read = async function* (options) {
-      await new Promise((r) => setTimeout(r, 300));
+      runReading.open();
+      await runHeld.promise;
       yield* read(options);
-      runEnded = Date.now();
+      events.push('run ended');
+    };
+    const claim = pump.claim.bind(pump);
+    const receiveWaiting = gate();
+    pump.claim = () => {
+      receiveWaiting.open();
+      return claim();
+    };
+    const sink = pump.inst.sink;
+    const writeAll = sink.writeAll!.bind(sink);
+    sink.writeAll = async (...args) => {
+      events.push('receive written');
+      return writeAll(...args);
     };
     const run = api.rt.runPipe('myendpoint');
-    await new Promise((r) => setTimeout(r, 50));
-    const received = push('myendpoint', [{ _id: 'during-run' }]).then((r) => ({ status: r.status, at: Date.now() }));
+    await runReading.promise;
+    const received = push('myendpoint', [{ _id: 'during-run' }]);
+    await receiveWaiting.promise;
+    runHeld.open();
     await run;
-    const r = await received;
-    expect(r.status).toBe(200);
-    expect(r.at).toBeGreaterThanOrEqual(runEnded);
+    expect((await received).status).toBe(200);
+    expect(events).toEqual(['run ended', 'receive written']);
+
     // While a receive holds the pipe, a run waits for it.
-    const sink = pump.inst.sink;
-    const write = sink.write.bind(sink);
-    let receiveWritten = 0;
-    sink.write = async (entities, runInfo, checkpoint) => {
-      await new Promise((res) => setTimeout(res, 1000));
-      receiveWritten = Date.now();
-      return write(entities, runInfo, checkpoint);
+    events.length = 0;
+    const writeHeld = gate();
+    const writing = gate();
+    sink.writeAll = async (...args) => {
+      writing.open();
+      await writeHeld.promise;
+      events.push('receive written');
+      return writeAll(...args);
     };
-    const slowReceive = push('myendpoint', [{ _id: 'slow' }]);
-    await waitFor(() => pump.running, 5000, 'the receive to hold the pump');
-    const start = await api.call('POST', '/api/pipes/myendpoint/pump', { raw: 'operation=start', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
-    expect(start.status).toBe(409);
-    let runStarted = 0;
     source.read = async function* (options) {
-      runStarted = Date.now();
+      events.push('run started');
       yield* read(options);
     };
+    const slowReceive = push('myendpoint', [{ _id: 'slow' }]);
+    await writing.promise;
+    expect(pump.running).toBe(true);
+    const start = await api.call('POST', '/api/pipes/myendpoint/pump', { raw: 'operation=start', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expect(start.status).toBe(409);
     const second = api.rt.runPipe('myendpoint');
+    writeHeld.open();
     expect((await slowReceive).status).toBe(200);
     await second;
-    expect(runStarted).toBeGreaterThanOrEqual(receiveWritten);
+    expect(events).toEqual(['receive written', 'run started']);
     // Concurrent receives of one pipe are queued, one after the other.
-    sink.write = write;
+    sink.writeAll = writeAll;
     const all = await Promise.all(Array.from({ length: 8 }, (_, i) => push('myendpoint', [{ _id: `p${i}` }])));
     expect(all.map((x) => x.status)).toEqual(Array(8).fill(200));
     expect(Object.keys(await latest('mydataset'))).toHaveLength(10);

@@ -152,7 +152,7 @@ async function sluiceRun(dir: string, args: string[], env: Record<string, string
   try {
     const deadline = Date.now() + 45_000;
     for (;;) {
-      const port = /localhost:(\d+)\/api/.exec(log)?.[1];
+      const port = /(?:localhost|127\.0\.0\.1):(\d+)\/api/.exec(log)?.[1];
       if (port && (await done(`http://127.0.0.1:${port}/api`, log).catch(() => false))) return log;
       if (Date.now() > deadline || child.exitCode !== null) throw new Error(`sluice run did not get there (last seen: ${JSON.stringify(seen())}); its log:\n${log.split('\n').filter((l) => !l.includes('"msg":"incoming request"') && !l.includes('"msg":"request completed"')).join('\n').slice(-4000)}`);
       await new Promise((r) => setTimeout(r, 100));

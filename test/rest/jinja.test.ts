@@ -1,6 +1,6 @@
 /** The Jinja templates of the REST components: values, Python's semantics, filters and markers. */
 import { describe, expect, it } from 'vitest';
-import { evaluate, renderText, renderTree } from '../../runtime/components/systems/rest/jinja.js';
+import { evaluate, renderText, renderTree } from '../../runtime/components/jinja/jinja.js';
 import { parseLinkHeader } from '../../runtime/components/systems/rest/exchange.js';
 import { retryAfterSeconds } from '../../runtime/components/systems/rest/client.js';
 import { valueAtPath } from '../../runtime/components/systems/rest/values.js';
@@ -23,6 +23,19 @@ describe('jinja templates', () => {
     expect(renderText("{{ '{}-{}'.format(a, b) }}|{{ x.replace('-', '_') }}", { a: 1, b: 2, x: 'a-b-c' }, at)).toBe('1-2|a_b_c');
     expect(renderText('{% if x is defined %}d{% else %}u{% endif %}{{ y | default("z") }}', {}, at)).toBe('uz');
     expect(renderText('{{ 7 // 2 }} {{ d.items() | length }} {{ True and not None }}', { d: { a: 1, b: 2 } }, at)).toBe('3 2 True');
+  });
+
+  it('renders plain `{{ name.path }}` templates without the engine exactly as the engine does', () => {
+    const ctx = { _id: 'r1', n: 2, none: null, yes: true, d: { a: { b: 'deep' }, l: [1, 'x'] }, s: 'abc', when: new Date(0) };
+    expect(renderText('records/{{ _id }}?n={{n}}&x={{ none }}&y={{ yes }}', ctx, at)).toBe('records/r1?n=2&x=None&y=True');
+    expect(renderText('{{ d.a.b }}|{{ d.l }}|{{ d.a }}', ctx, at)).toBe('deep|[1,"x"]|{"b":"deep"}');
+    // Values only the engine knows how to read: missing names, string members, members of other objects.
+    expect(renderText('[{{ missing }}][{{ d.missing }}][{{ s.length }}][{{ none.x }}]', ctx, at)).toBe('[][][3][]');
+    expect(renderText('{{ when.getTime }}', ctx, at)).toMatch(/function|getTime/);
+    expect(evaluate('{{ d.l }}', ctx, at)).toEqual([1, 'x']);
+    expect(evaluate(' {{ n }} ', ctx, at)).toBe(2);
+    expect(evaluate('{{ d.missing }}', ctx, at)).toBeUndefined();
+    expect(renderText('100% {{ _id }}#top', ctx, at)).toBe('100% r1#top');
   });
 
   it('has the documented bytes, base64 and datetime filters', () => {

@@ -75,6 +75,45 @@ describe('rest sink', () => {
     ]);
   });
 
+  it('sends a batch many requests at a time, pipelined on max_connections, in order per _id', async () => {
+    const f = await fixture();
+    const rt = await runtime();
+    const total = 64;
+    const entities = Array.from({ length: total }, (_, i) => ({ _id: `e${i}`, payload: { n: i } }));
+    for (const [at, version] of [[0, 1], [5, 2], [10, 3]]) entities[at] = { _id: 'dup', payload: { n: version } };
+    // Answers are held until 8 requests wait (or all came): a sink sending one at a time never gets one.
+    let held: (() => void)[] = [];
+    let received = 0;
+    let peak = 0;
+    const sockets = new Set<unknown>();
+    f.overrides.push(async (req, res) => {
+      received++;
+      // A pipelined request's response has no socket until its turn: the request has it.
+      sockets.add(res.req.socket);
+      const answered = new Promise<void>((resolve) => held.push(resolve));
+      peak = Math.max(peak, held.length);
+      if (held.length >= 8 || received === total) {
+        for (const release of held) release();
+        held = [];
+      }
+      await answered;
+      f.writes.push({ method: req.method, id: req.path.split('/')[2], contentType: String(req.headers['content-type']), body: req.body });
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{}');
+      return true;
+    });
+    await configure(rt, [
+      restSystem('api', f.base, { operations, pipelining: 8, max_connections: 2 }),
+      { _id: 'push', type: 'pipe', batch_size: total, source: { type: 'embedded', entities }, sink: { type: 'rest', system: 'api', operation: 'put-json' } },
+    ]);
+    expect(await rt.runPipe('push')).toMatchObject({ status: 'completed', written: total });
+    expect(f.writes).toHaveLength(total);
+    expect(f.writes.filter((w) => w.id === 'dup').map((w) => JSON.parse(w.body).n)).toEqual([1, 2, 3]);
+    expect(peak).toBeGreaterThanOrEqual(8);
+    expect(peak).toBeLessThanOrEqual(16);
+    expect(sockets.size).toBeLessThanOrEqual(2);
+  });
+
   it('fails the run with a clear error on 500s and unknown operations, after sending what came before', async () => {
     const f = await fixture();
     f.fail('/records/b', 500, 100, { 'content-type': 'text/plain' }, 'cannot store b');

@@ -1,7 +1,10 @@
 /**
  * Child process for the crash test: opens the store in a data directory and runs the pipes until
- * both have completed a run. The parent kills it with SIGKILL at random moments and restarts it.
+ * both have completed a run. It prints `committing <n>` just before, and `committed <n>` just after,
+ * each store write of a pipe's sink (synchronously), so that the parent kills it at points of the
+ * run's own progress: in the middle of a commit, or right after one.
  */
+import { writeSync } from 'node:fs';
 import pino from 'pino';
 import { EmbeddedStore } from '../../runtime/store/embedded/store.js';
 import { SluiceRuntime } from '../../runtime/service/runtime.js';
@@ -9,7 +12,18 @@ import { entitiesToFiles } from '../../runtime/service/config-files.js';
 import { crashConfig } from './crash-config.js';
 
 const dataDir = process.argv[2];
-const rt = await SluiceRuntime.open({ store: new EmbeddedStore({ dataDir }), logger: pino({ level: 'silent' }), schedule: false });
+const store = new EmbeddedStore({ dataDir });
+const write = store.write.bind(store);
+let commits = 0;
+store.write = async (dataset, entities, options) => {
+  if (dataset !== 'enriched' && dataset !== 'summary') return write(dataset, entities, options);
+  const n = ++commits;
+  writeSync(1, `committing ${n}\n`);
+  const r = await write(dataset, entities, options);
+  writeSync(1, `committed ${n}\n`);
+  return r;
+};
+const rt = await SluiceRuntime.open({ store, logger: pino({ level: 'silent' }), schedule: false });
 const r = await rt.setConfigFiles(entitiesToFiles(crashConfig));
 if (!r.ok) throw new Error(rt.describeErrors(r.diagnostics));
 for (const pipe of ['enriched', 'summary']) {

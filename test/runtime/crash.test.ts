@@ -1,7 +1,8 @@
 /**
- * Crash safety: SIGKILL the runtime at random moments during a large run (at least ten times),
- * restart it each time, and compare the final datasets with an uninterrupted run: the same latest
- * entities, no duplicate versions, offsets strictly increasing.
+ * Crash safety: SIGKILL the runtime twelve times during a large run, at points of its own progress
+ * (in the middle of a commit and right after one), restart it each time, and compare the final
+ * datasets with an uninterrupted run: the same latest entities, no duplicate versions, offsets
+ * strictly increasing.
  */
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
@@ -19,17 +20,22 @@ async function seed(dir: string): Promise<void> {
   await store.close();
 }
 
-/** Runs the child; with `killAfterMs`, SIGKILLs it then. Resolves whether it finished on its own. */
-function runChild(dir: string, killAfterMs?: number): Promise<boolean> {
+/**
+ * Runs the child; with `kill`, SIGKILLs it as soon as it prints `committing <kill.at>` (in the
+ * middle of that commit) or `committed <kill.at>` (right after it). Resolves whether it finished on its own.
+ */
+function runChild(dir: string, kill?: { at: number; during: boolean }): Promise<boolean> {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, ['--import', 'tsx', child, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    p.stdout.on('data', (d) => (out += d));
+    const trigger = kill ? `${kill.during ? 'committing' : 'committed'} ${kill.at}\n` : null;
+    p.stdout.on('data', (d) => {
+      out += d;
+      if (trigger && out.includes(trigger)) p.kill('SIGKILL');
+    });
     p.stderr.on('data', (d) => (err += d));
-    const timer = killAfterMs === undefined ? null : setTimeout(() => p.kill('SIGKILL'), killAfterMs);
     p.on('exit', (code, signal) => {
-      if (timer) clearTimeout(timer);
       if (signal === 'SIGKILL') resolve(false);
       else if (code === 0 && out.includes('all done')) resolve(true);
       else reject(new Error(`child exited with ${code}: ${err}`));
@@ -60,13 +66,15 @@ describe('crash safety', () => {
 
     let kills = 0;
     let finished = false;
-    // Kill points spread over the start-up, the first pipe and the second pipe.
-    for (let attempt = 0; !finished && attempt < 40; attempt++) {
-      const delay = 700 + Math.floor(Math.random() * 3500);
-      finished = await runChild(crashed, kills < 12 ? delay : undefined);
+    // Twelve kills at the n-th commit of each restarted run, in the middle of it or right after it.
+    // The two pipes commit about 104 times in all: the first kills fall into the start-up and the
+    // first pipe, the last four into the second, and every restart still has commits left to reach.
+    const killAt = [1, 8, 8, 8, 8, 8, 8, 8, 2, 4, 6, 8];
+    for (let attempt = 0; !finished && attempt < 20; attempt++) {
+      finished = await runChild(crashed, kills < killAt.length ? { at: killAt[kills], during: kills % 2 === 0 } : undefined);
       if (!finished) kills++;
     }
-    expect(kills).toBeGreaterThanOrEqual(10);
+    expect(kills).toBe(12);
     expect(finished).toBe(true);
     const actual = await snapshot(crashed);
 

@@ -96,7 +96,7 @@ describe('dependency tracking', () => {
     await rt.runPipe('with-orders');
     await put('orders', [{ _id: 'o1', cust: 'c1' }]);
     rt.notifyDatasetChanged('orders');
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 60_000;
     while (((await rt.store.get('with-orders', 'c1'))?.n ?? 0) !== 1) {
       if (Date.now() > deadline) throw new Error('the pipe was not signalled');
       await new Promise((r) => setTimeout(r, 50));

@@ -77,10 +77,10 @@ export async function runtimeWith(db: TestDb, config: ConfigEntity[]): Promise<S
   return rt;
 }
 
-/** The latest entities of a dataset, sorted by `_id`, without the bookkeeping fields. */
+/** The latest entities of a dataset, sorted by `_id`, without the bookkeeping fields (`_deleted` only when true). */
 export async function entities(rt: SluiceRuntime, dataset: string): Promise<Record<string, unknown>[]> {
   const all = await collect(rt.store.scan(dataset));
   return all
-    .map(({ _updated: _u, _ts: _t, _hash: _h, _previous: _p, ...rest }) => rest as Record<string, unknown>)
+    .map(({ _updated: _u, _ts: _t, _hash: _h, _previous: _p, _deleted: deleted, ...rest }) => (deleted === true ? { ...rest, _deleted: true } : rest) as Record<string, unknown>)
     .sort((a, b) => String(a._id).localeCompare(String(b._id), 'en', { numeric: true }));
 }

@@ -182,6 +182,71 @@ for (const [product, skip, getDb] of dbs) {
       expect(errors['no-key']).toMatch(/^pipe "no-key": the sql sink's "primary_key": table "[^"]+" has no column "ident"/);
       await rt.close();
     });
+
+    it('creates a table from a generated schema_definition: ranges as typed values choose the columns, database type names are used as written', async () => {
+      const db = getDb();
+      const t = fresh('ledger');
+      const rt = await runtimeWith(db, [
+        pipe('ledger', {
+          table: t,
+          create_table_if_missing: true,
+          schema_definition: [
+            { name: 'entry_no', type: 'integer', primary_key: true, min_value: 1, max_value: 9000 },
+            { name: 'account', type: 'integer', min_value: -9876543210, max_value: 9876543210 },
+            { name: 'booked', type: 'datetime', min_value: '~t1987-11-01T00:00:00Z', max_value: '~t2099-08-02T00:00:00Z' },
+            { name: 'amount', type: 'decimal', min_value: '~f-250.75', max_value: '~f101778.00' },
+            { name: 'rate', type: 'float', min_value: '~f0.25', max_value: 1000000000 },
+            { name: 'closed', type: 'bit', min_value: 0, max_value: 1 },
+            { name: 'memo', type: 'varchar(12)' },
+            { name: 'valid_from', type: 'datetime', default: '~t2000-01-01T00:00:00Z' },
+          ],
+        }),
+      ]);
+      await rt.store.write('ledger-in', [
+        { _id: 'e1', entry_no: 1, account: 9876543210, booked: '~t2020-05-06T07:08:09Z', amount: '~f-250.75', rate: 0.25, closed: true, memo: 'first' } as never,
+        { _id: 'e2', entry_no: 2, account: 15, amount: '~f101778.00', closed: false, valid_from: '~t2021-01-01T00:00:00Z' } as never,
+      ]);
+      const outcome = await rt.runPipe('ledger');
+      expect(outcome.status, outcome.error).toBe('completed');
+      const types =
+        db.name === 'postgresql'
+          ? db.sql(`SELECT column_name, data_type FROM information_schema.columns WHERE table_name = '${t}' ORDER BY ordinal_position`)
+          : db.sql(`SELECT column_name, column_type FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = '${t}' ORDER BY ordinal_position`);
+      expect(types).toEqual(
+        db.name === 'postgresql'
+          ? ['entry_no\tsmallint', 'account\tbigint', 'booked\ttimestamp without time zone', 'amount\tnumeric', 'rate\tdouble precision', 'closed\tbit', 'memo\tcharacter varying', 'valid_from\ttimestamp without time zone']
+          : ['entry_no\tsmallint(6)', 'account\tbigint(20)', 'booked\tdatetime(6)', 'amount\tdecimal(65,30)', 'rate\tdouble', 'closed\tbit(1)', 'memo\tvarchar(12)', 'valid_from\tdatetime(6)'],
+      );
+      const closed = db.name === 'postgresql' ? 'closed::text' : 'closed + 0';
+      const rows = db.sql(`SELECT entry_no, account, booked, amount + 0, ${closed}, memo, valid_from FROM ${t} ORDER BY entry_no`);
+      expect(rows[0]).toMatch(/^1\t9876543210\t2020-05-06 07:08:09(\.000000)?\t-250\.75(0*)\t1\tfirst\t2000-01-01 00:00:00(\.000000)?$/);
+      expect(rows[1]).toMatch(/^2\t15\t(NULL)?\t101778(\.0*)?\t0\t(NULL)?\t2021-01-01 00:00:00(\.000000)?$/);
+      await rt.close();
+    });
+
+    it('refuses, naming the pipe and the column, a schema_definition type or range the database cannot have', async () => {
+      const db = getDb();
+      const rt = await runtimeWith(db, [
+        pipe('mssql-names', { table: fresh('history'), create_table_if_missing: true, schema_definition: [{ name: 'id', type: 'integer', primary_key: true }, { name: 'Opprettet', type: 'datetime2' }] }),
+        pipe('not-a-type', { table: fresh('odd'), create_table_if_missing: true, schema_definition: [{ name: 'id', type: 'integer', primary_key: true }, { name: 'x', type: 'text; DROP TABLE y' }] }),
+      ]);
+      const product = db.name === 'postgresql' ? 'PostgreSQL' : 'MySQL/MariaDB';
+      for (const [p, column, type] of [['mssql-names', 'Opprettet', 'datetime2'], ['not-a-type', 'x', 'text; DROP TABLE y']]) {
+        await rt.store.write(`${p}-in`, orders(1));
+        const o = await rt.runPipe(p);
+        expect(o.status).toBe('failed');
+        expect(o.error).toBe(`pipe "${p}": the sql sink's "schema_definition": column "${column}" has type "${type}", which is neither one of the entity types (string, integer, decimal, float, binary, datetime, date, time, uuid, boolean) nor a column type ${product} has`);
+      }
+      await rt.close();
+      if (db.name !== 'mysql') return;
+      const early = await runtimeWith(db, [
+        pipe('medieval', { table: fresh('annals'), create_table_if_missing: true, schema_definition: [{ name: 'id', type: 'integer', primary_key: true }, { name: 'at', type: 'datetime', min_value: '~t0500-01-01T00:00:00Z' }] }),
+      ]);
+      await early.store.write('medieval-in', orders(1));
+      const o = await early.runPipe('medieval');
+      expect(o.error).toMatch(/^pipe "medieval": the sql sink's "schema_definition": column "at": its min_value 0500-01-01T00:00:00Z is outside what a MySQL\/MariaDB DATETIME column holds/);
+      await early.close();
+    });
   });
 }
 

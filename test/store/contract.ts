@@ -151,6 +151,16 @@ export function defineStoreContract(name: string, open: StoreOpener): void {
       expect((await store.deleteUnseen(ds, 'run2')).written).toBe(0);
     });
 
+    it('writes entities and deletes what the run did not see in one call, saving the checkpoint', async () => {
+      await store.write(ds, [e('a'), e('b'), e('c')], { seenRun: 'run1' });
+      const r = await store.write(ds, [e('a'), e('d')], { seenRun: 'run2', deleteUnseen: { mark: { $gone: true } }, checkpoint: { pipeId: `${ds}-pipe`, state: { last_seen: 7 } } });
+      expect(r).toMatchObject({ written: 3, unchanged: 1, deleted: 2 });
+      expect(r.changedIds.sort()).toEqual(['b', 'c', 'd']);
+      expect((await store.get(ds, 'b'))!).toMatchObject({ _deleted: true, $gone: true });
+      expect(await store.getPipeState(`${ds}-pipe`)).toEqual({ last_seen: 7 });
+      expect((await store.datasetInfo(ds))!).toMatchObject({ entityCount: 2, deletedCount: 2 });
+    });
+
     it('compacts old versions, keeping the newest ones', async () => {
       for (let v = 1; v <= 5; v++) await store.write(ds, [e('a', { v }), e('b', { v: v % 2 === 0 ? 1 : 0 })]);
       const removed = await store.compact(ds, { keepVersions: 2 });

@@ -5,6 +5,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { projectConfigFiles } from '../../runtime/testing/project.js';
 import { repoRoot } from '../support/cli.js';
 import { startTestApi, waitFor, type TestApi } from '../api/support.js';
@@ -31,8 +33,17 @@ async function ordersApi(): Promise<TestApi> {
   return a;
 }
 
-/** A pipe that changes on every run (it never settles). */
-const restless = { _id: 'clock', type: 'pipe', source: { type: 'embedded', entities: [{ _id: 'now' }] }, transform: { type: 'dtl', rules: { default: [['copy', '_id'], ['add', 't', ['now']]] } } };
+/**
+ * A pipe that provably never settles: each run reads the count its last run wrote (a hop into its
+ * own sink) and writes it plus one, so every run changes its entity, however fast runs follow.
+ */
+const previous = ['first', ['hops', { datasets: ['counter c'], where: ['eq', '_S._id', 'c._id'], return: 'c.n' }]];
+const restless = {
+  _id: 'counter',
+  type: 'pipe',
+  source: { type: 'embedded', entities: [{ _id: 'runs' }] },
+  transform: { type: 'dtl', rules: { default: [['copy', '_id'], ['add', 'n', ['if', ['is-null', previous], 1, ['+', previous, 1]]]] } },
+};
 
 async function entities(a: TestApi, dataset: string): Promise<number> {
   const r = await a.call('GET', `/api/datasets/${dataset}/entities?history=false&deleted=false`);
@@ -89,10 +100,12 @@ describe('POST /api/pipes/run-all-pipes', () => {
 
   it('fails a config that does not settle within max_runs, or within max_run_time; stop-run-all-pipes stops a job', async () => {
     api = await startTestApi();
-    await api.rt.setConfigFiles([{ path: 'pipes/clock.conf.json', text: JSON.stringify(restless), format: 'json', role: 'pipe' }]);
+    const loaded = await api.rt.setConfigFiles([{ path: 'pipes/counter.conf.json', text: JSON.stringify(restless), format: 'json', role: 'pipe' }]);
+    expect(loaded.ok, api.rt.describeErrors(loaded.diagnostics)).toBe(true);
     const r = await api.call('POST', '/api/pipes/run-all-pipes?max_runs=3');
     expect(r.json.status).toBe('failed');
     expect(r.json.additional_info).toMatch(/did not settle within max_runs \(3 runs\)/);
+    expect((await api.call('GET', '/api/datasets/counter/entity?entity_id=runs')).json.n).toBe(3);
 
     const timed = await api.call('POST', '/api/pipes/run-all-pipes?max_runs=1000000&max_run_time=1');
     expect(timed.json).toMatchObject({ status: 'failed', additional_info: expect.stringMatching(/max_run_time \(1 s\) was reached/) });
@@ -114,6 +127,44 @@ describe('POST /api/pipes/run-all-pipes', () => {
     expect((await api.call('GET', '/api/pipes/get-run-all-pipes-log')).json.some((l: { loglevel: string; logdata: string }) => l.loglevel === 'WARNING' && /Input pipe 'broken-input' failed/.test(l.logdata))).toBe(true);
     const checked = await api.call('POST', '/api/pipes/run-all-pipes?check_input_pipes=True');
     expect(checked.json).toMatchObject({ status: 'failed', additional_info: expect.stringMatching(/failed: broken-input/) });
+  });
+
+  it('counts a pipe that reads an outside system as an input pipe: its failures need check_input_pipes, its reset delete_input_datasets', async () => {
+    // A CI node usually cannot reach the systems its input pipes read; Sesam's runner tolerates that by default.
+    const down = createServer((_req, res) => {
+      res.statusCode = 503;
+      res.end('unavailable');
+    });
+    await new Promise<void>((resolve) => down.listen(0, '127.0.0.1', resolve));
+    try {
+      api = await startTestApi();
+      const file = (role: 'pipe' | 'system', config: { _id: string; [key: string]: unknown }) => ({ path: `${role}s/${config._id}.conf.json`, text: JSON.stringify(config), format: 'json' as const, role });
+      const applied = await api.rt.setConfigFiles([
+        file('system', { _id: 'crm', type: 'system:url', base_url: `http://127.0.0.1:${(down.address() as AddressInfo).port}/` }),
+        file('pipe', { _id: 'crm-person', type: 'pipe', source: { type: 'json', system: 'crm', url: 'persons' } }),
+        // Valid config that cannot be instantiated: a query needs a primary_key.
+        file('system', { _id: 'erp', type: 'system:postgresql', host: '127.0.0.1', database: 'erp', username: 'ci', password: 'ci' }),
+        file('pipe', { _id: 'erp-order', type: 'pipe', source: { type: 'sql', system: 'erp', query: 'select 1' } }),
+        file('pipe', { _id: 'hr-person', type: 'pipe', source: { type: 'embedded', entities: [{ _id: 'p1' }] } }),
+        file('pipe', { _id: 'person', type: 'pipe', source: { type: 'dataset', dataset: 'hr-person' } }),
+      ]);
+      expect(applied.ok).toBe(true);
+
+      const tolerant = await api.call('POST', '/api/pipes/run-all-pipes?delete_input_datasets=False');
+      expect(tolerant.json).toMatchObject({ status: 'success' });
+      const log = (await api.call('GET', '/api/pipes/get-run-all-pipes-log')).json as { loglevel: string; logdata: string }[];
+      expect(log.filter((l) => l.loglevel === 'WARNING' && /^Input pipe 'crm-person' failed/.test(l.logdata)).length).toBeGreaterThan(0);
+      expect(log.filter((l) => l.loglevel === 'WARNING' && /^Input pipe 'erp-order' cannot run/.test(l.logdata)).length).toBe(1);
+      expect(log.filter((l) => l.loglevel === 'ERROR')).toEqual([]);
+      // Only the internal pipe is reset when the input datasets are kept.
+      expect(log.map((l) => l.logdata)).toContainEqual(expect.stringMatching(/^Reset 1 pipe and deleted/));
+      expect(await entities(api, 'person')).toBe(1);
+
+      const checked = await api.call('POST', '/api/pipes/run-all-pipes?check_input_pipes=True');
+      expect(checked.json).toMatchObject({ status: 'failed', additional_info: expect.stringMatching(/failed: crm-person, erp-order$/) });
+    } finally {
+      await new Promise((resolve) => down.close(resolve));
+    }
   });
 
   it('is matched before /api/pipes/{id}, even for pipes with those ids', async () => {

@@ -70,18 +70,35 @@ export const datasetSink: SinkSpec = {
     let pending: Entity[] = [];
     let pendingCheckpoint: PipeCheckpoint | undefined;
     const flushAt = Math.max(1000, (ctx.pipe.effective.batch_size as number | undefined) ?? 0);
+    // What is pending stays pending until the store has committed it (a full disk refuses a commit).
     const commit = async (run: { full: boolean; id: string }): Promise<SinkResult> => {
-      const entities = pending;
-      const checkpoint = pendingCheckpoint;
-      pending = [];
-      pendingCheckpoint = undefined;
-      if (!entities.length && !checkpoint) return { written: 0, unchanged: 0, deleted: 0, failures: [] };
+      if (!pending.length && !pendingCheckpoint) return { written: 0, unchanged: 0, deleted: 0, failures: [] };
       if (breaker) {
-        const held = await breaker.write(entities, run, checkpoint);
+        const held = await breaker.write(pending, run, pendingCheckpoint);
+        pending = [];
+        pendingCheckpoint = undefined;
         return { written: 0, unchanged: held.unchanged, deleted: 0, failures: [] };
       }
-      const r = await ctx.store.write(dataset, entities, { seenRun: run.full ? run.id : undefined, checkpoint });
+      const r = await ctx.store.write(dataset, pending, { seenRun: run.full ? run.id : undefined, checkpoint: pendingCheckpoint });
+      pending = [];
+      pendingCheckpoint = undefined;
       return { written: r.written, unchanged: r.unchanged, deleted: r.deleted, failures: [], changed: r.written ? [dataset] : [] };
+    };
+
+    /** Marks the sink populated and compacts it after a completed run. */
+    const afterRun = async (): Promise<void> => {
+      await ctx.store.markPopulated(dataset);
+      if (compaction.sink === false) return;
+      const keepVersions = compaction.keep_versions ?? 2;
+      const hours = compaction.time_threshold_hours;
+      const limit = await (ctx.services.compactionLimit as ((d: string) => Promise<number | undefined>) | undefined)?.(dataset);
+      if (keepVersions > 0) {
+        await ctx.store.compact(dataset, {
+          keepVersions,
+          upTo: limit,
+          olderThanMicros: typeof hours === 'number' ? Date.now() * 1000 - hours * 3_600_000_000 : undefined,
+        });
+      }
     };
 
     return {
@@ -97,11 +114,18 @@ export const datasetSink: SinkSpec = {
       },
       async write(entities, run, checkpoint): Promise<SinkResult> {
         const { ok, failures } = await prepare(entities);
+        const before = { length: pending.length, checkpoint: pendingCheckpoint };
         for (const e of ok) pending.push(e);
         if (checkpoint) pendingCheckpoint = checkpoint;
         if (pending.length < flushAt) return { written: 0, unchanged: 0, deleted: 0, failures };
-        const r = await commit(run);
-        return { ...r, failures };
+        try {
+          return { ...(await commit(run)), failures };
+        } catch (err) {
+          // The caller may write this batch again: it must not be pending twice.
+          pending.length = before.length;
+          pendingCheckpoint = before.checkpoint;
+          throw err;
+        }
       },
       async flush(run) {
         const r = await commit(run);
@@ -124,20 +148,16 @@ export const datasetSink: SinkSpec = {
         } else {
           await ctx.store.setPipeState(checkpoint.pipeId, checkpoint.state);
         }
-        await ctx.store.markPopulated(dataset);
-        if (compaction.sink !== false) {
-          const keepVersions = compaction.keep_versions ?? 2;
-          const hours = compaction.time_threshold_hours;
-          const limit = await (ctx.services.compactionLimit as ((d: string) => Promise<number | undefined>) | undefined)?.(dataset);
-          if (keepVersions > 0) {
-            await ctx.store.compact(dataset, {
-              keepVersions,
-              upTo: limit,
-              olderThanMicros: typeof hours === 'number' ? Date.now() * 1000 - hours * 3_600_000_000 : undefined,
-            });
-          }
-        }
+        await afterRun();
         return { written, unchanged: flushed.unchanged, deleted, failures: [], changed: written ? [dataset] : [] };
+      },
+      async writeAll(entities, run, checkpoint, { endRun }): Promise<SinkResult> {
+        const { ok, failures } = await prepare(entities);
+        if (failures.length) return { written: 0, unchanged: 0, deleted: 0, failures };
+        const deleteUnseen = endRun && run.full && tracksDeletions ? { mark } : undefined;
+        const r = await ctx.store.write(dataset, ok, { seenRun: run.full ? run.id : undefined, checkpoint, deleteUnseen });
+        if (endRun) await afterRun();
+        return { written: r.written, unchanged: r.unchanged, deleted: r.deleted, failures: [], changed: r.written ? [dataset] : [] };
       },
     };
   },

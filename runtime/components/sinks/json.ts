@@ -4,6 +4,10 @@ import { stringifyValue } from '../../../compiler/values/json.js';
 import type { Entity } from '../../../compiler/values/types.js';
 import type { RunInfo, SinkResult, SinkSpec } from '../types.js';
 import { HttpError, jsonExchangeHeaders, urlClientFor } from '../systems/url.js';
+import { pipeOwnedDocument } from '../pipe-owned.js';
+
+/** The full sync sequence in progress (resumed after a stop). */
+const sequenceDocument = pipeOwnedDocument((pipe) => `json-sink:${pipe}`);
 
 /** What the sink remembers of a full sync, so that a resumed run continues the same sequence. */
 interface SequenceState {
@@ -38,7 +42,7 @@ export const jsonSink: SinkSpec = {
     const url = c.url as string;
     const batchSize = Math.max(1, (c.batch_size as number | undefined) ?? 100);
     const headers = jsonExchangeHeaders(c.headers);
-    const metaKey = `json-sink:${ctx.pipe.id}`;
+    const metaKey = sequenceDocument(ctx.pipe.id);
 
     let seq: SequenceState | null = null;
     let full = false;

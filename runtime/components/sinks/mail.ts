@@ -13,6 +13,10 @@ import type { Entity } from '../../../compiler/values/types.js';
 import { SmtpError, smtpClientFor, type MailMessage } from '../systems/smtp.js';
 import type { EntityFailure, SinkSpec } from '../types.js';
 import { checkTemplate, htmlToText, looksLikeHtml, renderTemplate, type UndefinedMode } from './mail-template.js';
+import { pipeOwnedDocument } from '../pipe-owned.js';
+
+/** Messages of an unfinished batch that were sent already. */
+const sentDocument = pipeOwnedDocument((pipe) => `mail-sink:${pipe}`);
 
 export class MailEntityError extends Error {
   constructor(
@@ -61,7 +65,7 @@ export const mailSink: SinkSpec = {
     const recipientsProperty = typeof c.recipients_property === 'string' ? c.recipients_property : 'recipients';
     const from = String(c.mail_from);
     const mode = (c.unhandled_template_variable_replacement ?? 'debug') as UndefinedMode;
-    const metaKey = `mail-sink:${ctx.pipe.id}`;
+    const metaKey = sentDocument(ctx.pipe.id);
 
     /** Messages sent whose checkpoint is not saved yet (kept in the store while a batch is unfinished). */
     let sentPending = new Set<string>();

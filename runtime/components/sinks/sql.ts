@@ -4,8 +4,13 @@ import { DateTime, type Entity, type Value } from '../../../compiler/values/type
 import { EntityError } from '../../datasets/content.js';
 import type { EntityFailure, RunInfo, SinkResult, SinkSpec } from '../types.js';
 import { matchName, SqlError, type ColumnDefinition, type Encoder, type SqlConnection, type TableColumn, type TableInfo } from '../systems/sql/dialect.js';
+import { configValue } from '../systems/sql/definition.js';
 import { pumpNumber, sqlSystemFor, withRetries, type SqlSystem } from '../systems/sql/pool.js';
 import { ValueError } from '../systems/sql/values.js';
+import { pipeOwnedDocument } from '../pipe-owned.js';
+
+/** The run that truncated or recreated the table (once per full run). */
+const firstRunDocument = pipeOwnedDocument((pipe) => `sql-sink:${pipe}`);
 
 interface WriteColumn {
   column: TableColumn;
@@ -63,7 +68,7 @@ export const sqlSink: SinkSpec = {
     const configuredKey = names(c.primary_key);
     if (createIfMissing && !definition) throw new SqlError(`${what} has "create_table_if_missing" and so needs a "schema_definition" to create the table from`, 'SQL_CONFIG');
     if (createIfMissing && !configuredKey && !definition!.some((d) => d.primary_key === true)) throw new SqlError(`${what}'s "schema_definition" needs at least one column with "primary_key": true`, 'SQL_CONFIG');
-    const metaKey = `sql-sink:${ctx.pipe.id}`;
+    const metaKey = firstRunDocument(ctx.pipe.id);
     let target: Target | null = null;
     let warnedNoBulk = false;
 
@@ -98,7 +103,14 @@ export const sqlSink: SinkSpec = {
       const defs = definition!;
       const cols = defs.map((def) => {
         const isKey = key.includes(def.name);
-        return `${d.quote(def.name)} ${d.columnType(def, isKey)}${isKey || def.allow_null === false ? ' NOT NULL' : ''}`;
+        let type: string;
+        try {
+          type = d.columnType(def, isKey);
+        } catch (err) {
+          if (err instanceof SqlError) throw new SqlError(`${what}'s "schema_definition": ${err.message}`, err.code, { fatal: true });
+          throw err;
+        }
+        return `${d.quote(def.name)} ${type}${isKey || def.allow_null === false ? ' NOT NULL' : ''}`;
       });
       const statements = [`CREATE TABLE ${table} (${cols.join(', ')}, PRIMARY KEY (${key.map(d.quote).join(', ')}))`];
       for (const def of defs.filter((x) => x.index === true && !key.includes(x.name))) {
@@ -125,7 +137,7 @@ export const sqlSink: SinkSpec = {
         timestamp: timestampName !== undefined && property === timestampName,
       });
       let columns: WriteColumn[];
-      if (definition) columns = definition.map((def) => make(find(def.name, 'schema_definition'), def.source_property ?? def.name, def.default));
+      if (definition) columns = definition.map((def) => make(find(def.name, 'schema_definition'), def.source_property ?? def.name, configValue(def.default)));
       else columns = info.columns.filter((col) => !col.generated).map((col) => make(col, col.name));
       if (timestampName && !columns.some((w) => w.timestamp)) {
         const col = matchName(timestampName, available);

@@ -4,6 +4,10 @@ import type { Entity, Value } from '../../../compiler/values/types.js';
 import type { Since, SourceSpec } from '../types.js';
 import { urlClientFor, type UrlResponse } from '../systems/url.js';
 import { JsonEntitySplitter, JsonStreamError } from './json-stream.js';
+import { pipeOwnedDocument } from '../pipe-owned.js';
+
+/** The full-sync generation of the other node the source last read. */
+const generationDocument = pipeOwnedDocument((pipe) => `json-source:${pipe}`);
 
 /** `_updated` as a since token (big integers as text). */
 export function sinceOf(v: unknown): Since | undefined {
@@ -50,7 +54,7 @@ export const jsonSource: SourceSpec = {
     if (pageSize !== undefined && !paging) ctx.logger.warn({ pipe: ctx.pipe.id }, 'the json source ignores page_size: paging needs supports_since, is_chronological and is_since_comparable set to true');
     const subset = c.subset !== undefined ? stringifyValue(c.subset as Value) : undefined;
     const failIfEmpty = c.if_source_empty === 'fail';
-    const metaKey = `json-source:${ctx.pipe.id}`;
+    const metaKey = generationDocument(ctx.pipe.id);
     const retry = client.readRetryPolicy(ctx.pipe);
 
     const get = (since: Since, signal: AbortSignal): Promise<UrlResponse> =>

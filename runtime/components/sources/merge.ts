@@ -71,6 +71,10 @@ import type { ComponentContext, RunInfo, Since, SourceBatch, SourceSpec } from '
 import { combineParts, compareParts, type CombineOptions, type MergePart } from './merge-combine.js';
 import { parseDatasets, parseEquality, partnerToken, tokensFor, type EqualityRule, type MergeDataset } from './merge-rules.js';
 import { emptySourceError, inputsPopulated, type Offsets } from './merge-support.js';
+import { pipeOwnedDataset } from '../pipe-owned.js';
+
+/** The merge source's own state: which source entities make up which merged entity. */
+const mergeStateDataset = pipeOwnedDataset((pipe) => `system:merge:${pipe}`);
 
 interface MemberFields {
   m_ds: string;
@@ -466,7 +470,7 @@ export const mergeSource: SourceSpec = {
       combine: { identity, strategy, includeInternal: config.include_internal_properties === true },
       version: config.version === 2 ? 2 : 1,
       maxMerged,
-      stateDataset: `system:merge:${ctx.pipe.id}`,
+      stateDataset: mergeStateDataset(ctx.pipe.id),
       failWhenEmpty: config.if_source_empty === 'fail',
       fingerprint: createHash('sha1').update(JSON.stringify(config)).digest('hex'),
     };

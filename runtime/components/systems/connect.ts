@@ -1,14 +1,11 @@
 /**
- * Connections for URL systems: an undici Agent per system (connection pool, TLS settings,
- * timeouts) and, when the system has `proxies`, a connector that tunnels through HTTP(S) proxies
- * (CONNECT) or SOCKS5 proxies. Node's fetch is undici, but Node does not expose undici's classes:
- * the `undici` package is used when it is installed, otherwise the Agent class behind Node's own
- * global dispatcher (the same undici that runs fetch). Without either, systems that need TLS or
- * proxy settings fail with a clear error.
+ * Connections for URL systems: an undici Agent per system (a keep-alive connection pool per
+ * origin, TLS settings, timeouts, optional pipelining) and, when the system has `proxies`, a
+ * connector that tunnels through HTTP(S) proxies (CONNECT) or SOCKS5 proxies.
  */
 import net from 'node:net';
 import tls from 'node:tls';
-import type { Dispatcher } from 'undici-types';
+import { Agent, buildConnector, type Dispatcher } from 'undici';
 
 export interface AgentOptions {
   connectTimeoutMs: number;
@@ -16,11 +13,11 @@ export interface AgentOptions {
   rejectUnauthorized: boolean;
   ca?: string;
   proxies?: Record<string, string>;
+  /** Requests sent on a connection before the answer to the first came (1: none). */
+  pipelining?: number;
+  /** Connections per origin (undefined: as many as requests under way). */
+  connections?: number;
 }
-
-type AgentClass = new (options: Record<string, unknown>) => Dispatcher;
-
-let agentClass: Promise<AgentClass | null> | null = null;
 
 /** Error raised by connections set up here (codes mapped to messages by the client). */
 export class ConnectError extends Error {
@@ -30,34 +27,6 @@ export class ConnectError extends Error {
   ) {
     super(message);
   }
-}
-
-async function findAgentClass(): Promise<AgentClass | null> {
-  try {
-    const name = 'undici';
-    const mod = (await import(name)) as { Agent?: AgentClass };
-    if (typeof mod.Agent === 'function') return mod.Agent;
-  } catch {
-    // not installed: use the one bundled with Node below
-  }
-  const key = Symbol.for('undici.globalDispatcher.1');
-  const g = globalThis as unknown as Record<symbol, unknown>;
-  if (!g[key]) {
-    // Node creates its global dispatcher when fetch is first used.
-    try {
-      await (await fetch('data:,')).arrayBuffer();
-    } catch {
-      // ignore
-    }
-  }
-  const dispatcher = g[key] as { constructor?: unknown; dispatch?: unknown } | undefined;
-  if (dispatcher && typeof dispatcher.dispatch === 'function' && typeof dispatcher.constructor === 'function') return dispatcher.constructor as AgentClass;
-  return null;
-}
-
-export function loadAgentClass(): Promise<AgentClass | null> {
-  agentClass ??= findAgentClass();
-  return agentClass;
 }
 
 /** The proxy URL for a request, requests-style: `scheme://host` keys win over `scheme` and `all`. */
@@ -70,15 +39,8 @@ export function proxyFor(proxies: Record<string, string>, protocol: string, host
   return undefined;
 }
 
-interface ConnectOptions {
-  hostname: string;
-  host?: string;
-  protocol: string;
-  port: string | number;
-  servername?: string;
-}
-
-type Callback = (err: Error | null, socket: net.Socket | tls.TLSSocket | null) => void;
+type ConnectOptions = buildConnector.Options;
+type Callback = buildConnector.Callback;
 
 function defaultPort(protocol: string): number {
   return protocol === 'https:' ? 443 : 80;
@@ -202,7 +164,8 @@ function proxyConnector(options: AgentOptions) {
       }
       finished = true;
       clearTimeout(timer);
-      callback(err, socket);
+      if (err || !socket) callback(err ?? new ConnectError('no connection', 'CONNECT_FAILED'), null);
+      else callback(null, socket);
     };
     const timer = setTimeout(() => finish(new ConnectError(`connecting to ${host}:${port}${proxyUrl ? ' through a proxy' : ''} timed out`, 'CONNECT_TIMEOUT'), null), options.connectTimeoutMs);
     const run = async (): Promise<net.Socket> => {
@@ -238,16 +201,42 @@ function proxyConnector(options: AgentOptions) {
   };
 }
 
-/** A dispatcher with the system's TLS, timeout and proxy settings, or null when undici's Agent is unreachable. */
-export async function createAgent(options: AgentOptions): Promise<Dispatcher | null> {
-  const Agent = await loadAgentClass();
-  if (!Agent) return null;
+/**
+ * Makes the requests written to `socket` in one tick leave in one write: undici writes each request
+ * on its own (cork, head, body, uncork), which with pipelining costs a system call per request;
+ * holding the socket corked until the tick ends sends what the tick wrote together, as Node's
+ * HTTP server does with its responses.
+ */
+function coalesceWrites(socket: net.Socket): void {
+  const uncork = socket.uncork.bind(socket);
+  let held = 0;
+  const release = () => {
+    const n = held;
+    held = 0;
+    for (let i = 0; i < n; i++) uncork();
+  };
+  socket.uncork = () => {
+    if (held++ === 0) process.nextTick(release);
+  };
+}
+
+/** The dispatcher of a system: its TLS, timeout and proxy settings, connections kept alive per origin. */
+export function createAgent(options: AgentOptions): Dispatcher {
   const hasProxies = options.proxies && Object.keys(options.proxies).length > 0;
+  const pipelining = options.pipelining ?? 1;
+  const connect = hasProxies ? proxyConnector(options) : buildConnector({ timeout: options.connectTimeoutMs, rejectUnauthorized: options.rejectUnauthorized, ...(options.ca ? { ca: options.ca } : {}) });
   return new Agent({
     headersTimeout: options.readTimeoutMs,
     bodyTimeout: options.readTimeoutMs,
-    connect: hasProxies
-      ? proxyConnector(options)
-      : { timeout: options.connectTimeoutMs, rejectUnauthorized: options.rejectUnauthorized, ...(options.ca ? { ca: options.ca } : {}) },
+    pipelining,
+    connections: options.connections ?? null,
+    connect:
+      pipelining > 1
+        ? (opts, callback) =>
+            connect(opts, (err, socket) => {
+              if (socket) coalesceWrites(socket);
+              (callback as (e: Error | null, s: net.Socket | null) => void)(err, socket);
+            })
+        : connect,
   });
 }

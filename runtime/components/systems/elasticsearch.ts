@@ -9,7 +9,7 @@ import { snippet } from './url.js';
 import type { ResolvedSystem, SystemContext, SystemSpec } from './spec.js';
 import { systemClientFor, unsetSecret, unsetSecretMessage } from './lookup.js';
 
-export type ElasticErrorCode = 'ES_CONFIG' | 'ES_CONNECT' | 'ES_TIMEOUT' | 'ES_STATUS' | 'ES_MALFORMED';
+export type ElasticErrorCode = 'ES_CONFIG' | 'ES_SECRET_UNSET' | 'ES_CONNECT' | 'ES_TIMEOUT' | 'ES_STATUS' | 'ES_MALFORMED';
 
 export class ElasticError extends Error {
   constructor(
@@ -43,6 +43,8 @@ export class ElasticClient {
   readonly hosts: string[];
   private readonly auth?: string;
   private readonly requestMs: number;
+  /** A secret the config names that is not set: requests fail until it is. */
+  private readonly unsetSecret: string | null;
 
   constructor(system: { id: string; config: Record<string, unknown> }, timeouts: ElasticTimeouts = {}) {
     const c = system.config;
@@ -50,8 +52,7 @@ export class ElasticClient {
     const fail = (msg: string): never => {
       throw new ElasticError(`system "${this.id}": ${msg}`, 'ES_CONFIG');
     };
-    const unset = unsetSecret(c);
-    if (unset !== null) fail(unsetSecretMessage(this.id, unset));
+    this.unsetSecret = unsetSecret(c);
     const hosts = Array.isArray(c.hosts) && c.hosts.length ? (c.hosts as unknown[]) : ['localhost:9200'];
     this.hosts = hosts.map((h) => {
       try {
@@ -73,6 +74,7 @@ export class ElasticClient {
    * others fail with the server's error reason.
    */
   async request<T = unknown>(method: string, path: string, options: { body?: unknown; ndjson?: string; accept?: number[]; signal?: AbortSignal; what: string }): Promise<ElasticResponse<T>> {
+    if (this.unsetSecret !== null) throw new ElasticError(`${options.what}: ${unsetSecretMessage(this.id, this.unsetSecret)}`, 'ES_SECRET_UNSET');
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.auth) headers.authorization = this.auth;
     let body: string | undefined;

@@ -6,8 +6,21 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { decodeJwt } from 'jose';
 
+export interface RawRequest {
+  method: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+export interface RawResponse {
+  status: number;
+  statusText: string;
+  ok: boolean;
+  text(): Promise<string>;
+}
+
 /** Sends a request the way the owning client does (its dispatcher, timeouts); never retries. */
-export type RawFetch = (url: string, init: RequestInit) => Promise<Response>;
+export type RawFetch = (url: string, init: RawRequest) => Promise<RawResponse>;
 
 export class AuthError extends Error {
   readonly code = 'AUTH_FAILED';
@@ -109,7 +122,7 @@ export class OAuth2Tokens {
     return token;
   }
 
-  private request(grant: string, inBody: boolean): Promise<Response> {
+  private request(grant: string, inBody: boolean): Promise<RawResponse> {
     const form = new URLSearchParams();
     form.set('grant_type', grant);
     if (grant === 'refresh_token') form.set('refresh_token', this.refreshToken!);
@@ -261,4 +274,31 @@ export class DigestAuth {
     if (c.opaque !== undefined) h += `, opaque=${q(c.opaque)}`;
     return h;
   }
+}
+
+/** The Authorization header of basic authentication. */
+export function basicAuthorization(username: string, password: string): string {
+  return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+}
+
+/** User info percent-decoded (kept as written when it is not valid percent-encoding). */
+export function decodeUserinfo(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * A configured URL (or URL pattern) without its user info, and the basic Authorization the user
+ * info stands for. Text, not a URL object: a pattern's `%s` may sit where a URL parser would refuse it.
+ */
+export function withoutUserinfo(url: string): { url: string; authorization: string | null } {
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@/i.exec(url);
+  if (!m) return { url, authorization: null };
+  const colon = m[2].indexOf(':');
+  const username = decodeUserinfo(colon < 0 ? m[2] : m[2].slice(0, colon));
+  const password = colon < 0 ? '' : decodeUserinfo(m[2].slice(colon + 1));
+  return { url: m[1] + url.slice(m[0].length), authorization: basicAuthorization(username, password) };
 }

@@ -10,7 +10,7 @@ import type { ComponentContext } from '../types.js';
 import type { ResolvedSystem, SystemContext, SystemSpec } from './spec.js';
 import { systemClientFor, unsetSecret, unsetSecretMessage } from './lookup.js';
 
-export type LdapErrorCode = 'LDAP_CONFIG' | 'LDAP_CONNECT' | 'LDAP_TIMEOUT' | 'LDAP_TLS' | 'LDAP_AUTH' | 'LDAP_SEARCH';
+export type LdapErrorCode = 'LDAP_CONFIG' | 'LDAP_SECRET_UNSET' | 'LDAP_CONNECT' | 'LDAP_TIMEOUT' | 'LDAP_TLS' | 'LDAP_AUTH' | 'LDAP_SEARCH';
 
 export class LdapError extends Error {
   constructor(
@@ -48,6 +48,8 @@ export class LdapConnector {
   private readonly connectMs: number;
   private readonly readMs: number;
   private readonly tlsOptions: { rejectUnauthorized: boolean; ca?: string } | undefined;
+  /** A secret the config names that is not set: connecting fails until it is. */
+  private readonly unsetSecret: string | null;
 
   constructor(system: { id: string; config: Record<string, unknown> }) {
     const c = system.config;
@@ -55,8 +57,7 @@ export class LdapConnector {
     const fail = (msg: string): never => {
       throw new LdapError(`system "${this.id}": ${msg}`, 'LDAP_CONFIG');
     };
-    const unset = unsetSecret(c);
-    if (unset !== null) fail(unsetSecretMessage(this.id, unset));
+    this.unsetSecret = unsetSecret(c);
     const host = typeof c.host === 'string' && c.host ? c.host : 'localhost';
     if (/^ldaps?:\/\//i.test(host)) fail(`"host" is a URL ("${host}"); give the host name in "host" and use "port" and "use_ssl" for the rest`);
     const port = typeof c.port === 'number' ? c.port : 389;
@@ -74,6 +75,7 @@ export class LdapConnector {
 
   /** A connected (and bound, when the system has a username) client; the caller unbinds it. */
   async connect(what: string): Promise<Client> {
+    if (this.unsetSecret !== null) throw new LdapError(`${what}: ${unsetSecretMessage(this.id, this.unsetSecret)}`, 'LDAP_SECRET_UNSET');
     const client = new Client({ url: this.url, connectTimeout: this.connectMs, timeout: this.readMs, tlsOptions: this.tlsOptions, strictDN: false });
     try {
       if (this.username !== null) await client.bind(this.username, this.password!);

@@ -18,11 +18,22 @@ export function systemClientFor<T>(ctx: ComponentContext, systemId: unknown, typ
   }
 }
 
-/** The first `$SECRET(name)` a system config still holds (a secret that is not set), or null. */
-export function unsetSecret(config: Record<string, unknown>): string | null {
-  return /\$SECRET\(([^)]*)\)/.exec(JSON.stringify(config, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)))?.[1] ?? null;
+/** JSON text of a system config (big integers as digits), for cache keys and comparisons. */
+export function systemConfigText(config: unknown): string {
+  return JSON.stringify(config, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
 }
 
+/** The first `$SECRET(name)` a system config still holds (a secret that is not set), or null. */
+export function unsetSecret(config: Record<string, unknown>): string | null {
+  return /\$SECRET\(([^)]*)\)/.exec(systemConfigText(config))?.[1] ?? null;
+}
+
+/**
+ * Why a request cannot be sent: a secret its system needs is not set. A missing secret fails the
+ * first request or connection that needs it, not the pipes that name the system: a pipe that never
+ * calls the system (an empty input, an operation without the secret) runs, and the system works
+ * once the secret is set.
+ */
 export function unsetSecretMessage(systemId: string, name: string): string {
-  return `the secret "${name}" is not set (set it with PUT /api/systems/${systemId}/secrets or as a global secret)`;
+  return `system "${systemId}" needs the secret "${name}", which is not set: set it with PUT /api/systems/${systemId}/secrets (the system's own secrets) or PUT /api/secrets (global secrets)`;
 }

@@ -8,6 +8,7 @@
  */
 import type { Logger } from 'pino';
 import { clientForSystem, forgetClients, type UrlResponse } from './url.js';
+import { withoutUserinfo } from './http-auth.js';
 import type { ResolvedSystem, SystemContext } from './spec.js';
 
 export interface ProxyRequest {
@@ -48,9 +49,10 @@ function record(systemId: string, line: string): void {
   if (lines.length > MAX_LINES) lines.splice(0, lines.length - MAX_LINES);
 }
 
+/** The system's base URL as shown in its status: without user info (credentials). */
 function baseUrlOf(config: Record<string, unknown>): string | null {
-  if (typeof config.url_pattern === 'string') return config.url_pattern.split('%s')[0];
-  return typeof config.base_url === 'string' ? config.base_url : null;
+  if (typeof config.url_pattern === 'string') return withoutUserinfo(config.url_pattern).url.split('%s')[0];
+  return typeof config.base_url === 'string' ? withoutUserinfo(config.base_url).url : null;
 }
 
 /** Hop-by-hop and origin headers that must not be passed on. */

@@ -10,12 +10,13 @@ import { RestClient } from './rest/client.js';
 import { OperationSet } from './rest/operation.js';
 import { secretValues, traceSettings, type Tracer } from './rest/trace.js';
 import type { ResolvedSystem, SystemContext, SystemSpec } from './spec.js';
+import { systemConfigText } from './lookup.js';
 
 const clients = new Map<string, RestClient>();
 const MAX_CLIENTS = 200;
 
 function configKey(system: { id: string; config: Record<string, unknown> }): string {
-  return `${system.id}\u0000${JSON.stringify(system.config, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`;
+  return `${system.id}\u0000${systemConfigText(system.config)}`;
 }
 
 export function restClientForSystem(system: { id: string; config: Record<string, unknown> }, logger?: Logger): RestClient {

@@ -10,7 +10,7 @@ import type { ComponentContext } from '../types.js';
 import type { ResolvedSystem, SystemContext, SystemSpec } from './spec.js';
 import { systemClientFor, unsetSecret, unsetSecretMessage } from './lookup.js';
 
-export type SmtpErrorCode = 'SMTP_CONFIG' | 'SMTP_CONNECT' | 'SMTP_TIMEOUT' | 'SMTP_AUTH' | 'SMTP_TLS' | 'SMTP_REJECTED' | 'SMTP_TEMPORARY' | 'SMTP_PROTOCOL';
+export type SmtpErrorCode = 'SMTP_CONFIG' | 'SMTP_SECRET_UNSET' | 'SMTP_CONNECT' | 'SMTP_TIMEOUT' | 'SMTP_AUTH' | 'SMTP_TLS' | 'SMTP_REJECTED' | 'SMTP_TEMPORARY' | 'SMTP_PROTOCOL';
 
 /** A message the SMTP server did not take, or a connection that failed. */
 export class SmtpError extends Error {
@@ -48,6 +48,8 @@ export class SmtpClient {
   /** Made at the first message: nodemailer is loaded only by runtimes that send mail. */
   private transport: Promise<Transporter> | null = null;
   private readonly where: string;
+  /** A secret the config names that is not set: sending fails until it is. */
+  private readonly unsetSecret: string | null;
   /** Send times within the last hour, oldest first. */
   private readonly sent: number[] = [];
 
@@ -57,8 +59,7 @@ export class SmtpClient {
     const fail = (msg: string): never => {
       throw new SmtpError(`system "${this.id}": ${msg}`, 'SMTP_CONFIG');
     };
-    const unset = unsetSecret(c);
-    if (unset !== null) fail(unsetSecretMessage(this.id, unset));
+    this.unsetSecret = unsetSecret(c);
     const host = typeof c.smtp_server === 'string' && c.smtp_server ? c.smtp_server : 'localhost';
     const port = typeof c.smtp_port === 'number' ? c.smtp_port : 25;
     const user = typeof c.smtp_username === 'string' && c.smtp_username !== '' ? c.smtp_username : null;
@@ -105,6 +106,7 @@ export class SmtpClient {
   }
 
   async send(message: MailMessage): Promise<{ messageId: string; accepted: string[] }> {
+    if (this.unsetSecret !== null) throw new SmtpError(unsetSecretMessage(this.id, this.unsetSecret), 'SMTP_SECRET_UNSET');
     try {
       const info = await (await this.connection()).sendMail({ from: message.from, to: message.to, subject: message.subject, html: message.html, text: message.text });
       return { messageId: String(info.messageId ?? ''), accepted: (info.accepted ?? []).map(String) };

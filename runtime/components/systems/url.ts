@@ -4,20 +4,27 @@
  * deprecated `base_url`), adds default headers and authentication (basic, digest, JWT bearer
  * tokens, OAuth2 client credentials / refresh token with cached tokens, Tripletex session tokens),
  * applies `connect_timeout`, `read_timeout`, `verify_ssl`, `custom_ca_pem_chain` and `proxies`
- * through an undici Agent, and retries failed requests as the caller's retry policy says (the
- * pump's retry settings, with the system's `retry_strategy` per status code).
+ * through an undici Agent (keep-alive connections per origin), follows redirects, and retries
+ * failed requests as the caller's retry policy says (the pump's retry settings, with the system's
+ * `retry_strategy` per status code). Requests go out on undici's dispatcher API (http-transport.ts).
+ *
+ * User info in the URL (`https://user:password@host/...` in `url_pattern`, `base_url` or an absolute
+ * URL) is basic authentication when the system configures no other: it is sent as an
+ * Authorization header to the URL's origin and never kept in a URL the client shows.
  */
 import schema from '../../../schemas/systems/url.schema.json' with { type: 'json' };
 import type { Logger } from 'pino';
-import type { Dispatcher } from 'undici-types';
+import type { Dispatcher } from 'undici';
 import type { PlanPipe } from '../../../compiler/plan/types.js';
 import type { ComponentContext } from '../types.js';
 import { ConnectError, createAgent } from './connect.js';
-import { AuthError, DigestAuth, OAuth2Tokens, TripletexTokens, type OAuth2Config, type RawFetch, type TripletexConfig } from './http-auth.js';
+import { AuthError, basicAuthorization, decodeUserinfo, DigestAuth, OAuth2Tokens, TripletexTokens, withoutUserinfo, type OAuth2Config, type RawFetch, type RawRequest, type RawResponse, type TripletexConfig } from './http-auth.js';
+import { ClientResponse, headerText, shown, WireExchange } from './http-transport.js';
 import type { ResolvedSystem, SystemContext, SystemSpec } from './spec.js';
 import { urlSystemOperations } from './operations.js';
+import { systemConfigText as configText, unsetSecret, unsetSecretMessage } from './lookup.js';
 
-export type HttpErrorCode = 'HTTP_STATUS' | 'HTTP_TIMEOUT' | 'HTTP_CONNECT' | 'HTTP_NETWORK' | 'HTTP_MALFORMED' | 'HTTP_AUTH' | 'HTTP_ABORTED';
+export type HttpErrorCode = 'HTTP_SECRET_UNSET' | 'HTTP_STATUS' | 'HTTP_TIMEOUT' | 'HTTP_CONNECT' | 'HTTP_NETWORK' | 'HTTP_MALFORMED' | 'HTTP_AUTH' | 'HTTP_ABORTED';
 
 /** A failed HTTP exchange: a non-2xx status, a timeout, a network error or an unreadable body. */
 export class HttpError extends Error {
@@ -56,7 +63,11 @@ export interface UrlRequest {
 export interface UrlResponse {
   status: number;
   statusText: string;
-  headers: Headers;
+  /** The response headers (made when first read; `header()` is cheaper for one). */
+  readonly headers: Headers;
+  /** One response header (repeated ones joined by ", "), or null. */
+  header(name: string): string | null;
+  /** The URL the response came from (after redirects). */
   url: string;
   /** The whole body as text (errors name the URL). */
   text(): Promise<string>;
@@ -64,11 +75,6 @@ export interface UrlResponse {
   chunks(): AsyncIterable<Uint8Array>;
   /** Discards the body. */
   discard(): Promise<void>;
-}
-
-/** JSON text of a config (big integers as digits), for cache keys and checks. */
-function configText(config: unknown): string {
-  return JSON.stringify(config, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
 }
 
 /** Headers of a component's `headers` setting, lower-cased, defaulting to a JSON exchange. */
@@ -83,19 +89,6 @@ export function jsonExchangeHeaders(configured: unknown): Record<string, string>
 export function snippet(text: string, max = 300): string {
   const t = text.replace(/\s+/g, ' ').trim();
   return t.length > max ? `${t.slice(0, max)}…` : t;
-}
-
-/** The URL without user info, for messages. */
-function shown(url: string): string {
-  try {
-    const u = new URL(url);
-    if (!u.username && !u.password) return url;
-    u.username = '';
-    u.password = '';
-    return u.href;
-  } catch {
-    return url;
-  }
 }
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -126,7 +119,17 @@ function causeOf(err: unknown): { code?: string; message: string } {
 
 interface ClientOptions {
   logger?: Logger;
+  /** Idempotent requests sent on a connection before the answer to the first came (default: the system's `pipelining`, 1). */
+  pipelining?: number;
+  /** Connections per origin (default: the system's `max_connections`, else as many as requests under way). */
+  connections?: number;
 }
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const ABSOLUTE = /^[a-z][a-z0-9+.-]*:\/\//i;
+const USER_AGENT = 'Sluice';
+const MAX_REDIRECTS = 20;
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
 
 export interface RetrySettings {
   max_read_retries?: number;
@@ -168,20 +171,47 @@ export class UrlClient {
   private readonly oauth2: OAuth2Tokens | null = null;
   private readonly tripletex: TripletexTokens | null = null;
   private readonly digest: DigestAuth | null = null;
-  private agent: Promise<Dispatcher | null> | null = null;
+  private agent: Dispatcher | null = null;
+  private readonly pipelining: number;
+  /** The url_pattern (without user info) split at its `%s` (relative URLs go between the parts). */
+  private readonly patternParts: string[] | null;
+  /** The base_url without user info. */
+  private readonly baseUrl: string | null;
+  /** Basic credentials from the user info of url_pattern / base_url, for requests to its origin (null: any). */
+  private readonly userinfo: { authorization: string; origin: string | null } | null = null;
+  private readonly connections?: number;
   private readonly logger?: Logger;
+  /** A secret the settings of every request need that is not set: requests fail until it is. */
+  private readonly unsetSecret: string | null;
 
   constructor(system: { id: string; config: Record<string, unknown> }, options: ClientOptions = {}) {
     const c = system.config;
     this.id = system.id;
     this.config = c;
     this.logger = options.logger;
+    this.pipelining = options.pipelining ?? (typeof c.pipelining === 'number' ? c.pipelining : 1);
+    this.connections = options.connections ?? (typeof c.max_connections === 'number' ? c.max_connections : undefined);
     const fail = (msg: string): never => {
       throw new Error(`system "${this.id}": ${msg}`);
     };
-    const unresolved = /\$SECRET\(([^)]*)\)/.exec(configText(c));
-    if (unresolved) fail(`the secret "${unresolved[1]}" is not set (set it with PUT /api/systems/${this.id}/secrets or as a global secret)`);
+    // A REST system's operations are checked when one is used (see rest/operation.ts).
+    const { operations: _checkedWhenUsed, ...everyRequest } = c;
+    this.unsetSecret = unsetSecret(everyRequest);
     if (typeof c.url_pattern !== 'string' && typeof c.base_url !== 'string') fail('needs "url_pattern" (or the deprecated "base_url")');
+    const pattern = typeof c.url_pattern === 'string' ? withoutUserinfo(c.url_pattern) : null;
+    const base = typeof c.base_url === 'string' ? withoutUserinfo(c.base_url) : null;
+    this.patternParts = pattern ? pattern.url.split('%s') : null;
+    this.baseUrl = base?.url ?? null;
+    const fromUrl = pattern ?? base;
+    if (fromUrl?.authorization) {
+      let origin: string | null = null;
+      try {
+        origin = new URL(fromUrl.url.split('%s').join('')).origin;
+      } catch {
+        // a pattern that is not a URL without the relative part: its credentials go with every request
+      }
+      this.userinfo = { authorization: fromUrl.authorization, origin };
+    }
     this.headers = {};
     for (const [k, v] of Object.entries((c.headers ?? {}) as Record<string, unknown>)) {
       if (typeof v !== 'string') fail(`the header "${k}" must be a string`);
@@ -238,12 +268,20 @@ export class UrlClient {
     if (c.ignore_invalid_content_length_response_header === true) this.logger?.warn({ system: this.id }, 'ignore_invalid_content_length_response_header is not supported; responses with a wrong Content-Length still fail');
   }
 
+  /** Requests the connection pool holds under way at once (max_connections x pipelining), or null when it opens a connection per request. */
+  get capacity(): number | null {
+    return this.connections === undefined ? null : this.connections * this.pipelining;
+  }
+
   /** The absolute URL for a component's `url`: absolute URLs are kept, relative ones go into the pattern. */
   resolve(relative: string): string {
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(relative)) return relative;
-    const pattern = this.config.url_pattern;
-    if (typeof pattern === 'string') return pattern.includes('%s') ? pattern.split('%s').join(relative) : pattern + relative;
-    const base = this.config.base_url as string;
+    if (ABSOLUTE.test(relative)) return relative;
+    const parts = this.patternParts;
+    if (parts) {
+      if (parts.length === 2) return parts[0] + relative + parts[1];
+      return parts.length === 1 ? parts[0] + relative : parts.join(relative);
+    }
+    const base = this.baseUrl as string;
     try {
       return new URL(relative, base).href;
     } catch {
@@ -270,29 +308,28 @@ export class UrlClient {
     };
   }
 
-  private getAgent(): Promise<Dispatcher | null> {
-    this.agent ??= createAgent({ connectTimeoutMs: this.connectTimeoutMs, readTimeoutMs: this.readTimeoutMs, rejectUnauthorized: this.verify, ca: this.ca, proxies: this.proxies });
+  private getAgent(): Dispatcher {
+    this.agent ??= createAgent({ connectTimeoutMs: this.connectTimeoutMs, readTimeoutMs: this.readTimeoutMs, rejectUnauthorized: this.verify, ca: this.ca, proxies: this.proxies, pipelining: this.pipelining, connections: this.connections });
     return this.agent;
   }
 
-  /** One fetch through the system's dispatcher, without authentication or retries. */
-  private async rawFetch(url: string, init: RequestInit): Promise<Response> {
-    const agent = await this.getAgent();
-    if (!agent) {
-      const https = url.startsWith('https:');
-      if (this.proxies) throw new Error(`system "${this.id}": "proxies" need undici's Agent, which this Node.js does not make reachable`);
-      if (https && (!this.verify || this.ca)) throw new Error(`system "${this.id}": verify_ssl=false and custom_ca_pem_chain need undici's Agent, which this Node.js does not make reachable`);
-      const timeout = AbortSignal.timeout(this.connectTimeoutMs + this.readTimeoutMs);
-      return fetch(url, { ...init, signal: init.signal ? AbortSignal.any([init.signal, timeout]) : timeout });
-    }
-    return fetch(url, { ...init, dispatcher: agent } as RequestInit);
+  /** One request on the wire (no redirects, authentication or retries), to start on the system's dispatcher. */
+  private wire(url: URL, method: string, headers: Record<string, string>, body: string | Uint8Array | undefined, signal: AbortSignal | undefined): WireExchange {
+    return new WireExchange({ origin: url.origin, path: url.pathname + url.search, method, headers, body, signal, pipelined: this.pipelining > 1 && IDEMPOTENT.has(method) });
+  }
+
+  /** A token request of the system's authentication (its dispatcher and timeouts; no retries). */
+  private async rawFetch(url: string, init: RawRequest): Promise<RawResponse> {
+    const x = this.wire(new URL(url), init.method, init.headers, init.body, undefined);
+    await x.start(this.getAgent());
+    return { status: x.status, statusText: x.statusText, ok: x.status >= 200 && x.status < 300, text: () => x.text() };
   }
 
   private async authHeader(method: string, url: string): Promise<string | undefined> {
     if (this.oauth2) return `Bearer ${await this.oauth2.get()}`;
     switch (this.auth) {
       case 'basic':
-        return `Basic ${Buffer.from(`${this.config.username as string}:${this.config.password as string}`).toString('base64')}`;
+        return basicAuthorization(this.config.username as string, this.config.password as string);
       case 'jwt':
         return `Bearer ${this.config.jwt_token as string}`;
       case 'tripletex':
@@ -303,7 +340,8 @@ export class UrlClient {
     return undefined;
   }
 
-  private networkError(err: unknown, method: string, url: string, what: string, phase: 'request' | 'body'): HttpError {
+  /** The HttpError for a failed exchange (for the responses of this client too). */
+  networkError(err: unknown, method: string, url: string, what: string, phase: 'request' | 'body'): HttpError {
     if (err instanceof HttpError) return err;
     if (err instanceof AuthError) return new HttpError(`${what}: ${err.message}`, 'HTTP_AUTH', method, url);
     const { code, message } = causeOf(err);
@@ -327,56 +365,6 @@ export class UrlClient {
     return new HttpError(`${what}: ${at} failed${phase === 'body' ? ' while reading the response' : ''}: ${message}${code ? ` (${code})` : ''}`, 'HTTP_NETWORK', method, url);
   }
 
-  private wrap(res: Response, method: string, url: string, what: string): UrlResponse {
-    const client = this;
-    let used = false;
-    const take = () => {
-      if (used) throw new Error(`${what}: the body of ${method} ${shown(url)} was already read`);
-      used = true;
-    };
-    return {
-      status: res.status,
-      statusText: res.statusText,
-      headers: res.headers,
-      url,
-      async text() {
-        take();
-        try {
-          return await res.text();
-        } catch (err) {
-          throw client.networkError(err, method, url, what, 'body');
-        }
-      },
-      chunks() {
-        take();
-        return (async function* () {
-          if (!res.body) return;
-          const reader = res.body.getReader();
-          try {
-            for (;;) {
-              let r: { done: boolean; value?: Uint8Array };
-              try {
-                r = await reader.read();
-              } catch (err) {
-                throw client.networkError(err, method, url, what, 'body');
-              }
-              if (r.done) return;
-              if (r.value) yield r.value;
-            }
-          } finally {
-            reader.releaseLock();
-            await res.body?.cancel().catch(() => undefined);
-          }
-        })();
-      },
-      async discard() {
-        if (used) return;
-        used = true;
-        await res.body?.cancel().catch(() => undefined);
-      },
-    };
-  }
-
   /**
    * Sends a request with the system's headers and authentication. Non-2xx answers (not in
    * `accept`), timeouts and network errors throw HttpError naming the method, URL and status,
@@ -385,12 +373,14 @@ export class UrlClient {
   async request(req: UrlRequest): Promise<UrlResponse> {
     const method = (req.method ?? 'GET').toUpperCase();
     const what = req.what ?? `system "${this.id}"`;
+    if (this.unsetSecret !== null) throw new HttpError(`${what}: ${unsetSecretMessage(this.id, this.unsetSecret)}`, 'HTTP_SECRET_UNSET', method, shown(this.resolve(req.url)));
     const u = new URL(this.resolve(req.url));
     for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined && v !== null) u.searchParams.set(k, String(v));
+    const userinfo = this.userinfoAuthorization(u);
     const url = u.href;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.once(req, method, url, what);
+        return await this.once(req, method, u, what, userinfo);
       } catch (err) {
         const failure = err instanceof HttpError ? err : this.networkError(err, method, url, what, 'request');
         const delay = req.retry && !req.signal?.aborted ? req.retry(failure, attempt) : null;
@@ -402,25 +392,52 @@ export class UrlClient {
     }
   }
 
-  private async once(req: UrlRequest, method: string, url: string, what: string): Promise<UrlResponse> {
+  /**
+   * The basic Authorization of a request's user info (taken out of `target`), or of the system URL's
+   * when the request goes to its origin; undefined when the system configures another authentication.
+   */
+  private userinfoAuthorization(target: URL): string | undefined {
+    let own: string | undefined;
+    if (target.username || target.password) {
+      own = basicAuthorization(decodeUserinfo(target.username), decodeUserinfo(target.password));
+      target.username = '';
+      target.password = '';
+    }
+    if (this.auth !== undefined || this.oauth2) return undefined;
+    if (own) return own;
+    const system = this.userinfo;
+    return system && (system.origin === null || system.origin === target.origin) ? system.authorization : undefined;
+  }
+
+  private async once(req: UrlRequest, method: string, target: URL, what: string, userinfo: string | undefined): Promise<UrlResponse> {
+    const url = target.href;
     let renewed = false;
     for (;;) {
-      const headers: Record<string, string> = { ...this.headers };
+      // Object.assign, not a spread: V8 makes adding properties to a spread copy slow.
+      const headers: Record<string, string> = Object.assign({}, this.headers);
       for (const [k, v] of Object.entries(req.headers ?? {})) headers[k.toLowerCase()] = v;
-      let auth: string | undefined;
+      // What fetch sent when the caller did not say (some services refuse requests without a user agent); compressed bodies are decoded.
+      headers.accept ??= '*/*';
+      headers['accept-encoding'] ??= 'gzip, deflate, br';
+      headers['user-agent'] ??= USER_AGENT;
+      if (userinfo) headers.authorization = userinfo;
+      if (this.auth !== undefined || this.oauth2) {
+        let auth: string | undefined;
+        try {
+          auth = await this.authHeader(method, url);
+        } catch (err) {
+          throw this.networkError(err, method, url, what, 'request');
+        }
+        if (auth) headers.authorization = auth;
+      }
+      let res: { x: WireExchange; url: string };
       try {
-        auth = await this.authHeader(method, url);
+        res = await this.follow(target, method, headers, req.body, req.signal, what);
       } catch (err) {
         throw this.networkError(err, method, url, what, 'request');
       }
-      if (auth) headers.authorization = auth;
-      let res: Response;
-      try {
-        res = await this.rawFetch(url, { method, headers, body: req.body as RequestInit['body'], signal: req.signal, redirect: 'follow' });
-      } catch (err) {
-        throw this.networkError(err, method, url, what, 'request');
-      }
-      if (res.status === 401 && !renewed) {
+      const { x } = res;
+      if (x.status === 401 && !renewed) {
         let again = false;
         try {
           if (this.oauth2) {
@@ -429,25 +446,55 @@ export class UrlClient {
           } else if (this.tripletex) {
             await this.tripletex.renew();
             again = true;
-          } else if (this.digest) again = this.digest.accept(res.headers.get('www-authenticate'));
+          } else if (this.digest) again = this.digest.accept(headerText(x, 'www-authenticate'));
         } catch (err) {
-          await res.body?.cancel().catch(() => undefined);
+          await x.discard();
           throw this.networkError(err, method, url, what, 'request');
         }
         if (again) {
           renewed = true;
-          await res.body?.cancel().catch(() => undefined);
+          await x.discard();
           continue;
         }
       }
-      if ((res.status >= 200 && res.status < 300) || req.accept?.(res.status)) return this.wrap(res, method, url, what);
+      if ((x.status >= 200 && x.status < 300) || req.accept?.(x.status)) return new ClientResponse(this, x, method, res.url, what);
       let body = '';
       try {
-        body = await res.text();
+        body = await x.text();
       } catch {
         // the status says enough
       }
-      throw new HttpError(`${what}: ${method} ${shown(url)} answered ${res.status}${res.statusText ? ` ${res.statusText}` : ''}${body ? `: ${snippet(body)}` : ''}`, 'HTTP_STATUS', method, url, res.status, body);
+      throw new HttpError(`${what}: ${method} ${shown(res.url)} answered ${x.status}${x.statusText ? ` ${x.statusText}` : ''}${body ? `: ${snippet(body)}` : ''}`, 'HTTP_STATUS', method, res.url, x.status, body);
+    }
+  }
+
+  /**
+   * Sends a request and follows redirects as fetch does: 303 (and 301/302 after a POST) turn into a
+   * GET without a body, credentials are not sent on to another origin, at most 20 hops.
+   */
+  private async follow(target: URL, method: string, headers: Record<string, string>, body: string | Uint8Array | undefined, signal: AbortSignal | undefined, what: string): Promise<{ x: WireExchange; url: string }> {
+    const url = target.href;
+    for (let hops = 0; ; hops++) {
+      const x = this.wire(target, method, headers, body, signal);
+      await x.start(this.getAgent());
+      const location = REDIRECTS.has(x.status) ? headerText(x, 'location') : null;
+      if (location === null) return { x, url: target.href };
+      await x.discard();
+      if (hops === MAX_REDIRECTS) throw new HttpError(`${what}: ${method} ${shown(url)} was redirected more than ${MAX_REDIRECTS} times`, 'HTTP_NETWORK', method, url, x.status);
+      let next: URL;
+      try {
+        next = new URL(location, target);
+      } catch {
+        throw new HttpError(`${what}: ${method} ${shown(target.href)} redirected to ${JSON.stringify(location)}, which is not a URL`, 'HTTP_NETWORK', method, url, x.status);
+      }
+      headers = Object.assign({}, headers);
+      if (next.origin !== target.origin) for (const h of ['authorization', 'cookie', 'proxy-authorization']) delete headers[h];
+      if ((x.status === 303 && method !== 'HEAD') || ((x.status === 301 || x.status === 302) && method === 'POST')) {
+        method = 'GET';
+        body = undefined;
+        for (const h of Object.keys(headers)) if (h.startsWith('content-')) delete headers[h];
+      }
+      target = next;
     }
   }
 
@@ -457,8 +504,7 @@ export class UrlClient {
   }
 
   async close(): Promise<void> {
-    const agent = await this.agent;
-    await agent?.close().catch(() => undefined);
+    await this.agent?.close().catch(() => undefined);
   }
 }
 

@@ -5,6 +5,7 @@ import { isAsyncResolver, type HopsRequest } from '../../datasets/hops-resolver.
 import type { Dict, Entity } from '../../../compiler/values/types.js';
 import type { EntityFailure, TransformSpec } from '../types.js';
 import { triggerMatcher } from './trigger.js';
+import { sliceDue, yieldToEventLoop } from '../../executor/time-slice.js';
 
 export const dtlTransform: TransformSpec = {
   kind: 'transform',
@@ -46,7 +47,11 @@ export const dtlTransform: TransformSpec = {
         const X = new DtlContext({ hops: resolver, bindings: (run.bindings ?? {}) as Dict });
         if (!isAsyncResolver(resolver)) {
           const out: Entity[] = [];
-          for (const e of entities) evaluate(X, e, out, failures);
+          for (let i = 0; i < entities.length; i++) {
+            evaluate(X, entities[i], out, failures);
+            // Heavy rules over a batch: the API gets its turns (see time-slice.ts).
+            if ((i & 7) === 7 && sliceDue()) await yieldToEventLoop();
+          }
           return { entities: out, failures };
         }
         // An asynchronous store: entities whose joins missed the cache are evaluated again once
@@ -63,6 +68,7 @@ export const dtlTransform: TransformSpec = {
               requests.push(request as HopsRequest);
               again.push(i);
             } else outputs[i] = out;
+            if (sliceDue()) await yieldToEventLoop();
           }
           if (!again.length) break;
           if (round >= 50) throw new Error(`pipe "${ctx.pipe.id}": hops did not settle after 50 rounds of fetching`);

@@ -27,7 +27,7 @@ export const restTransform: TransformSpec = {
       const request = entityRequest(e, c, op);
       const { payload } = request;
       const entity = request.context.entity as Record<string, unknown>;
-      const context = { ...request.context, source_entity: entity };
+      const context = Object.assign(request.context, { source_entity: entity });
       const at = `${what}: entity "${e._id}"`;
       const pages: RestPage[] = [];
       const accept = (s: number) => op.allowed(s) || (op.ignored?.(s) ?? false);

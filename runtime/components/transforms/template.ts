@@ -13,8 +13,17 @@
  *   The result is recorded in `$operation`, `$status`, `$response` and, for inserts,
  *   `$generated_id` and `$origin` (what the collect template hops to).
  *
- * The DTL extension points (`rules`, `rewrite_rules_*`) and template bodies given inline are not
- * supported: the compiler compiles DTL ahead of time, and such configs are refused with a clear error.
+ * The share template's DTL extension points (compiled by the compiler, run by template-rules.ts):
+ * `rewrite_lookup` (rewrite_rules_lookup) rewrites every lookup response, then `lookup_rewrite_based_on`
+ * and `lookup_rewrite_update` (`rules`, with `lookup_rewrite` standing in for either) rewrite it for the
+ * optimistic locking check and for client-side patching; `rewrite_insert_payload` and
+ * `rewrite_update_payload` build the payload (their `$payload`) from the entity with the original in
+ * `$source`, and `rewrite_update_payload_after_patch` rewrites a patched payload (`_S._payload`, the
+ * entity in `_R._S.$source`); `rewrite_insert`, `rewrite_update` and `rewrite_delete`
+ * (rewrite_rules_mutation) rewrite the responses before they are recorded (and before an insert's key
+ * is read). Responses that are not JSON objects are left as they are.
+ *
+ * A template body written inline never reaches this module: the compiler expands it in place.
  */
 import schema from '../../../schemas/transforms/template.schema.json' with { type: 'json' };
 import { stringifyValue } from '../../../compiler/values/json.js';
@@ -23,14 +32,13 @@ import { restComponentSetup } from '../systems/rest.js';
 import { exchange, type RestPage } from '../systems/rest/exchange.js';
 import { plainValue } from '../systems/rest/values.js';
 import type { ComponentContext, EntityFailure, TransformSpec } from '../types.js';
+import { ExtensionRules } from './template-rules.js';
 
 type Props = Record<string, unknown>;
 
 class TemplateConfigError extends Error {
-  readonly code = 'TEMPLATE_UNSUPPORTED';
+  readonly code = 'TEMPLATE_CONFIG';
 }
-
-const UNSUPPORTED = ['rules', 'rewrite_rules_payload', 'rewrite_rules_lookup', 'rewrite_rules_mutation'];
 
 function keyOf(e: Entity, primaryKey: unknown): string | null {
   const keys = Array.isArray(primaryKey) ? primaryKey : [primaryKey];
@@ -44,13 +52,19 @@ function keyOf(e: Entity, primaryKey: unknown): string | null {
   return parts.join(':');
 }
 
-/** Calls one operation of the template's REST system for an entity; the last page, or null for 404 when asked. */
+/**
+ * Calls one operation of the template's REST system for an entity; the last page. The system is
+ * looked up by the first call: a pipe whose entities never need it (an empty input) runs without it.
+ */
 function caller(ctx: ComponentContext, system: unknown, what: string) {
-  const { client, operations, what: at } = restComponentSetup(ctx, { system }, what);
+  let setup: ReturnType<typeof restComponentSetup> | null = null;
   return async (name: string, e: Entity, properties: Props, signal: AbortSignal, opts: { payload?: unknown; send?: boolean; allowed?: (s: number) => boolean } = {}): Promise<RestPage> => {
+    setup ??= restComponentSetup(ctx, { system }, what);
+    const { client, operations, what: at } = setup;
     const op = operations.get(name);
     const entity = plainValue(e) as Props;
-    const context = { ...entity, entity, source_entity: entity, properties: { ...(op.properties ?? {}), ...properties } };
+    // Object.assign, not a spread: the exchange copies and extends this object (see entityRequest).
+    const context = Object.assign({}, entity, { entity, source_entity: entity, properties: { ...(op.properties ?? {}), ...properties } });
     let last: RestPage | null = null;
     const payload = 'payload' in opts ? opts.payload : op.payload;
     for await (const page of exchange({ client, op, context, payload, paging: opts.send !== true, options: { signal, what: `${at}: entity "${e._id}"`, retry: client.url.readRetryPolicy(ctx.pipe), accept: opts.allowed } })) last = page;
@@ -126,51 +140,71 @@ function defaultsRest(ctx: ComponentContext, p: Props, what: string): Apply {
   };
 }
 
-function shareRest(ctx: ComponentContext, p: Props, what: string): Apply {
+function shareRest(ctx: ComponentContext, p: Props, what: string, rules: ExtensionRules): Apply {
   if (p.rest_system === undefined) throw new TemplateConfigError(`${what}: transform-share-rest needs "rest_system"`);
   const call = caller(ctx, p.rest_system, what);
   const name = (k: string, dflt: string) => (typeof p[`operation_${k}`] === 'string' ? String(p[`operation_${k}`]) : dflt);
   const props = (k: string) => (p[`operation_${k}_properties`] ?? {}) as Props;
   const allowed = (k: string) => statuses(p[`${k}_allowed_status_codes`]);
   const payloadProperty = typeof p.payload_property === 'string' ? p.payload_property : 'payload';
-  const payloadOf = (e: Entity): unknown => e.$payload ?? e[payloadProperty] ?? Object.fromEntries(Object.entries(e).filter(([k]) => !k.startsWith('_') && !k.startsWith('$')));
-  const record = (e: Entity, operation: string, status: string, page: RestPage | null, extra: Entity = {}): Entity => ({
+  const rewriteOr = (rule: string) => (rules.has(rule) ? rule : 'lookup_rewrite');
+  /** The payload of an insert or update: its payload rule's `$payload`, else `$payload`, the payload property or the entity's own properties. */
+  const payloadOf = async (e: Entity, rule: 'rewrite_insert_payload' | 'rewrite_update_payload'): Promise<unknown> => {
+    if (rules.has(rule)) return payloadFrom(rule, await rules.apply(rule, { ...e, $source: e }), e);
+    return e.$payload ?? e[payloadProperty] ?? Object.fromEntries(Object.entries(e).filter(([k]) => !k.startsWith('_') && !k.startsWith('$')));
+  };
+  /** A response body, rewritten by the mutation rule of its operation. */
+  const response = (page: RestPage, rule: string) => rules.rewrite(rule, body(page));
+  const record = (e: Entity, operation: string, status: string, page: RestPage | null, answer: unknown, extra: Entity = {}): Entity => ({
     ...e,
     $operation: operation,
     $status: status,
-    ...(page ? { $response: (body(page) ?? null) as Entity[string], $response_status: page.status } : {}),
+    ...(page ? { $response: (answer ?? null) as Entity[string], $response_status: page.status } : {}),
     ...extra,
   });
   const failed = (page: RestPage) => page.status < 200 || page.status >= 300;
   return async (e, signal) => {
     const key = keyOf(e, p.primary_key);
     if (e._deleted === true) {
-      if (key === null) return [record(e, 'none', 'not-in-system', null)];
+      if (key === null) return [record(e, 'none', 'not-in-system', null, null)];
       const page = await call(name('delete', 'delete'), e, props('delete'), signal, { send: true, allowed: allowed('delete') });
-      return [record(e, 'delete', failed(page) ? 'failed' : 'deleted', page)];
+      return [record(e, 'delete', failed(page) ? 'failed' : 'deleted', page, await response(page, 'rewrite_delete'))];
     }
     const insert = async (): Promise<Entity[]> => {
-      const page = await call(name('insert', 'insert'), e, props('insert'), signal, { payload: payloadOf(e), send: true, allowed: allowed('insert') });
-      if (failed(page)) return [record(e, 'insert', 'failed', page)];
-      const answered = dict(body(page));
+      const page = await call(name('insert', 'insert'), e, props('insert'), signal, { payload: await payloadOf(e, 'rewrite_insert_payload'), send: true, allowed: allowed('insert') });
+      const answer = await response(page, 'rewrite_insert');
+      if (failed(page)) return [record(e, 'insert', 'failed', page, answer)];
+      const answered = dict(answer);
       const generated = answered ? keyOf(answered as Entity, p.primary_key_insert ?? p.primary_key) : null;
-      return [record(e, 'insert', 'inserted', page, { $origin: e._id, ...(generated !== null ? { $generated_id: generated } : {}) })];
+      return [record(e, 'insert', 'inserted', page, answer, { $origin: e._id, ...(generated !== null ? { $generated_id: generated } : {}) })];
     };
     if (key === null && p.is_natural_key !== true) return insert();
     const lookup = await call(name('lookup', 'lookup'), e, props('lookup'), signal, { allowed: allowed('lookup') });
-    if (lookup.status === 404) return p.is_natural_key === true ? insert() : [record(e, 'none', 'deleted-in-system', lookup)];
-    if (failed(lookup)) return [record(e, 'lookup', 'failed', lookup)];
-    const current = body(lookup);
+    if (lookup.status === 404) return p.is_natural_key === true ? insert() : [record(e, 'none', 'deleted-in-system', lookup, body(lookup))];
+    if (failed(lookup)) return [record(e, 'lookup', 'failed', lookup, body(lookup))];
+    const current = await rules.rewrite('rewrite_lookup', body(lookup));
     const basedOn = e.$based_on;
-    if (basedOn !== undefined && e.$unsafe_skip_optimistic_locking !== true && fingerprint(basedOn) !== fingerprint(current)) return [record(e, 'none', 'modified-in-system', lookup)];
-    let payload = payloadOf(e);
-    if (p.client_side_patching === true) payload = { ...(dict(plainValue(current)) ?? {}), ...(dict(payload) ?? {}) };
+    if (basedOn !== undefined && e.$unsafe_skip_optimistic_locking !== true && fingerprint(basedOn) !== fingerprint(await rules.rewrite(rewriteOr('lookup_rewrite_based_on'), current))) {
+      return [record(e, 'none', 'modified-in-system', lookup, current)];
+    }
+    let payload = await payloadOf(e, 'rewrite_update_payload');
+    if (p.client_side_patching === true) {
+      payload = { ...(dict(plainValue(await rules.rewrite(rewriteOr('lookup_rewrite_update'), current))) ?? {}), ...(dict(payload) ?? {}) };
+      const rule = 'rewrite_update_payload_after_patch';
+      if (rules.has(rule)) payload = payloadFrom(rule, await rules.apply(rule, { _payload: payload as Entity[string] }, { ...e, $source: e }), e);
+    }
     const page = await call(name('update', 'update'), e, props('update'), signal, { payload, send: true, allowed: allowed('update') });
-    return [record(e, 'update', failed(page) ? 'failed' : 'updated', page)];
+    return [record(e, 'update', failed(page) ? 'failed' : 'updated', page, await response(page, 'rewrite_update'))];
   };
 }
 
-const TEMPLATES: Record<string, (ctx: ComponentContext, p: Props, what: string) => Apply> = {
+/** The `$payload` a payload rule built; a rule that builds none fails the entity. */
+function payloadFrom(rule: string, target: Props | null, e: Entity): unknown {
+  if (target === null || !('$payload' in target)) throw new Error(`entity "${e._id}": the rule "${rule}" of rewrite_rules_payload ${target === null ? 'filtered the entity out' : 'built no "$payload"'}; it must return a dict with the payload in "$payload"`);
+  return target.$payload;
+}
+
+const TEMPLATES: Record<string, (ctx: ComponentContext, p: Props, what: string, rules: ExtensionRules) => Apply> = {
   'transform-collect-rest': collectRest,
   'transform-defaults-rest': defaultsRest,
   'transform-share-rest': shareRest,
@@ -179,17 +213,16 @@ const TEMPLATES: Record<string, (ctx: ComponentContext, p: Props, what: string) 
 export const templateTransform: TransformSpec = {
   kind: 'transform',
   type: 'template',
-  doc: 'Runs a built-in transform template for REST connectors: transform-collect-rest (lookups, verified deletes, $origin from the share dataset), transform-defaults-rest (defaults from a lookup operation) or transform-share-rest (insert, update with optimistic locking, delete); the template\'s `properties` configure it.',
+  doc: 'Runs a built-in transform template for REST connectors: transform-collect-rest (lookups, verified deletes, $origin from the share dataset), transform-defaults-rest (defaults from a lookup operation) or transform-share-rest (insert, update with optimistic locking, delete, and the DTL extension points rules, rewrite_rules_payload, rewrite_rules_lookup and rewrite_rules_mutation); the template\'s `properties` configure it. A template body written inline is expanded by the compiler.',
   schema,
   create(component, ctx) {
     const c = component.config;
     const what = `pipe "${ctx.pipe.id}": the template transform`;
-    if (typeof c.template !== 'string') throw new TemplateConfigError(`${what}: templates given inline (a "template" object) are not supported; name a built-in template (${Object.keys(TEMPLATES).join(', ')})`);
+    if (typeof c.template !== 'string') throw new TemplateConfigError(`${what}: the inline template body was not expanded (the compiler expands it); compile the config again`);
     const make = TEMPLATES[c.template];
     if (!make) throw new TemplateConfigError(`${what}: unknown template "${c.template}" (known: ${Object.keys(TEMPLATES).join(', ')})`);
     const p = (c.properties ?? {}) as Props;
-    for (const k of UNSUPPORTED) if (p[k] !== undefined) throw new TemplateConfigError(`${what}: the DTL extension point "${k}" of ${c.template} is not supported by this runtime`);
-    const apply = make(ctx, p, `${what} (${c.template})`);
+    const apply = make(ctx, p, `${what} (${c.template})`, new ExtensionRules(component.rule_sets, ctx));
     return {
       async apply(entities, run) {
         const out: Entity[] = [];

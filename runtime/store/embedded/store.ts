@@ -11,7 +11,10 @@ import type { Entity, Value } from '../../../compiler/values/types.js';
 import { getPath } from '../../../compiler/dtl/runtime.js';
 import { entityContent, nowMicros, withReservedFields } from '../../datasets/content.js';
 import { indexKeys } from '../../datasets/index-key.js';
-import type { DatasetInfo, DeleteUnseenOptions, PipeCheckpoint, PipeState, ScanOptions, Store, StoredEntity, WriteOptions, WriteResult } from '../contract.js';
+import { addResults, type DatasetInfo, type DeleteUnseenOptions, type PipeCheckpoint, type PipeState, type ScanOptions, type Store, type StoredEntity, type WriteOptions, type WriteResult } from '../contract.js';
+import { storeErrorOf } from '../errors.js';
+import { BackgroundCheckpointer } from './checkpointer.js';
+import { DataDirLock, type LockHolder } from './lock.js';
 import { SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
 
 interface DatasetRow {
@@ -64,14 +67,25 @@ export class EmbeddedStore implements Store {
   private readonly datasets = new Map<string, DatasetRow>();
   private readonly indexes = new Map<number, string[][]>();
   private readonly s;
+  private readonly where: string;
+  private readonly checkpointer: BackgroundCheckpointer | null = null;
+  private readonly lock: DataDirLock | null = null;
 
   constructor(options: EmbeddedStoreOptions) {
+    this.where = options.dataDir;
     let file = ':memory:';
     if (options.dataDir !== ':memory:') {
       mkdirSync(options.dataDir, { recursive: true });
+      this.lock = new DataDirLock(options.dataDir);
       file = join(options.dataDir, 'sluice.db');
+      this.checkpointer = new BackgroundCheckpointer(file);
     }
-    this.db = new Database(file);
+    try {
+      this.db = new Database(file);
+    } catch (err) {
+      this.lock?.release();
+      throw err;
+    }
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
@@ -112,8 +126,46 @@ export class EmbeddedStore implements Store {
       setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       deleteMeta: db.prepare('DELETE FROM meta WHERE key = ?'),
     };
+    this.loadCache();
+  }
+
+  /** The datasets' rows and index paths, as committed. */
+  private loadCache(): void {
+    this.datasets.clear();
+    this.indexes.clear();
     for (const row of this.s.allDatasets.all()) this.datasets.set(row.name, row);
     for (const row of this.datasets.values()) this.indexes.set(row.ds, this.s.idxDefs.all(row.ds).map((r) => JSON.parse(r.path) as string[]));
+  }
+
+  /**
+   * Runs `work` as one transaction. The cached dataset rows change inside it; when it fails (a full
+   * disk fails at the commit, after the work) they are read again, so they only ever show what was
+   * committed.
+   */
+  private tx<T>(work: () => T): T {
+    try {
+      const result = this.db.transaction(work)();
+      this.checkpointer?.afterCommit();
+      return result;
+    } catch (err) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      this.loadCache();
+      throw storeErrorOf(err, this.where);
+    }
+  }
+
+  /** A single-statement write: a full disk becomes a StoreFullError. */
+  private put(work: () => void): void {
+    try {
+      work();
+    } catch (err) {
+      throw storeErrorOf(err, this.where);
+    }
+  }
+
+  /** Adds to what another runtime refused this data directory is told about this one (e.g. the API port). */
+  describeHolder(more: Partial<LockHolder>): void {
+    this.lock?.describeHolder(more);
   }
 
   /** Moves the write-ahead log into the database file (maintenance; benchmarks start from a clean log). */
@@ -122,7 +174,9 @@ export class EmbeddedStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.checkpointer?.close();
     if (this.db.open) this.db.close();
+    this.lock?.release();
   }
 
   private row(name: string): DatasetRow | undefined {
@@ -165,27 +219,29 @@ export class EmbeddedStore implements Store {
   }
 
   async ensureDataset(id: string): Promise<void> {
-    this.db.transaction(() => this.ensureRow(id))();
+    this.tx(() => this.ensureRow(id));
   }
 
   async deleteDataset(id: string): Promise<boolean> {
     const row = this.row(id);
     if (!row) return false;
-    this.db.transaction(() => {
+    this.tx(() => {
       for (const table of ['log', 'cur', 'idx', 'idx_def']) this.db.prepare(`DELETE FROM ${table} WHERE ds = ?`).run(row.ds);
       this.db.prepare('DELETE FROM datasets WHERE ds = ?').run(row.ds);
-    })();
+    });
     this.datasets.delete(id);
     this.indexes.delete(row.ds);
     return true;
   }
 
   async markPopulated(id: string): Promise<void> {
-    const row = this.ensureRow(id);
-    if (!row.populated) {
-      this.s.populate.run(row.ds);
-      row.populated = 1;
-    }
+    this.tx(() => {
+      const row = this.ensureRow(id);
+      if (!row.populated) {
+        this.s.populate.run(row.ds);
+        row.populated = 1;
+      }
+    });
   }
 
   private saveCheckpoint(c: PipeCheckpoint | undefined): void {
@@ -204,7 +260,12 @@ export class EmbeddedStore implements Store {
   }
 
   async write(dataset: string, entities: Entity[], options: WriteOptions = {}): Promise<WriteResult> {
-    return this.db.transaction(() => this.writeSync(dataset, entities, options))();
+    return this.tx(() => {
+      const { deleteUnseen, ...rest } = options;
+      if (!deleteUnseen || options.seenRun === undefined) return this.writeSync(dataset, entities, options);
+      const written = this.writeSync(dataset, entities, { ...rest, checkpoint: undefined });
+      return addResults(written, this.deleteUnseenSync(dataset, options.seenRun, { checkpoint: options.checkpoint, now: options.now, mark: deleteUnseen.mark }));
+    });
   }
 
   /** Multi-row statements, cached by row count: far fewer calls into SQLite per batch. */
@@ -301,35 +362,37 @@ export class EmbeddedStore implements Store {
   }
 
   async deleteUnseen(dataset: string, seenRun: string, options: DeleteUnseenOptions = {}): Promise<WriteResult> {
-    return this.db.transaction(() => {
-      const row = this.row(dataset);
-      if (!row) {
-        this.saveCheckpoint(options.checkpoint);
-        return { written: 0, unchanged: 0, deleted: 0, lastOffset: -1, changedIds: [] };
+    return this.tx(() => this.deleteUnseenSync(dataset, seenRun, options));
+  }
+
+  private deleteUnseenSync(dataset: string, seenRun: string, options: DeleteUnseenOptions): WriteResult {
+    const row = this.row(dataset);
+    if (!row) {
+      this.saveCheckpoint(options.checkpoint);
+      return { written: 0, unchanged: 0, deleted: 0, lastOffset: -1, changedIds: [] };
+    }
+    // A page at a time (a deleted entity no longer matches), so that deleting a whole dataset
+    // never holds it in memory; one transaction, the checkpoint with the last page.
+    const total: WriteResult = { written: 0, unchanged: 0, deleted: 0, lastOffset: row.last_off, changedIds: [] };
+    for (;;) {
+      const page = this.s.unseen.all(row.ds, seenRun, PAGE);
+      const deletions: Entity[] = [];
+      for (const { off } of page) {
+        const latest = this.s.logAt.get(row.ds, off)!;
+        const entity = parseEntityJson(latest.body, latest.big === 1) as Record<string, unknown>;
+        Object.assign(entity, options.mark);
+        entity._deleted = true;
+        deletions.push(entity as Entity);
       }
-      // A page at a time (a deleted entity no longer matches), so that deleting a whole dataset
-      // never holds it in memory; one transaction, the checkpoint with the last page.
-      const total: WriteResult = { written: 0, unchanged: 0, deleted: 0, lastOffset: row.last_off, changedIds: [] };
-      for (;;) {
-        const page = this.s.unseen.all(row.ds, seenRun, PAGE);
-        const deletions: Entity[] = [];
-        for (const { off } of page) {
-          const latest = this.s.logAt.get(row.ds, off)!;
-          const entity = parseEntityJson(latest.body, latest.big === 1) as Record<string, unknown>;
-          Object.assign(entity, options.mark);
-          entity._deleted = true;
-          deletions.push(entity as Entity);
-        }
-        const last = page.length < PAGE;
-        const r = this.writeSync(dataset, deletions, { seenRun, checkpoint: last ? options.checkpoint : undefined, now: options.now });
-        total.written += r.written;
-        total.unchanged += r.unchanged;
-        total.deleted += r.deleted;
-        total.lastOffset = r.lastOffset;
-        for (const id of r.changedIds) total.changedIds.push(id);
-        if (last) return total;
-      }
-    })();
+      const last = page.length < PAGE;
+      const r = this.writeSync(dataset, deletions, { seenRun, checkpoint: last ? options.checkpoint : undefined, now: options.now });
+      total.written += r.written;
+      total.unchanged += r.unchanged;
+      total.deleted += r.deleted;
+      total.lastOffset = r.lastOffset;
+      for (const id of r.changedIds) total.changedIds.push(id);
+      if (last) return total;
+    }
   }
 
   private toEntity(r: LogRow): StoredEntity {
@@ -440,7 +503,7 @@ export class EmbeddedStore implements Store {
     const row = this.row(dataset);
     if (!row) return 0;
     const keep = Math.max(1, options.keepVersions);
-    return this.db.transaction(() => {
+    return this.tx(() => {
       const info = this.db
         .prepare(
           `DELETE FROM log WHERE ds = @ds AND off IN (
@@ -453,15 +516,15 @@ export class EmbeddedStore implements Store {
         this.db.prepare('UPDATE datasets SET version_count = ? WHERE ds = ?').run(row.version_count, row.ds);
       }
       return info.changes;
-    })();
+    });
   }
 
   async ensureIndex(dataset: string, path: string[]): Promise<void> {
-    const row = this.ensureRow(dataset);
-    const paths = this.indexes.get(row.ds)!;
     const p = JSON.stringify(path);
-    if (paths.some((x) => JSON.stringify(x) === p)) return;
-    this.db.transaction(() => {
+    const known = this.row(dataset);
+    if (known && this.indexes.get(known.ds)!.some((x) => JSON.stringify(x) === p)) return;
+    this.tx(() => {
+      const row = this.ensureRow(dataset);
       this.s.addIdxDef.run(row.ds, p);
       let after = -1;
       for (;;) {
@@ -470,8 +533,8 @@ export class EmbeddedStore implements Store {
         for (const r of rows) for (const key of indexKeys(getPath(parseEntityJson(r.body, r.big === 1), path))) this.s.idxInsert.run(row.ds, p, key, r.id);
         after = rows[rows.length - 1].off;
       }
-    })();
-    paths.push(path);
+      this.indexes.get(row.ds)!.push(path);
+    });
   }
 
   async dropIndex(dataset: string, path: string[]): Promise<boolean> {
@@ -480,10 +543,10 @@ export class EmbeddedStore implements Store {
     const p = JSON.stringify(path);
     const at = paths?.findIndex((x) => JSON.stringify(x) === p) ?? -1;
     if (!row || !paths || at < 0) return false;
-    this.db.transaction(() => {
+    this.tx(() => {
       this.db.prepare('DELETE FROM idx WHERE ds = ? AND path = ?').run(row.ds, p);
       this.db.prepare('DELETE FROM idx_def WHERE ds = ? AND path = ?').run(row.ds, p);
-    })();
+    });
     paths.splice(at, 1);
     return true;
   }
@@ -517,8 +580,7 @@ export class EmbeddedStore implements Store {
   }
 
   async setPipeState(pipeId: string, state: PipeState | null): Promise<void> {
-    if (state === null) this.s.deletePipeState.run(pipeId);
-    else this.s.setPipeState.run(pipeId, JSON.stringify(state));
+    this.put(() => (state === null ? this.s.deletePipeState.run(pipeId) : this.s.setPipeState.run(pipeId, JSON.stringify(state))));
   }
 
   async getMeta<T = unknown>(key: string): Promise<T | null> {
@@ -527,7 +589,6 @@ export class EmbeddedStore implements Store {
   }
 
   async setMeta(key: string, value: unknown): Promise<void> {
-    if (value === null || value === undefined) this.s.deleteMeta.run(key);
-    else this.s.setMeta.run(key, JSON.stringify(value));
+    this.put(() => (value === null || value === undefined ? this.s.deleteMeta.run(key) : this.s.setMeta.run(key, JSON.stringify(value))));
   }
 }

@@ -23,7 +23,7 @@ import type { Entity, Value } from '../../../compiler/values/types.js';
 import { entityContent, nowMicros, withReservedFields, type EntityContent } from '../../datasets/content.js';
 import { indexKeys } from '../../datasets/index-key.js';
 import { MongoLeases } from './lease.js';
-import type { DatasetInfo, DeleteUnseenOptions, PipeCheckpoint, PipeState, ScanOptions, Store, StoredEntity, WriteOptions, WriteResult } from '../contract.js';
+import { addResults, type DatasetInfo, type DeleteUnseenOptions, type PipeCheckpoint, type PipeState, type ScanOptions, type Store, type StoredEntity, type WriteOptions, type WriteResult } from '../contract.js';
 
 interface DatasetDoc {
   _id: string;
@@ -193,6 +193,11 @@ export class MongoStore implements Store {
 
   async write(dataset: string, entities: Entity[], options: WriteOptions = {}): Promise<WriteResult> {
     const result = await this.writeVersions(dataset, entities.map(entityContent), entities, options);
+    if (options.deleteUnseen && options.seenRun !== undefined) {
+      // No transactions here: the deletions follow, and the checkpoint comes last (a crash repeats the request).
+      const deleted = await this.deleteUnseen(dataset, options.seenRun, { checkpoint: options.checkpoint, now: options.now, mark: options.deleteUnseen.mark });
+      return addResults(result, deleted);
+    }
     await this.saveCheckpoint(options.checkpoint);
     return result;
   }

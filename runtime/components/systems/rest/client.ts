@@ -11,9 +11,10 @@ import { toJsonText } from '../../../../compiler/dtl/functions/text.js';
 import { Bytes, type Value } from '../../../../compiler/values/types.js';
 import { HttpError, sleep, snippet, UrlClient, type RetryPolicy, type UrlResponse } from '../url.js';
 import { CustomAuth } from './custom-auth.js';
-import { renderText } from './jinja.js';
+import { renderText } from '../../jinja/jinja.js';
 import type { Operation } from './operation.js';
 import { fieldText } from './values.js';
+import { unsetSecretMessage } from '../lookup.js';
 
 /** One request of an operation, after its templates were rendered. */
 export interface RestRequest {
@@ -31,11 +32,10 @@ export interface SendOptions {
   retry?: RetryPolicy;
   /** Statuses other than 2xx handed back to the caller. */
   accept?: (status: number) => boolean;
-  /** The request's template variables, to render the system headers again after a new custom_auth token. */
-  context?: Record<string, unknown>;
-  /** Told what went on the wire (for `trace`). */
-  sent?: (request: { method: string; url: string; headers: Record<string, string>; body?: string }) => void;
 }
+
+/** What went on the wire (for `trace`). */
+export type SentRequest = { method: string; url: string; headers: Record<string, string>; body?: string };
 
 /** Seconds a `Retry-After` header asks for (delta seconds or an HTTP date), or null. */
 export function retryAfterSeconds(value: string | null, now = Date.now()): number | null {
@@ -83,6 +83,20 @@ function formFields(payload: unknown): [string, string][] {
   return out;
 }
 
+/** The URL with the query parameters set (lists repeat the parameter). */
+function withParams(url: string, params: Record<string, unknown>): string {
+  let u: URL | null = null;
+  for (const [k, v] of Object.entries(params)) {
+    if (v === undefined) continue;
+    u ??= new URL(url);
+    if (Array.isArray(v)) {
+      u.searchParams.delete(k);
+      for (const x of v) u.searchParams.append(k, fieldText(x, false));
+    } else u.searchParams.set(k, fieldText(v, false));
+  }
+  return u ? u.href : url;
+}
+
 export class RestClient {
   readonly id: string;
   readonly url: UrlClient;
@@ -91,6 +105,7 @@ export class RestClient {
   private readonly jsonTypes: Set<string>;
   private readonly headerTemplates: [string, string][];
   readonly customAuth: CustomAuth | null;
+  private readonly acceptByOperation = new WeakMap<Operation, (status: number) => boolean>();
   private readonly logger?: Logger;
 
   constructor(system: { id: string; config: Record<string, unknown> }, logger?: Logger) {
@@ -106,6 +121,23 @@ export class RestClient {
     const types = Array.isArray(system.config.json_content_types) ? (system.config.json_content_types as string[]) : [];
     this.jsonTypes = new Set(['application/json', ...types.map((t) => t.toLowerCase().trim())]);
     this.customAuth = system.config.custom_auth ? new CustomAuth(this, system.config.custom_auth as Record<string, unknown>) : null;
+  }
+
+  /** Statuses handed back by the URL client: 429 when rate limiting retries, 401 with custom_auth, and the caller's. */
+  private acceptFor(op: Operation, also: ((status: number) => boolean) | undefined): (status: number) => boolean {
+    let own = this.acceptByOperation.get(op);
+    if (!own) {
+      own = (s: number) => (op.rateLimitRetries > 0 && s === 429) || (s === 401 && this.customAuth !== null);
+      this.acceptByOperation.set(op, own);
+    }
+    if (!also) return own;
+    const base = own;
+    return (s) => base(s) || also(s);
+  }
+
+  /** Whether the system's default headers have templates, rendered per request. */
+  get hasHeaderTemplates(): boolean {
+    return this.headerTemplates.length > 0;
   }
 
   /** Whether a response's content type is one the system treats as JSON. */
@@ -132,51 +164,45 @@ export class RestClient {
    * Sends a rendered request. A 429 answer is retried `rate_limiting_retries` times, each after the
    * `Retry-After` the server asked for or `rate_limiting_delay` seconds; other failures follow `retry`.
    */
-  async send(req: RestRequest, op: Operation, options: SendOptions): Promise<UrlResponse> {
-    const u = new URL(this.url.resolve(req.url));
-    for (const [k, v] of Object.entries(req.params)) {
-      if (v === undefined) continue;
-      if (Array.isArray(v)) {
-        u.searchParams.delete(k);
-        for (const x of v) u.searchParams.append(k, fieldText(x, false));
-      } else u.searchParams.set(k, fieldText(v, false));
-    }
-    const headers = { ...req.headers };
+  async send(req: RestRequest, op: Operation, options: SendOptions, context: Record<string, unknown> = {}, sent?: (request: SentRequest) => void): Promise<UrlResponse> {
+    const href = withParams(this.url.resolve(req.url), req.params);
+    if (op.unsetSecret !== null) throw new HttpError(`${options.what}: operation "${op.name}": ${unsetSecretMessage(this.id, op.unsetSecret)}`, 'HTTP_SECRET_UNSET', req.method, href);
+    const headers = Object.assign({}, req.headers);
     let body: string | Uint8Array | undefined;
     if (req.payload !== undefined && req.method !== 'GET' && req.method !== 'HEAD') {
       const encoded = encodePayload(req.payload, op.payloadType);
       body = encoded.body;
       headers['content-type'] ??= encoded.contentType;
     }
-    options.sent?.({ method: req.method, url: u.href, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : Buffer.from(body).toString('latin1') });
-    const accept = (s: number) => (op.rateLimitRetries > 0 && s === 429) || (s === 401 && this.customAuth !== null) || (options.accept?.(s) ?? false);
+    sent?.({ method: req.method, url: href, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : Buffer.from(body).toString('latin1') });
+    const accept = this.acceptFor(op, options.accept);
     let renewedAuth = false;
     for (let attempt = 1; ; attempt++) {
-      const res = await this.url.request({ method: req.method, url: u.href, headers, body, signal: options.signal, what: options.what, retry: options.retry, accept });
+      const res = await this.url.request({ method: req.method, url: href, headers, body, signal: options.signal, what: options.what, retry: options.retry, accept });
       if (res.status === 401 && this.customAuth && !renewedAuth && !options.accept?.(401)) {
         // The token was refused before it expired: fetch a new one and send the request once more.
         renewedAuth = true;
         await res.discard();
         await this.customAuth.renew(options.signal);
-        Object.assign(headers, await this.systemHeaders(options.context ?? {}, options.what));
+        Object.assign(headers, await this.systemHeaders(context, options.what));
         attempt--;
         continue;
       }
       if (res.status === 429 && op.rateLimitRetries > 0 && !options.accept?.(429)) {
         if (attempt > op.rateLimitRetries) {
           const text = await res.text().catch(() => '');
-          throw new HttpError(`${options.what}: ${req.method} ${u.href} answered 429 Too Many Requests ${op.rateLimitRetries} time${op.rateLimitRetries === 1 ? '' : 's'} in a row (rate_limiting_retries)${text ? `: ${snippet(text)}` : ''}`, 'HTTP_STATUS', req.method, u.href, 429, text);
+          throw new HttpError(`${options.what}: ${req.method} ${href} answered 429 Too Many Requests ${op.rateLimitRetries} time${op.rateLimitRetries === 1 ? '' : 's'} in a row (rate_limiting_retries)${text ? `: ${snippet(text)}` : ''}`, 'HTTP_STATUS', req.method, href, 429, text);
         }
-        const wait = retryAfterSeconds(res.headers.get('retry-after')) ?? op.rateLimitDelay;
+        const wait = retryAfterSeconds(res.header('retry-after')) ?? op.rateLimitDelay;
         await res.discard();
-        this.logger?.warn({ system: this.id, url: u.href, attempt, wait }, 'rate limited (429); waiting before retrying');
+        this.logger?.warn({ system: this.id, url: href, attempt, wait }, 'rate limited (429); waiting before retrying');
         await sleep(wait * 1000, options.signal);
-        if (options.signal?.aborted) throw new HttpError(`${options.what}: ${req.method} ${u.href} was aborted (the run was stopped)`, 'HTTP_ABORTED', req.method, u.href);
+        if (options.signal?.aborted) throw new HttpError(`${options.what}: ${req.method} ${href} was aborted (the run was stopped)`, 'HTTP_ABORTED', req.method, href);
         continue;
       }
       if (res.status === 401 && !options.accept?.(401)) {
         const text = await res.text().catch(() => '');
-        throw new HttpError(`${options.what}: ${req.method} ${u.href} answered 401 Unauthorized${text ? `: ${snippet(text)}` : ''}`, 'HTTP_STATUS', req.method, u.href, 401, text);
+        throw new HttpError(`${options.what}: ${req.method} ${href} answered 401 Unauthorized${text ? `: ${snippet(text)}` : ''}`, 'HTTP_STATUS', req.method, href, 401, text);
       }
       return res;
     }

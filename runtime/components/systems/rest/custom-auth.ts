@@ -8,7 +8,7 @@ import { castToString } from '../../../../compiler/dtl/functions/text.js';
 import type { Value } from '../../../../compiler/values/types.js';
 import type { RestClient } from './client.js';
 import { exchange } from './exchange.js';
-import { evaluate } from './jinja.js';
+import { evaluate } from '../../jinja/jinja.js';
 import { OperationSet, RestConfigError } from './operation.js';
 
 export class CustomAuth {

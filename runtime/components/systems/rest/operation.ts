@@ -2,7 +2,8 @@
  * Named operations of REST systems and the settings of one operation as a component uses it: the
  * component's own value wins over the operation's, which wins over the system's (rate limiting).
  */
-import { checkTemplate } from './jinja.js';
+import { checkTemplate } from '../../jinja/jinja.js';
+import { unsetSecret } from '../lookup.js';
 
 export const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD'] as const;
 export const PAYLOAD_TYPES = ['text', 'json', 'json-transit', 'form', 'multipart-form'] as const;
@@ -63,6 +64,8 @@ export interface Operation {
   ignored: ((status: number) => boolean) | null;
   rateLimitRetries: number;
   rateLimitDelay: number;
+  /** A secret the operation's settings name that is not set: sending it fails until it is. */
+  unsetSecret: string | null;
 }
 
 /**
@@ -134,6 +137,7 @@ export class OperationSet {
       ignored,
       rateLimitRetries: number('rate_limiting_retries') ?? 0,
       rateLimitDelay: number('rate_limiting_delay') ?? 1,
+      unsetSecret: unsetSecret(config),
     };
   }
 }

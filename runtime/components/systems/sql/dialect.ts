@@ -9,6 +9,7 @@ import type { Value } from '../../../../compiler/values/types.js';
 
 export type SqlErrorCode =
   | 'SQL_CONFIG'
+  | 'SQL_SECRET_UNSET'
   | 'SQL_CONNECT'
   | 'SQL_AUTH'
   | 'SQL_POOL_TIMEOUT'
@@ -62,8 +63,8 @@ export interface SqlConnection {
   readonly broken: boolean;
 }
 
-/** How the sink treats a column's values. */
-export type ColumnKind = 'integer' | 'float' | 'decimal' | 'boolean' | 'string' | 'char' | 'bytes' | 'datetime' | 'instant' | 'date' | 'time' | 'uuid' | 'json' | 'array' | 'other';
+/** How the sink treats a column's values (`bits`: a bit string, which booleans and integers fill). */
+export type ColumnKind = 'integer' | 'float' | 'decimal' | 'boolean' | 'string' | 'char' | 'bytes' | 'bits' | 'datetime' | 'instant' | 'date' | 'time' | 'uuid' | 'json' | 'array' | 'other';
 
 export interface TableColumn {
   name: string;
@@ -90,21 +91,24 @@ export interface TableInfo {
   uniqueKeys: string[][];
 }
 
-/** One entry of the sink's `schema_definition`. */
+/** One entry of the sink's `schema_definition` (see definition.ts for its `type` and range). */
 export interface ColumnDefinition {
   source_property?: string;
   name: string;
-  type: 'string' | 'integer' | 'decimal' | 'float' | 'binary' | 'datetime' | 'date' | 'time' | 'uuid' | 'boolean';
+  /** An entity type (string, integer, ...) or a column type of the database. */
+  type: string;
   max_size?: number;
-  max_value?: number;
+  /** A value of the column's type: a number, or a string (transit-encoded for decimals and datetimes). */
+  max_value?: number | bigint | string;
   min_size?: number;
-  min_value?: number;
+  min_value?: number | bigint | string;
   precision?: number;
   scale?: number;
   allow_null?: boolean;
   primary_key?: boolean;
   index?: boolean;
-  default?: Value;
+  /** Written when the entity lacks the property (transit strings are decoded). */
+  default?: unknown;
 }
 
 /** Encodes an entity value for a column; throws ValueError when it does not fit. */
@@ -133,7 +137,7 @@ export interface Dialect {
   upsertSql(table: string, columns: TableColumn[], key: string[], rows: number): string;
   insertSql(table: string, columns: string[], rows: number): string;
   truncateSql(table: string): string;
-  /** The column type for a `schema_definition` entry. */
+  /** The column type for a `schema_definition` entry; throws a SqlError (SQL_CONFIG) for a type or range the database cannot have. */
   columnType(def: ColumnDefinition, key: boolean): string;
   /** Optional fast path for `use_bulk_operations`: loads encoded rows and merges them into the table in the open transaction. */
   bulkUpsert?(conn: SqlConnection, target: BulkTarget, rows: unknown[][]): Promise<number>;

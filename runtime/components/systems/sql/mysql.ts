@@ -9,8 +9,10 @@
 import type mysql from 'mysql2';
 import schema from '../../../../schemas/systems/mysql.schema.json' with { type: 'json' };
 import type { TimeZone } from '../../../../compiler/dtl/functions/datetime-zones.js';
+import { parseIsoDateTime } from '../../../../compiler/values/datetime.js';
 import { Bytes, DateTime, type Value } from '../../../../compiler/values/types.js';
 import type { ColumnDefinition, ColumnKind, Dialect, ErrorKind, ResultChunk, ResultField, SqlConnection, TableColumn, TableInfo } from './dialect.js';
+import { checkDatetimeRange, integerDigits, integerRange, isEntityColumnType, nativeColumnType, type NativeTypes } from './definition.js';
 import { sqlSystemSpec, type DialectOptions } from './pool.js';
 import { booleanOf, bytesOf, dateText, datetimeOf, decimalFromText, floatFromText, integerFromText, jsonFromText, jsonText, numberText, parseSqlDateTime, scalarText, ValueError, wallClockText } from './values.js';
 
@@ -307,14 +309,32 @@ function paramEncoder(column: TableColumn, zone: TimeZone | null): (v: Value) =>
 }
 
 function integerType(def: ColumnDefinition): string {
-  const min = def.min_value ?? def.min_size;
-  const max = def.max_value ?? def.max_size;
-  if (min === undefined || max === undefined) return 'bigint';
-  if (min >= 0 && max <= 255) return 'tinyint unsigned';
-  if (min >= -32768 && max <= 32767) return 'smallint';
-  if (min >= -2147483648 && max <= 2147483647) return 'int';
-  return 'bigint';
+  const range = integerRange(def);
+  if (!range) return 'bigint';
+  const { min, max } = range;
+  if (min >= 0n && max <= 255n) return 'tinyint unsigned';
+  if (min >= -32768n && max <= 32767n) return 'smallint';
+  if (min >= -2147483648n && max <= 2147483647n) return 'int';
+  if (min >= -(2n ** 63n) && max < 2n ** 63n) return 'bigint';
+  if (min >= 0n && max < 2n ** 64n) return 'bigint unsigned';
+  return `decimal(${Math.min(65, integerDigits(def))}, 0)`;
 }
+
+/** What DATETIME and DATE columns hold. */
+const EARLIEST = parseIsoDateTime('1000-01-01T00:00:00Z')!;
+const LATEST = parseIsoDateTime('9999-12-31T23:59:59.999999Z')!;
+
+/** MySQL's and MariaDB's column types, for schema definitions written with the database's own names. */
+const NATIVE: NativeTypes = {
+  names: new Set([
+    'tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint', 'decimal', 'dec', 'numeric', 'fixed', 'float', 'double', 'double precision',
+    'real', 'bit', 'bool', 'boolean', 'serial', 'date', 'datetime', 'timestamp', 'time', 'year', 'char', 'character', 'varchar',
+    'character varying', 'nchar', 'nvarchar', 'national char', 'national varchar', 'binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob',
+    'longblob', 'tinytext', 'text', 'mediumtext', 'longtext', 'json', 'uuid', 'inet4', 'inet6',
+  ]),
+  modifiers: new Set(['unsigned', 'signed', 'zerofill']),
+  arrays: false,
+};
 
 export function mysqlDialect(options: DialectOptions): Dialect {
   const c = options.config;
@@ -460,20 +480,25 @@ export function mysqlDialect(options: DialectOptions): Dialect {
     },
     truncateSql: (table) => `TRUNCATE TABLE ${table}`,
     columnType(def, key) {
+      if (!isEntityColumnType(def.type)) return nativeColumnType(def, 'MySQL/MariaDB', NATIVE);
       switch (def.type) {
         case 'string':
           return def.max_size !== undefined && def.max_size <= 16383 ? `varchar(${def.max_size})` : key || def.index ? 'varchar(255)' : 'longtext';
         case 'integer':
           return integerType(def);
         case 'decimal':
-          return def.precision !== undefined ? `decimal(${def.precision}, ${def.scale ?? 0})` : 'decimal(65, 30)';
+          if (def.precision !== undefined) return `decimal(${def.precision}, ${def.scale ?? 0})`;
+          // DECIMAL holds 65 digits: as many after the point as the range leaves, up to 30.
+          return `decimal(65, ${Math.max(0, Math.min(30, 65 - integerDigits(def)))})`;
         case 'float':
           return 'double';
         case 'binary':
           return def.max_size !== undefined && def.max_size <= 65535 ? `varbinary(${def.max_size})` : key || def.index ? 'varbinary(255)' : 'longblob';
         case 'datetime':
+          checkDatetimeRange(def, 'MySQL/MariaDB', 'DATETIME', EARLIEST, LATEST);
           return 'datetime(6)';
         case 'date':
+          checkDatetimeRange(def, 'MySQL/MariaDB', 'DATE', EARLIEST, LATEST);
           return 'date';
         case 'time':
           return 'time(6)';

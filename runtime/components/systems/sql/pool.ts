@@ -11,6 +11,7 @@ import { getTimeZone, type TimeZone } from '../../../../compiler/dtl/functions/d
 import type { PlanPipe } from '../../../../compiler/plan/types.js';
 import type { ComponentContext } from '../../types.js';
 import type { ResolvedSystem, SystemSpec } from '../spec.js';
+import { systemConfigText as configText, unsetSecret, unsetSecretMessage } from '../lookup.js';
 import { DEFAULT_POOL, SqlError, type Dialect, type ErrorKind, type SqlConnection, type SqlErrorCode } from './dialect.js';
 
 export interface PoolSettings {
@@ -177,10 +178,6 @@ const CODES: Record<ErrorKind, SqlErrorCode> = {
   other: 'SQL_QUERY',
 };
 
-function configText(config: unknown): string {
-  return JSON.stringify(config, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
-}
-
 function numberSetting(config: Record<string, unknown>, name: keyof typeof DEFAULT_POOL): number {
   const v = config[name];
   const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : DEFAULT_POOL[name];
@@ -192,8 +189,7 @@ function buildSystem(system: ResolvedSystem, factory: DialectFactory, logger?: L
   const fail = (message: string): never => {
     throw new SqlError(`system "${system.id}": ${message}`, 'SQL_CONFIG');
   };
-  const unresolved = /\$SECRET\(([^)]*)\)/.exec(configText(c));
-  if (unresolved) fail(`the secret "${unresolved[1]}" is not set (set it with PUT /api/systems/${system.id}/secrets or as a global secret)`);
+  const unset = unsetSecret(c);
   for (const name of ['host', 'database', 'username', 'password']) if (typeof c[name] !== 'string') fail(`needs "${name}"`);
   const tzName = typeof c.timezone === 'string' && c.timezone ? c.timezone : 'UTC';
   const zone = getTimeZone(tzName);
@@ -251,7 +247,9 @@ function buildSystem(system: ResolvedSystem, factory: DialectFactory, logger?: L
       return new SqlError(message, CODES[kind], { cause: err });
     },
   };
-  sql.pool = new SqlPool(() => dialect.connect(), settings, () => `system "${system.id}": no free connection within pool_timeout (${settings.acquireTimeoutMs / 1000} s); all ${settings.max} connections (pool_size + pool_max_overflow) are busy`);
+  // A secret that is not set fails the first connection (not retried as a connection problem).
+  const connect = unset === null ? () => dialect.connect() : () => Promise.reject(new SqlError(unsetSecretMessage(system.id, unset), 'SQL_SECRET_UNSET'));
+  sql.pool = new SqlPool(connect, settings, () => `system "${system.id}": no free connection within pool_timeout (${settings.acquireTimeoutMs / 1000} s); all ${settings.max} connections (pool_size + pool_max_overflow) are busy`);
   return sql;
 }
 

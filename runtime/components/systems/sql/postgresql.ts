@@ -14,9 +14,10 @@ import schema from '../../../../schemas/systems/postgresql.schema.json' with { t
 import type { TimeZone } from '../../../../compiler/dtl/functions/datetime-zones.js';
 import { DateTime, type Value } from '../../../../compiler/values/types.js';
 import type { BulkTarget, ColumnDefinition, ColumnKind, Dialect, Encoder, ErrorKind, ResultChunk, ResultField, SqlConnection, TableColumn, TableInfo } from './dialect.js';
+import { integerDigits, integerRange, isEntityColumnType, nativeColumnType, type NativeTypes } from './definition.js';
 import { sqlSystemSpec, type DialectOptions } from './pool.js';
 import { copyField, formatArrayLiteral, parseArrayLiteral, resultField } from './postgresql-text.js';
-import { booleanOf, bytesOf, dateText, datetimeOf, jsonText, numberText, parseSqlDateTime, scalarText, utcText, ValueError, wallClockText } from './values.js';
+import { booleanOf, bytesOf, dateText, datetimeOf, describe, jsonText, numberText, parseSqlDateTime, scalarText, utcText, ValueError, wallClockText } from './values.js';
 
 /** Every value arrives as the server's text; decoding happens per column with the system's time zone. */
 const RAW_TYPES = { getTypeParser: () => (text: string) => text };
@@ -116,6 +117,8 @@ const KINDS: Record<number, ColumnKind> = {
   2950: 'uuid',
   114: 'json',
   3802: 'json',
+  1560: 'bits',
+  1562: 'bits',
 };
 
 const quote = (name: string): string => `"${name.replace(/"/g, '""')}"`;
@@ -131,6 +134,12 @@ function textEncoder(kind: ColumnKind, column: string, zone: TimeZone | null, el
         return numberText(v, column);
       case 'boolean':
         return booleanOf(v, column) ? 't' : 'f';
+      case 'bits':
+        // Booleans fill a bit(1) column, as Sesam's boolean columns are bits elsewhere.
+        if (typeof v === 'boolean') return v ? '1' : '0';
+        if ((typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) || (typeof v === 'bigint' && v >= 0n)) return v.toString(2);
+        if (typeof v === 'string' && /^[01]*$/.test(v)) return v;
+        throw new ValueError(`column "${column}" takes a bit string (a boolean, a non-negative integer or a string of 0s and 1s), not ${describe(v)}`);
       case 'bytes':
         return `\\x${bytesOf(v, column).toString('hex')}`;
       case 'datetime':
@@ -167,13 +176,27 @@ function describeColumn(name: string, baseOid: number, typeName: string, categor
 }
 
 function integerType(def: ColumnDefinition): string {
-  const min = def.min_value ?? def.min_size;
-  const max = def.max_value ?? def.max_size;
-  if (min === undefined || max === undefined) return 'bigint';
-  if (min >= -32768 && max <= 32767) return 'smallint';
-  if (min >= -2147483648 && max <= 2147483647) return 'integer';
-  return 'bigint';
+  const range = integerRange(def);
+  if (!range) return 'bigint';
+  const { min, max } = range;
+  if (min >= -32768n && max <= 32767n) return 'smallint';
+  if (min >= -2147483648n && max <= 2147483647n) return 'integer';
+  if (min >= -(2n ** 63n) && max < 2n ** 63n) return 'bigint';
+  return `numeric(${integerDigits(def)}, 0)`;
 }
+
+/** PostgreSQL's built-in column types, for schema definitions written with the database's own names. */
+const NATIVE: NativeTypes = {
+  names: new Set([
+    'bigint', 'int8', 'bigserial', 'serial8', 'bit', 'bit varying', 'varbit', 'boolean', 'bool', 'box', 'bytea', 'character', 'char',
+    'character varying', 'varchar', 'cidr', 'circle', 'date', 'double precision', 'float8', 'float', 'float4', 'inet', 'integer', 'int',
+    'int4', 'interval', 'json', 'jsonb', 'line', 'lseg', 'macaddr', 'macaddr8', 'money', 'numeric', 'decimal', 'path', 'point', 'polygon',
+    'real', 'smallint', 'int2', 'smallserial', 'serial2', 'serial', 'serial4', 'text', 'time', 'timetz', 'timestamp', 'timestamptz',
+    'tsquery', 'tsvector', 'uuid', 'xml',
+  ]),
+  modifiers: new Set(['with', 'without', 'time', 'zone']),
+  arrays: true,
+};
 
 export function postgresDialect(options: DialectOptions): Dialect {
   const c = options.config;
@@ -305,6 +328,7 @@ export function postgresDialect(options: DialectOptions): Dialect {
     },
     truncateSql: (table) => `TRUNCATE TABLE ${table}`,
     columnType(def) {
+      if (!isEntityColumnType(def.type)) return nativeColumnType(def, 'PostgreSQL', NATIVE);
       switch (def.type) {
         case 'string':
           return def.max_size !== undefined && def.max_size <= 10_485_760 ? `varchar(${def.max_size})` : 'text';

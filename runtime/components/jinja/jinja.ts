@@ -1,6 +1,7 @@
 /**
- * Jinja templates of REST systems, sources, sinks and transforms (urls, headers, params, payloads,
- * next_page_link, id/updated/error expressions, custom_auth expressions).
+ * The Jinja engine of the components that take Jinja templates: the REST family (urls, headers,
+ * params, payloads, next_page_link, id/updated/error expressions, custom_auth expressions) and the
+ * mail sink (subjects, bodies; its undefined-variable modes use `freeVariables`).
  *
  * Why nunjucks: it is the long-standing, widely used Jinja2 port for JavaScript (Mozilla), it compiles
  * each template once to a JavaScript function (REST sources render several templates per entity, so
@@ -11,14 +12,22 @@
  * `True`/`None` and JSON text for lists and dicts in output) is added here, in one place.
  */
 import nunjucks from 'nunjucks';
-import { dtlBase64Decode, dtlBase64Encode, dtlBytes } from '../../../../compiler/dtl/functions/bytes.js';
-import { datetimeValues, formatDynamic } from '../../../../compiler/dtl/functions/datetime.js';
-import { castToString } from '../../../../compiler/dtl/functions/text.js';
-import { Bytes, DateTime, type Value } from '../../../../compiler/values/types.js';
-import { plainValue } from './values.js';
+import { dtlBase64Decode, dtlBase64Encode, dtlBytes } from '../../../compiler/dtl/functions/bytes.js';
+import { datetimeValues, formatDynamic } from '../../../compiler/dtl/functions/datetime.js';
+import { castToString } from '../../../compiler/dtl/functions/text.js';
+import { Bytes, DateTime, type Value } from '../../../compiler/values/types.js';
+import { plainValue } from '../systems/rest/values.js';
 
 export class TemplateError extends Error {
-  readonly code = 'REST_TEMPLATE';
+  readonly code = 'JINJA_TEMPLATE';
+
+  constructor(
+    message: string,
+    /** What the engine said, without the template and who uses it. */
+    readonly reason: string = message,
+  ) {
+    super(message);
+  }
 }
 
 type Runtime = { suppressValue(v: unknown, autoescape: boolean): unknown; memberLookup(obj: unknown, key: unknown, ...rest: unknown[]): unknown };
@@ -119,12 +128,65 @@ function createEnvironment(): nunjucks.Environment {
 }
 
 let environment: nunjucks.Environment | null = null;
-const compiled = new Map<string, { template: nunjucks.Template; raw: boolean }>();
+
+/**
+ * A compiled template. `quick` renders templates made only of text and `{{ name.path }}` without
+ * the engine (a sink renders its url for every entity); it answers NEEDS_ENGINE when a value is one
+ * the engine must see (missing, a function, a method of a string), and the engine renders it.
+ */
+interface Compiled {
+  template: nunjucks.Template;
+  raw: boolean;
+  quick: ((context: Record<string, unknown>) => unknown) | null;
+  /** The names the template reads without defining them (made when first asked). */
+  free?: string[];
+}
+const compiled = new Map<string, Compiled>();
 const MAX_COMPILED = 2000;
+const NEEDS_ENGINE = Symbol('needs the engine');
 
 const HAS_TEMPLATE = /\{\{|\{%/;
 /** A template that is exactly one `{{ expression }}`: its value is the expression's value, not text. */
 const SINGLE_EXPRESSION = /^\s*\{\{((?:(?!\}\}|\{\{)[\s\S])*)\}\}\s*$/;
+const INTERPOLATION = /\{\{\s*([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\s*\}\}/g;
+
+/** The value at a dotted path of the context, when reading it needs none of the engine's rules. */
+function lookup(context: Record<string, unknown>, path: string[]): unknown {
+  if (!(path[0] in context)) return NEEDS_ENGINE;
+  let v = context[path[0]];
+  for (let i = 1; i < path.length; i++) {
+    if (v === null || typeof v !== 'object') return NEEDS_ENGINE;
+    const ctor = (v as object).constructor;
+    if (ctor !== Object && ctor !== Array && ctor !== undefined) return NEEDS_ENGINE;
+    v = (v as Record<string, unknown>)[path[i]];
+  }
+  return v === undefined || typeof v === 'function' ? NEEDS_ENGINE : v;
+}
+
+function quickTemplate(text: string, raw: boolean): Compiled['quick'] {
+  const literal = text.split(INTERPOLATION);
+  // split() leaves the captured paths at the odd indexes; any other Jinja syntax needs a brace.
+  for (let i = 0; i < literal.length; i += 2) if (/[{}]/.test(literal[i])) return null;
+  const parts = literal.map((part, i) => (i % 2 === 1 ? part.split('.') : part));
+  if (raw) {
+    if (parts.length !== 3) return null;
+    const path = parts[1] as string[];
+    return (context) => lookup(context, path);
+  }
+  return (context) => {
+    let out = '';
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i];
+      if (typeof part === 'string') out += part;
+      else {
+        const v = lookup(context, part);
+        if (v === NEEDS_ENGINE) return NEEDS_ENGINE;
+        out += render(v);
+      }
+    }
+    return out;
+  };
+}
 
 export function isTemplate(text: string): boolean {
   return HAS_TEMPLATE.test(text);
@@ -136,35 +198,35 @@ export function mentionsVariable(text: string, name: string): boolean {
   return re.test(text);
 }
 
-function compile(text: string, what: string): { template: nunjucks.Template; raw: boolean } {
+function compile(text: string, what: string): Compiled {
   let c = compiled.get(text);
   if (c) return c;
   environment ??= createEnvironment();
   const single = SINGLE_EXPRESSION.exec(text);
   const source = single ? `{{ (${single[1]}) | __raw }}` : text;
   try {
-    c = { template: nunjucks.compile(source, environment), raw: single !== null };
+    c = { template: nunjucks.compile(source, environment), raw: single !== null, quick: quickTemplate(text, single !== null) };
     // Compile now so that syntax errors surface when the component is created.
     (c.template as unknown as { compile(): void }).compile();
   } catch (err) {
     if (single) return compileText(text, what);
-    throw new TemplateError(`${what}: the template ${JSON.stringify(text)} is not valid Jinja: ${firstLine(err)}`);
+    throw new TemplateError(`${what}: the template ${JSON.stringify(text)} is not valid Jinja: ${firstLine(err)}`, firstLine(err));
   }
   if (compiled.size >= MAX_COMPILED) compiled.delete(compiled.keys().next().value as string);
   compiled.set(text, c);
   return c;
 }
 
-function compileText(text: string, what: string): { template: nunjucks.Template; raw: boolean } {
+function compileText(text: string, what: string): Compiled {
   environment ??= createEnvironment();
   try {
     const template = nunjucks.compile(text, environment);
     (template as unknown as { compile(): void }).compile();
-    const c = { template, raw: false };
+    const c: Compiled = { template, raw: false, quick: null };
     compiled.set(text, c);
     return c;
   } catch (err) {
-    throw new TemplateError(`${what}: the template ${JSON.stringify(text)} is not valid Jinja: ${firstLine(err)}`);
+    throw new TemplateError(`${what}: the template ${JSON.stringify(text)} is not valid Jinja: ${firstLine(err)}`, firstLine(err));
   }
 }
 
@@ -184,19 +246,22 @@ export function checkTemplate(text: unknown, what: string): void {
 /** A template that only reads a variable or a dotted path of one: `{{ id }}`, `{{ entity.meta.updated }}`. */
 const SIMPLE_PATH = /^\s*\{\{\s*([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\s*\}\}\s*$/;
 
-/** Looks up a template variable by name (undefined when it is not set). */
-export type Scope = (name: string) => unknown;
+/** The variables of an expression: one looked up by name (undefined when not set), or all of them. */
+export interface Scope {
+  get(name: string): unknown;
+  all(): Record<string, unknown>;
+}
 
 /**
  * A template as a function of a scope. Simple paths are read directly (REST sources evaluate
- * id and updated expressions for every entity); anything else renders with the scope's variables.
+ * id and updated expressions for every entity); anything else renders with all the scope's variables.
  */
-export function expression(text: string, what: string, variables: (scope: Scope) => Record<string, unknown>): (scope: Scope) => unknown {
+export function expression(text: string, what: string): (scope: Scope) => unknown {
   const simple = SIMPLE_PATH.exec(text);
   if (simple) {
     const [head, ...rest] = simple[1].split('.');
     return (scope) => {
-      let v = scope(head);
+      let v = scope.get(head);
       for (const key of rest) {
         if (v === null || v === undefined || typeof v !== 'object') return undefined;
         v = (v as Record<string, unknown>)[key];
@@ -205,7 +270,7 @@ export function expression(text: string, what: string, variables: (scope: Scope)
     };
   }
   checkTemplate(text, what);
-  return (scope) => evaluate(text, variables(scope), what);
+  return (scope) => evaluate(text, scope.all(), what);
 }
 
 /**
@@ -214,7 +279,14 @@ export function expression(text: string, what: string, variables: (scope: Scope)
  */
 export function evaluate(text: string, context: Record<string, unknown>, what: string): unknown {
   if (!isTemplate(text)) return text;
-  const c = compile(text, what);
+  return run(compile(text, what), text, context, what);
+}
+
+function run(c: Compiled, text: string, context: Record<string, unknown>, what: string): unknown {
+  if (c.quick) {
+    const v = c.quick(context);
+    if (v !== NEEDS_ENGINE) return v;
+  }
   try {
     if (!c.raw) return c.template.render(context);
     captured = undefined;
@@ -223,7 +295,7 @@ export function evaluate(text: string, context: Record<string, unknown>, what: s
     captured = undefined;
     return v;
   } catch (err) {
-    throw new TemplateError(`${what}: rendering ${JSON.stringify(text)} failed: ${firstLine(err)}`);
+    throw new TemplateError(`${what}: rendering ${JSON.stringify(text)} failed: ${firstLine(err)}`, firstLine(err));
   }
 }
 
@@ -231,8 +303,8 @@ export function evaluate(text: string, context: Record<string, unknown>, what: s
 export function renderText(text: string, context: Record<string, unknown>, what: string): string {
   if (!isTemplate(text)) return text;
   const c = compile(text, what);
-  if (!c.raw) return evaluate(text, context, what) as string;
-  return render(evaluate(text, context, what));
+  const v = run(c, text, context, what);
+  return c.raw ? render(v) : (v as string);
 }
 
 const MARK_SKIP = 'sesam:markskip';
@@ -279,4 +351,89 @@ export function renderTree(tree: unknown, context: Record<string, unknown>, what
     return out;
   }
   return tree;
+}
+
+/** Names a template may read that no context has to give: the engine's globals and Jinja's own. */
+const PROVIDED = new Set(['range', 'cycler', 'joiner', 'now', 'True', 'False', 'None', 'loop', 'caller', 'super', 'varargs', 'kwargs']);
+
+type AstNode = { typename?: string; fields?: string[]; value?: unknown; children?: unknown[]; [field: string]: unknown };
+
+/** Names that `target` binds: a symbol, or the symbols of a list or tuple of them. */
+function bindings(target: unknown, into: Set<string>): void {
+  const n = target as AstNode | null;
+  if (!n || typeof n !== 'object') return;
+  if (Array.isArray(n)) return n.forEach((x) => bindings(x, into));
+  if (n.typename === 'Symbol') into.add(n.value as string);
+  else if (Array.isArray(n.children)) n.children.forEach((x) => bindings(x, into));
+}
+
+/**
+ * The variables a template reads that neither the engine nor the template itself defines (a name
+ * bound anywhere by set, for, macro or import counts as defined), each once.
+ * Filter and test names, keyword argument names and dict keys written as names are not variables;
+ * a name read only to test it (`x is defined`, `x is undefined`) or to give it a default
+ * (`x | default(...)`) is not counted either: the template handles its absence itself.
+ */
+export function freeVariables(text: string, what: string): string[] {
+  const c = compile(text, what);
+  if (c.free) return c.free;
+  const read: string[] = [];
+  const bound = new Set<string>();
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) return value.forEach(visit);
+    const n = value as AstNode | null;
+    if (!n || typeof n !== 'object' || typeof n.typename !== 'string') return;
+    switch (n.typename) {
+      case 'Symbol':
+        if (!read.includes(n.value as string)) read.push(n.value as string);
+        return;
+      case 'Filter':
+      case 'FilterAsync': {
+        // The filter's name is not a variable; its arguments are.
+        const args = ((n.args as AstNode | undefined)?.children ?? []) as AstNode[];
+        const name = (n.name as AstNode | undefined)?.value;
+        const guarded = (name === 'default' || name === 'd') && args[0]?.typename === 'Symbol';
+        return visit(guarded ? args.slice(1) : args);
+      }
+      case 'Is': {
+        // `x is defined`, `x is divisibleby(3)`: the test's name is not a variable.
+        const right = n.right as AstNode | null;
+        const test = (right?.name as AstNode | undefined)?.value ?? right?.value;
+        const left = n.left as AstNode | null;
+        if (!(left?.typename === 'Symbol' && (test === 'defined' || test === 'undefined'))) visit(left);
+        return visit(right?.args);
+      }
+      case 'KeywordArgs':
+      case 'Dict':
+        for (const pair of (n.children ?? []) as AstNode[]) visit(pair.typename === 'Pair' ? pair.value : pair);
+        return;
+      case 'For':
+      case 'AsyncEach':
+      case 'AsyncAll':
+        bindings(n.name, bound);
+        visit(n.arr);
+        visit(n.body);
+        return visit(n.else_);
+      case 'Set':
+        bindings(n.targets, bound);
+        return visit(n.value);
+      case 'Macro':
+      case 'Caller':
+        bindings(n.name, bound);
+        for (const arg of ((n.args as AstNode | undefined)?.children ?? []) as AstNode[]) {
+          if (arg.typename === 'KeywordArgs') for (const pair of (arg.children ?? []) as AstNode[]) (bindings(pair.key, bound), visit(pair.value));
+          else bindings(arg, bound);
+        }
+        return visit(n.body);
+      case 'Import':
+        return bindings(n.target, bound);
+      case 'FromImport':
+        for (const name of ((n.names as AstNode | undefined)?.children ?? []) as AstNode[]) bindings(name.typename === 'Pair' ? name.value : name, bound);
+        return;
+    }
+    for (const field of n.fields ?? []) visit(n[field]);
+  };
+  visit((nunjucks as unknown as { parser: { parse(src: string, extensions: unknown[], opts: object): unknown } }).parser.parse(text, [], {}));
+  c.free = read.filter((name) => !bound.has(name) && !PROVIDED.has(name));
+  return c.free;
 }
