@@ -65,6 +65,8 @@ export class EmbeddedStore implements Store {
   readonly kind = 'embedded' as const;
   private readonly db: Database.Database;
   private readonly datasets = new Map<string, DatasetRow>();
+  /** Per dataset, the end of its log when it was last compacted without limits, and the versions kept. */
+  private readonly compactedTo = new WeakMap<DatasetRow, { off: number; keep: number }>();
   private readonly indexes = new Map<number, string[][]>();
   private readonly s;
   private readonly where: string;
@@ -121,6 +123,9 @@ export class EmbeddedStore implements Store {
          SELECT l.off FROM log l INDEXED BY log_superseded JOIN cur c ON c.ds = l.ds AND c.id = l.id
          WHERE l.ds = @ds AND l.latest = 0 AND l.off <= @upTo AND l.ts <= @older AND l.seq <= c.seq - @keep)`,
       ),
+      idsWrittenAfter: db.prepare<[number, number, number], { off: number; id: string }>('SELECT off, id FROM log WHERE ds = ? AND off > ? ORDER BY off LIMIT ?'),
+      versionLink: db.prepare<[number, number], { prev: number | null }>('SELECT prev FROM log WHERE ds = ? AND off = ?'),
+      deleteVersion: db.prepare<[number, number]>('DELETE FROM log WHERE ds = ? AND off = ?'),
       latest: db.prepare<[number, string], LogRow>('SELECT l.off, l.id, l.hash, l.deleted, l.ts, l.prev, l.big, l.body FROM cur c CROSS JOIN log l WHERE c.ds = ? AND c.id = ? AND l.ds = c.ds AND l.off = c.off'),
       idxLatest: db.prepare<[number, string, string], LogRow>(
         'SELECT l.off, l.id, l.hash, l.deleted, l.ts, l.prev, l.big, l.body FROM idx i CROSS JOIN cur c CROSS JOIN log l WHERE i.ds = ? AND i.path = ? AND i.key = ? AND c.ds = i.ds AND c.id = i.id AND l.ds = c.ds AND l.off = c.off',
@@ -516,13 +521,46 @@ export class EmbeddedStore implements Store {
     if (!row) return 0;
     const keep = Math.max(1, options.keepVersions);
     return this.tx(() => {
-      const info = this.s.compact.run({ ds: row.ds, upTo: options.upTo ?? Number.MAX_SAFE_INTEGER, older: options.olderThanMicros ?? Number.MAX_SAFE_INTEGER, keep });
-      if (info.changes) {
-        row.version_count -= info.changes;
+      // A version becomes compactable only when its entity gets a newer one, unless a limit (or
+      // fewer versions to keep) held it back: after one compaction without limits, only the
+      // entities written since need looking at.
+      const last = this.compactedTo.get(row);
+      const unlimited = options.upTo === undefined && options.olderThanMicros === undefined;
+      const removed =
+        unlimited && last !== undefined && keep >= last.keep
+          ? this.compactWrittenSince(row, last.off, keep)
+          : this.s.compact.run({ ds: row.ds, upTo: options.upTo ?? Number.MAX_SAFE_INTEGER, older: options.olderThanMicros ?? Number.MAX_SAFE_INTEGER, keep }).changes;
+      if (unlimited) this.compactedTo.set(row, { off: row.last_off, keep });
+      if (removed) {
+        row.version_count -= removed;
         this.db.prepare('UPDATE datasets SET version_count = ? WHERE ds = ?').run(row.version_count, row.ds);
       }
-      return info.changes;
+      return removed;
     });
+  }
+
+  /** Compacts the entities with versions after offset `since`: each keeps its newest `keep` versions. */
+  private compactWrittenSince(row: DatasetRow, since: number, keep: number): number {
+    let removed = 0;
+    const seen = new Set<string>();
+    for (let after = since; ; ) {
+      const page = this.s.idsWrittenAfter.all(row.ds, after, PAGE);
+      if (!page.length) return removed;
+      after = page[page.length - 1].off;
+      for (const { id } of page) {
+        if (seen.has(id)) continue;
+        seen.add(id);
+        // Versions link back through their previous offsets, newest first; compaction ends the chain.
+        let off: number | null = this.s.cur.get(row.ds, id)?.off ?? null;
+        for (let kept = 0; off !== null; ) {
+          const v = this.s.versionLink.get(row.ds, off);
+          if (!v) break;
+          if (kept < keep) kept++;
+          else removed += this.s.deleteVersion.run(row.ds, off).changes;
+          off = v.prev;
+        }
+      }
+    }
   }
 
   async ensureIndex(dataset: string, path: string[]): Promise<void> {
