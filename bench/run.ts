@@ -10,6 +10,7 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<Recor
   'pipe-hops': () => import('./pipe-hops.js'),
   test: () => import('./test-project.js'),
   rest: () => import('./rest.js'),
+  startup: () => import('./startup.js'),
   studio: () => import('./studio.js'),
   sql: () => import('./sql.js'),
   'api-latency': () => import('./api-latency.js'),

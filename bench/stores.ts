@@ -4,7 +4,7 @@ import type { Store } from '../runtime/store/contract.js';
 import { MongoStore } from '../runtime/store/mongodb/store.js';
 import { startFerretDb } from '../scripts/test-services/ferretdb.js';
 
-export async function openStoreByName(kind: string, name: string): Promise<{ store: Store; cleanup(): Promise<void> }> {
+export async function openStoreByName(kind: string, name: string): Promise<{ store: Store; uri: string; cleanup(): Promise<void> }> {
   if (kind !== 'mongodb') throw new Error(`unknown store "${kind}" (available: embedded, mongodb)`);
   // MONGODB_URI names a server to use; otherwise a FerretDB server is started for the run.
   const server = process.env.MONGODB_URI ? null : await startFerretDb();
@@ -13,6 +13,7 @@ export async function openStoreByName(kind: string, name: string): Promise<{ sto
   const store = await MongoStore.open({ uri, database });
   return {
     store,
+    uri: `${uri.replace(/\/$/, '')}/${database}`,
     async cleanup() {
       const admin = await MongoStore.open({ uri, database });
       await admin.db.dropDatabase().catch(() => undefined);

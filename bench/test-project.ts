@@ -5,12 +5,13 @@
  * an output pipe, verified against 8 specs. The expected files are written beforehand (not timed)
  * with `sluice test --update`'s library function.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runLocalTest } from '../runtime/testing/local.js';
+import { followPeak } from './runtime-process.js';
 import { log, option, round } from './util.js';
 
 const RECEIVERS = 4;
@@ -92,12 +93,17 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     log(`expected files written (${prepared.updated?.length} specs) in ${round(prepared.seconds, 2)} s`);
     const bin = fileURLToPath(new URL('../bin/sluice.js', import.meta.url));
     const t0 = process.hrtime.bigint();
-    const r = spawnSync(process.execPath, [bin, 'test', dir], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    // As the `sluice` command runs (its #! line passes this flag).
+    const child = spawn(process.execPath, ['--max-semi-space-size=8', bin, 'test', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const peak = followPeak(child);
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    const status = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    process.stderr.write(r.stderr);
-    if (r.status !== 0) throw new Error(`sluice test failed (exit ${r.status}):\n${r.stdout.slice(0, 4000)}`);
-    log(`sluice test: ${round(seconds, 2)} s wall time (${r.stdout.trim().split('\n').pop()})`);
-    return { bench: 'test', pipes, entities, seconds: round(seconds, 3) };
+    const peakMb = peak();
+    if (status !== 0) throw new Error(`sluice test failed (exit ${status}):\n${stdout.slice(0, 4000)}`);
+    log(`sluice test: ${round(seconds, 2)} s wall time, peak RSS ${round(peakMb ?? NaN)} MB (${stdout.trim().split('\n').pop()})`);
+    return { bench: 'test', pipes, entities, seconds: round(seconds, 3), peak_rss_mb: peakMb === null ? null : round(peakMb) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

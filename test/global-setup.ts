@@ -4,7 +4,9 @@
  * value means no server could be provided (the suites then fail in CI and skip elsewhere).
  */
 import type { TestProject } from 'vitest/node';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { hasGo, startFerretDb, type RunningServer } from '../scripts/test-services/ferretdb.js';
 
 declare module 'vitest' {
@@ -15,6 +17,10 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // Suites that run the real `sluice` command start the compiled build: make it current once here,
+  // not inside whichever test happens to start it first.
+  const build = spawnSync(process.execPath, [fileURLToPath(new URL('../scripts/build-server.mjs', import.meta.url))], { encoding: 'utf8' });
+  if (build.status !== 0) throw new Error(`building dist/ failed:\n${build.stderr}`);
   let server: RunningServer | undefined;
   let uri = process.env.MONGODB_URI ?? '';
   let problem = '';

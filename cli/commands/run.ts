@@ -61,11 +61,13 @@ with --node, --jwt, --scheduler-zero-runs, --scheduler-max-runs, --scheduler-max
         if (at <= 0) throw new Error(`--microservice expects <id>=<url>, not "${given}"`);
         microservices.give(given.slice(0, at), given.slice(at + 1));
       }
-      // Containers for microservice systems, when docker or podman works here.
-      const containers = await LocalMicroservices.create({ logger });
-      microservices.useContainers(containers);
+      // Containers for microservice systems, when docker or podman works here; asking the engine
+      // takes a while, so the store opens meanwhile.
+      const engine = LocalMicroservices.create({ logger });
       const configFolder = new ConfigFolder(configPath);
       const store = await openStore(opts.store, { dataDir: resolve(opts.dataDir) });
+      const containers = await engine;
+      microservices.useContainers(containers);
       const runtime = await SluiceRuntime.open({ store, logger, configFolder });
       containers.follow(runtime, (id) => microservices.givenAddress(id) !== undefined);
       // Environment variables set through the API stay until the env file itself changes.

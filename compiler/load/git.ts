@@ -2,10 +2,11 @@
  * Config from a git repository at a ref (a commit, branch or tag), read without a work tree:
  * `git ls-tree` + `git show`. Used by `sluice compile --git` and by the operator after it fetched.
  */
-import { simpleGit } from 'simple-git';
 import { sourceFilesFromEntries, type SourceFile } from './files.js';
 
 export async function readConfigFromGit(repoDir: string, ref: string, subPath = ''): Promise<{ revision: string; files: SourceFile[] }> {
+  // Loaded here: only config read from git needs it.
+  const { simpleGit } = await import('simple-git');
   const git = simpleGit(repoDir);
   const revision = (await git.revparse([`${ref}^{commit}`])).trim();
   const prefix = subPath.replace(/^\/+|\/+$/g, '');

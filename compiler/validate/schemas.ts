@@ -7,8 +7,10 @@
  * known component types is the set of schema files, so adding a component adds a file here and a
  * module in the runtime's registry, and touches nothing else.
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DiagnosticBag, suggestion } from '../diagnostics.js';
@@ -52,6 +54,27 @@ export function findSchemasDir(start = dirname(fileURLToPath(import.meta.url))):
   throw new Error(`cannot find the schemas/ directory above ${start}`);
 }
 
+/** The options every config validator is compiled with (here and ahead of time by the build). */
+export const AJV_OPTIONS: Options = { allErrors: true, useDefaults: true, strict: false, verbose: true };
+const ANNOTATIONS = ['x-dataset-ref', 'x-dataset-ref-format', 'x-system-ref', 'x-doc', 'x-namespaces-default', 'x-pipe-batch-size-default'];
+
+export function newConfigAjv(extra: Options = {}): Ajv {
+  const ajv = new Ajv({ ...AJV_OPTIONS, ...extra });
+  for (const k of ANNOTATIONS) ajv.addKeyword(k);
+  return ajv;
+}
+
+/**
+ * Names a validator generated ahead of time by the schema it validates (and the options), so a
+ * build whose schemas differ from the ones in use is never picked up.
+ */
+export function precompiledName(schema: JsonSchema): string {
+  return createHash('sha256').update(JSON.stringify(AJV_OPTIONS)).update(JSON.stringify(schema)).digest('hex').slice(0, 24) + '.cjs';
+}
+
+/** Where the compiled build keeps generated validators: beside the module (absent in the sources). */
+const PRECOMPILED_DIR = join(dirname(fileURLToPath(import.meta.url)), 'validators');
+
 /** The id of a kind's common properties (not a component type: type names never contain ":"). */
 export function commonSchemaId(kind: ComponentKind): string {
   return `${kind}:common`;
@@ -62,14 +85,13 @@ function readJson(path: string): JsonSchema {
 }
 
 export class SchemaSet {
-  private readonly ajv: Ajv;
+  /** Created on first need: the compiled build loads generated validators and never needs it. */
+  private ajvInstance?: Ajv;
   private readonly validators = new Map<string, ValidateFunction>();
   private readonly schemas = new Map<string, JsonSchema>();
   private readonly types: Record<ComponentKind, string[]> = { source: [], sink: [], transform: [], system: [] };
 
   private constructor(dir: string) {
-    this.ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true });
-    for (const k of ['x-dataset-ref', 'x-dataset-ref-format', 'x-system-ref', 'x-doc', 'x-namespaces-default', 'x-pipe-batch-size-default']) this.ajv.addKeyword(k);
     for (const name of ['pipe', 'pump', 'system', 'node-metadata']) this.schemas.set(name, readJson(join(dir, `${name}.schema.json`)));
     for (const kind of Object.keys(KIND_DIRS) as ComponentKind[]) {
       const sub = join(dir, KIND_DIRS[kind]);
@@ -117,13 +139,24 @@ export class SchemaSet {
     return this.schemas.get(id);
   }
 
+  /** Every schema id (`pipe`, `source/dataset`, ...). */
+  ids(): string[] {
+    return [...this.schemas.keys()];
+  }
+
+  /** The schema a validator for `id` is compiled from. */
+  compileInput(id: string): JsonSchema {
+    const schema = this.schemas.get(id);
+    if (!schema) throw new Error(`no schema ${id}`);
+    const { $id: _ignored, ...rest } = schema;
+    return rest;
+  }
+
   private validator(id: string): ValidateFunction {
     let v = this.validators.get(id);
     if (!v) {
-      const schema = this.schemas.get(id);
-      if (!schema) throw new Error(`no schema ${id}`);
-      const { $id: _ignored, ...rest } = schema;
-      v = this.ajv.compile(rest);
+      const schema = this.compileInput(id);
+      v = loadPrecompiled(schema) ?? (this.ajvInstance ??= newConfigAjv()).compile(schema);
       this.validators.set(id, v);
     }
     return v;
@@ -158,6 +191,15 @@ export class SchemaSet {
     if (!ok) hasErrors = reportErrors(validate.errors ?? [], node, bag, what);
     return { ok: !hasErrors, value: copy };
   }
+}
+
+let requireValidator: NodeJS.Require | undefined;
+
+function loadPrecompiled(schema: JsonSchema): ValidateFunction | undefined {
+  const file = join(PRECOMPILED_DIR, precompiledName(schema));
+  if (!existsSync(file)) return undefined;
+  requireValidator ??= createRequire(import.meta.url);
+  return requireValidator(file) as ValidateFunction;
 }
 
 const TRANSIT_NUMBER = /^~f(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)$/;

@@ -3,6 +3,7 @@
  * 9042, every path under /api). One plugin per resource; handlers stay thin and call the runtime
  * and the views in runtime/service. Errors answer `{"error": {"code", "message"}}`.
  */
+import type { Ajv, ValidateFunction } from 'ajv';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { COMPILER_VERSION } from '../../compiler/version.js';
@@ -70,6 +71,24 @@ export interface StartOptions extends ApiOptions {
 
 export const DEFAULT_PORT = 9042;
 
+/**
+ * Route schemas are compiled when their route is first called rather than all at start: generating
+ * the validators of every route took most of the API's start-up, and most routes are rarely called.
+ */
+function compileOnFirstUse(ajv: Ajv): void {
+  const compile = ajv.compile.bind(ajv);
+  ajv.compile = ((schema: object) => {
+    let compiled: ValidateFunction | undefined;
+    const validate = ((data: unknown) => {
+      compiled ??= compile(schema);
+      const ok = compiled(data);
+      validate.errors = compiled.errors;
+      return ok;
+    }) as ValidateFunction;
+    return validate;
+  }) as Ajv['compile'];
+}
+
 function describeValidation(err: FastifyError): string {
   const v = err.validation?.[0];
   if (!v) return err.message;
@@ -87,7 +106,7 @@ export async function buildApi(runtime: SluiceRuntime, options: ApiOptions = {})
     ...(logger === undefined ? { loggerInstance: runtime.logger.child({ component: 'api' }) } : typeof logger === 'boolean' ? { logger } : { loggerInstance: logger.child({ component: 'api' }) }),
     bodyLimit,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2048 },
-    ajv: { customOptions: { coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false } },
+    ajv: { customOptions: { coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false }, onCreate: compileOnFirstUse },
   }) as unknown as FastifyInstance;
 
   const collector = new OpenApiCollector();

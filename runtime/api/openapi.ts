@@ -4,8 +4,7 @@
  * response bodies of api-schemas.ts, served at GET /api/openapi.json; an interactive reference
  * (Swagger UI, served from the package's own files) at /api/reference.
  */
-import type { FastifyInstance, FastifyPluginAsync, RouteOptions } from 'fastify';
-import { fastifySwaggerUi } from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest, type RouteOptions } from 'fastify';
 import { COMPONENT_SCHEMAS, OPERATION_DOCS } from './api-schemas.js';
 
 interface CollectedRoute {
@@ -147,23 +146,39 @@ export const openApiPlugin: FastifyPluginAsync<{ collector: OpenApiCollector; ve
   app.get('/openapi.json', { schema: { summary: 'This API as an OpenAPI 3.1 document', tags: ['service'] } }, async (_request, reply) => reply.type('application/json; charset=utf-8').send(JSON.stringify(document())));
 
   // The interactive reference: static files and an HTML page, readable without a token (the
-  // "Authorize" button takes one for the calls made from the page).
-  await app.register(
-    async (scope: FastifyInstance) => {
-      scope.addHook('onRoute', (route) => {
-        route.config = { ...(route.config as object), public: true };
-        route.schema = { ...route.schema, hide: true };
-      });
-      // The UI reads the document from `swagger()`, which @fastify/swagger would provide; this
-      // document is built here instead, so a plugin of that name provides it.
-      const provider = Object.assign(
-        async (instance: FastifyInstance) => {
-          instance.decorate('swagger', ((o?: { yaml?: boolean }) => (o?.yaml ? JSON.stringify(document()) : document())) as never);
-        },
-        { [Symbol.for('skip-override')]: true, [Symbol.for('fastify.display-name')]: '@fastify/swagger', [Symbol.for('plugin-meta')]: { name: '@fastify/swagger', fastify: '5.x' } },
-      );
-      await scope.register(provider);
-      await scope.register(fastifySwaggerUi, { routePrefix: '/reference', uiConfig: { deepLinking: true, persistAuthorization: true }, staticCSP: true });
-    },
-  );
+  // "Authorize" button takes one for the calls made from the page). Swagger UI and its file server
+  // load with the first request for it, in an app of their own, so that starting the API does not
+  // pay for them.
+  const prefix = `${app.prefix}/reference`;
+  let reference: Promise<FastifyInstance> | null = null;
+  const referenceApp = async (): Promise<FastifyInstance> => {
+    const { fastifySwaggerUi } = await import('@fastify/swagger-ui');
+    const ui = Fastify({ logger: false });
+    // The UI reads the document from `swagger()`, which @fastify/swagger would provide; this
+    // document is built here instead, so a plugin of that name provides it.
+    const provider = Object.assign(
+      async (instance: FastifyInstance) => {
+        instance.decorate('swagger', ((o?: { yaml?: boolean }) => (o?.yaml ? JSON.stringify(document()) : document())) as never);
+      },
+      { [Symbol.for('skip-override')]: true, [Symbol.for('fastify.display-name')]: '@fastify/swagger', [Symbol.for('plugin-meta')]: { name: '@fastify/swagger', fastify: '5.x' } },
+    );
+    await ui.register(provider);
+    await ui.register(fastifySwaggerUi, { routePrefix: prefix, uiConfig: { deepLinking: true, persistAuthorization: true }, staticCSP: true });
+    await ui.ready();
+    return ui;
+  };
+  const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'date']);
+  const serveReference = async (request: FastifyRequest, reply: FastifyReply) => {
+    reference ??= referenceApp().catch((err: unknown) => {
+      reference = null;
+      throw err;
+    });
+    const ui = await reference;
+    const res = await ui.inject({ method: request.method as 'GET' | 'HEAD', url: request.url, headers: request.headers });
+    for (const [name, value] of Object.entries(res.headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) reply.header(name, value);
+    return reply.code(res.statusCode).send(res.rawPayload);
+  };
+  const hidden = { schema: { hide: true }, config: { public: true } };
+  app.get('/reference', hidden, serveReference);
+  app.get('/reference/*', hidden, serveReference);
 };

@@ -16,6 +16,7 @@ import { yieldIfDue } from './time-slice.js';
 import { redactSecrets } from '../security/redaction.js';
 import { addNamespaces, removeNamespaces } from './namespaces.js';
 import { currentOffsets, trackDependencies } from './dependencies.js';
+import { settleHeap } from './heap-budget.js';
 import type { PipeInstance } from './pipe-instance.js';
 
 export type RunReason = 'schedule' | 'manual' | 'signal' | 'startup' | 'rescan' | 'runner';
@@ -248,6 +249,7 @@ export async function runPipe(inst: PipeInstance, deps: RunDeps, request: RunReq
       await handleFailures([...failures, ...r.failures]);
       if (due) committed = next;
       deps.onProgress?.(pipe.id, { read: outcome.read, written: outcome.written, failed: outcome.failed });
+      settleHeap();
       if (signal.aborted) {
         outcome.status = 'stopped';
         break;

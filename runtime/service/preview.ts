@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Entity } from '../../compiler/values/types.js';
 import type { RunInfo, Since } from '../components/types.js';
+import { settleHeap } from '../executor/heap-budget.js';
 import { addNamespaces, removeNamespaces } from '../executor/namespaces.js';
 import { stringifyValue } from '../../compiler/values/json.js';
 import { yieldIfDue } from '../executor/time-slice.js';
@@ -68,7 +69,16 @@ function sinceValue(since: Since | undefined): Since {
  * The entities of pipe `pipeId` at `stage`. When the source is a dataset the result has one
  * entity per `_id` at the transformed stages (the latest one wins, as it would in the sink).
  */
-export async function previewEntities(rt: SluiceRuntime, pipeId: string, stage: PreviewStage, options: PreviewOptions = {}): Promise<Entity[]> {
+export function previewEntities(rt: SluiceRuntime, pipeId: string, stage: PreviewStage, options: PreviewOptions = {}): Promise<Entity[]> {
+  return preview(rt, pipeId, stage, options, (e) => e);
+}
+
+/** The entities as JSON texts: a large output then takes a fraction of the memory its entities would. */
+export function previewEntityTexts(rt: SluiceRuntime, pipeId: string, stage: PreviewStage, options: PreviewOptions = {}): Promise<string[]> {
+  return preview(rt, pipeId, stage, options, (_e, text) => text);
+}
+
+async function preview<T>(rt: SluiceRuntime, pipeId: string, stage: PreviewStage, options: PreviewOptions, keep: (e: Entity, text: string) => T): Promise<T[]> {
   const pipe = rt.pipe(pipeId);
   if (!pipe) {
     if (rt.invalid.get(pipeId)?.kind === 'pipe') throw new PreviewError(`pipe "${pipeId}" has config errors and cannot run`, 409);
@@ -87,8 +97,8 @@ export async function previewEntities(rt: SluiceRuntime, pipeId: string, stage: 
   const since = sinceValue(options.since);
   const run: RunInfo = { id: `preview:${randomUUID()}`, pipeId, full: since === null, signal: controller.signal };
   const unique = stage !== 'source' && stage !== 'before-transforms' && inst.source.datasets.length > 0;
-  const list: Entity[] = [];
-  const byId = new Map<string, Entity>();
+  const list: T[] = [];
+  const byId = new Map<string, T>();
   const count = () => (unique ? byId.size : list.length);
   const namespaces = pipe.add_namespaces && pipe.namespaces ? pipe.namespaces : null;
   // Previews run on the API's thread and their DTL can be arbitrarily heavy: they are bounded.
@@ -98,9 +108,11 @@ export async function previewEntities(rt: SluiceRuntime, pipeId: string, stage: 
   const inTime = () => {
     if (performance.now() > deadline) throw new PreviewError(`pipe "${pipeId}": the preview took longer than its limit of ${limits.timeMs / 1000} s; ask for fewer entities with "limit", or read the sink dataset after a run`, 422, 'PREVIEW_TIME_LIMIT');
   };
-  const held = (e: Entity) => {
-    bytes += stringifyValue(e).length;
+  const held = (e: Entity): string => {
+    const text = stringifyValue(e);
+    bytes += text.length;
     if (bytes > limits.bytes) throw new PreviewError(`pipe "${pipeId}": the preview is larger than its limit of ${mib(limits.bytes)}; ask for fewer entities with "limit", or read the sink dataset after a run`, 413, 'PREVIEW_SIZE_LIMIT');
+    return text;
   };
 
   try {
@@ -125,12 +137,12 @@ export async function previewEntities(rt: SluiceRuntime, pipeId: string, stage: 
       for (const e of current) {
         if (unique && typeof e._id === 'string') {
           byId.delete(e._id);
-          byId.set(e._id, e);
-        } else list.push(e);
-        held(e);
+          byId.set(e._id, keep(e, held(e)));
+        } else list.push(keep(e, held(e)));
         if (count() >= limit) break;
       }
       if (count() >= limit || controller.signal.aborted) break;
+      settleHeap();
       await yieldIfDue();
     }
   } finally {

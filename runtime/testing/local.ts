@@ -14,15 +14,15 @@ import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { formatDiagnostic } from '../../compiler/diagnostics.js';
 import { buildApi } from '../api/app.js';
-import { entityArrayText } from '../api/util.js';
-import { normaliseStage, previewEntities } from '../service/preview.js';
+import { normaliseStage, previewEntityTexts } from '../service/preview.js';
 import { parseEntities, receiveEntities, ReceiveError, receiverOptionsOf, receiverPipe } from '../service/receiving.js';
 import { runAllPipes, type RunnerLogLine } from '../service/runner.js';
 import { SluiceRuntime } from '../service/runtime.js';
 import { pipeViews } from '../service/views.js';
 import { EmbeddedStore } from '../store/embedded/store.js';
 import type { CompareOptions } from './compare.js';
-import { envObject, hasTestdataFolder, projectConfigFiles, projectEnv, testdataBody, testdataFiles } from './project.js';
+import { envObject, hasTestdataFolder, projectConfigFiles, projectEnv, testdataFiles } from './project.js';
+import { postTestdata } from './testdata.js';
 import { updateProject, verifyProject, type PipeInfo, type Reporter, type VerifyResult, type VerifyTarget } from './verify.js';
 
 /** Reads pipes and output straight from an in-process runtime (publishers through the API routes). */
@@ -38,15 +38,20 @@ export class LocalTarget implements VerifyTarget {
   async pipeEntities(pipeId: string, stage: string | undefined): Promise<string> {
     const s = normaliseStage(stage);
     if (!s) throw new Error(`invalid stage "${stage}"`);
-    return entityArrayText(await previewEntities(this.rt, pipeId, s));
+    return `[${(await previewEntityTexts(this.rt, pipeId, s)).join(',')}]`;
   }
 
   async published(pipeId: string, endpoint: string, query: string): Promise<Buffer> {
     this.app ??= buildApi(this.rt, { logger: false });
     const app = await this.app;
-    const res = await app.inject({ method: 'GET', url: `/api/publishers/${encodeURIComponent(pipeId)}/${encodeURIComponent(endpoint)}${query}` });
-    if (res.statusCode >= 400) throw new Error(`GET /api/publishers/${pipeId}/${endpoint}${query} answered ${res.statusCode}: ${res.body.slice(0, 500)}`);
-    return res.rawPayload;
+    // Read as a stream: the injected response keeps its buffered payload (and a text copy) alive
+    // for as long as the test run lasts, one published output after another.
+    const res = await app.inject({ method: 'GET', url: `/api/publishers/${encodeURIComponent(pipeId)}/${encodeURIComponent(endpoint)}${query}`, payloadAsStream: true });
+    const chunks: Buffer[] = [];
+    for await (const chunk of res.stream()) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    if (res.statusCode >= 400) throw new Error(`GET /api/publishers/${pipeId}/${endpoint}${query} answered ${res.statusCode}: ${body.toString('utf8').slice(0, 500)}`);
+    return body;
   }
 
   async close(): Promise<void> {
@@ -123,12 +128,12 @@ export async function runLocalTest(dir: string, options: LocalTestOptions = {}):
     const failures: string[] = [];
     for (const job of jobs) {
       try {
-        const body = testdataBody(dir, job);
-        if (body === null) continue;
-        const pipe = receiverPipe(rt, job.pipe);
-        const entities = parseEntities(body, receiverOptionsOf(pipe));
-        await receiveEntities(rt, job.pipe, entities, { isFull: false, isFirst: false, isLast: false });
-        posted += entities.length;
+        const options = receiverOptionsOf(receiverPipe(rt, job.pipe));
+        posted += (await postTestdata(dir, job, async (body) => {
+          const entities = parseEntities(body, options);
+          await receiveEntities(rt, job.pipe, entities, { isFull: false, isFirst: false, isLast: false });
+          return entities.length;
+        })) ?? 0;
       } catch (err) {
         const msg = err instanceof ReceiveError ? `${err.status} ${err.code}: ${err.message}` : (err as Error).message;
         failures.push(`${job.path} (${job.pipe}): ${msg}`);

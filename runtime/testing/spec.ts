@@ -121,8 +121,17 @@ export class TestSpec {
   }
 
   expectedEntities(): PyValue {
+    return this.parseExpected(this.expectedText());
+  }
+
+  expectedText(): string {
+    return readFileSync(this.expectedPath(), 'utf8');
+  }
+
+  /** The expected file's values; a JSON error names the file. */
+  parseExpected(text: string): PyValue {
     try {
-      return parsePyJson(readFileSync(this.expectedPath(), 'utf8'));
+      return parsePyJson(text);
     } catch (err) {
       throw new SpecError(`${this.file}: not valid JSON: ${(err as Error).message}`);
     }

@@ -13,6 +13,7 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compareBytes, compareEntities, compareXml, parametersQuery, updatedEntitiesFile, updatedXmlFile, type CompareOptions, type Comparison } from './compare.js';
 import { loadSpecFiles, TestSpec } from './spec.js';
+import { settleHeap } from '../executor/heap-budget.js';
 
 type Json = Record<string, unknown>;
 
@@ -125,7 +126,7 @@ export interface VerifyResult {
 
 async function compareSpec(spec: TestSpec, pipe: PipeInfo, target: VerifyTarget, options: CompareOptions): Promise<Comparison> {
   try {
-    if (spec.comparesEntities) return compareEntities(spec, spec.expectedEntities(), await target.pipeEntities(pipe._id, spec.stage), options);
+    if (spec.comparesEntities) return compareEntities(spec, spec.expectedText(), await target.pipeEntities(pipe._id, spec.stage), options);
     const current = await target.published(pipe._id, spec.endpoint, parametersQuery(spec.parameters));
     if (spec.endpoint === 'xml') return compareXml(spec, spec.expectedBytes(), current);
     return compareBytes(spec, spec.expectedBytes(), current);
@@ -161,6 +162,8 @@ export async function verifyProject(dir: string, target: VerifyTarget, log: Repo
       if (spec.ignore) continue;
       result.compared++;
       const c = await compareSpec(spec, pipe, target, options);
+      // A spec's output is garbage once compared: do not let it pile up under the next one's.
+      settleHeap();
       if (c.ok) continue;
       result.failed.push({ spec, comparison: c });
       log.error(`pipe verify failed: ${c.message}`);

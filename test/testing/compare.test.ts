@@ -147,6 +147,37 @@ describe('comparing JSON entities', () => {
     expect(sorted.map((e) => (e as Map<string, PyValue>).get('_id'))).toEqual(['0', '3', '2', '1']);
   });
 
+  it('answers the same for the expected file given as text (entity by entity) as for its values', () => {
+    const cases: [Record<string, unknown>, string, string][] = [
+      [{}, '[{"_id":"a","n":1},{"_id":"b","n":2}]', current],
+      [{ ignore_deletes: false }, '[{"_id":"a","n":1},{"_id":"b","n":2}]', current],
+      [{}, '[{"_id":"a","n":1},{"_id":"b","n":2.0}]', current],
+      // The decimal fix changes the order: 1.5 and 2.0 sort before and after the fix differently.
+      [{ fields_to_sort_by: ['v'] }, '[{"_id":"x","v":2},{"_id":"y","v":10}]', '[{"_id":"y","v":10.0},{"_id":"x","v":2.0}]'],
+      [{ fields_to_sort_by: ['v'] }, '[{"_id":"x","v":10},{"_id":"y","v":2}]', '[{"_id":"y","v":2.0},{"_id":"x","v":10}]'],
+      // Not an array of objects: parsed whole, as before.
+      [{}, '[1, {"_id":"a"}]', '[{"_id":"a"}]'],
+      [{}, '{"_id":"a"}', '[{"_id":"a"}]'],
+      [{}, '[]', '[]'],
+      [{ blacklist: ['n'] }, '[{"_id":"a"},{"_id":"b"}]', current],
+    ];
+    for (const [settings, expected, cur] of cases) {
+      const s = spec(settings, expected);
+      const attempt = (f: () => unknown) => {
+        try {
+          return f();
+        } catch (err) {
+          return `error: ${(err as Error).message}`;
+        }
+      };
+      expect(attempt(() => compareEntities(s, s.expectedText(), cur))).toEqual(attempt(() => compareEntities(s, s.expectedEntities(), cur)));
+    }
+    const broken = spec({}, '[{"_id":"a"},\n {"_id": }]');
+    expect(() => compareEntities(broken, broken.expectedText(), current)).toThrow(/expected\/out.json: not valid JSON: .*line 2/);
+    const s = spec({});
+    expect(() => compareEntities(s, '[]', '[{"_id":"a"}, {"_id": ]')).toThrow(/line 1/);
+  });
+
   it('update writes indent 2, sorted keys, a final newline, and escapes <, > and &', () => {
     const s = spec({});
     const out = updatedEntitiesFile(s, '[{"_id":"b","t":"<a & b>","æ":1.0},{"_id":"a","_deleted":true},{"_id":"c"}]').toString('utf8');

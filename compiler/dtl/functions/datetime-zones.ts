@@ -186,5 +186,3 @@ export function getTimeZone(name: string): TimeZone | null {
   }
   return z;
 }
-
-export const UTC_ZONE: TimeZone = getTimeZone('UTC')!;

@@ -66,6 +66,7 @@ import { createHash } from 'node:crypto';
 import schema from '../../../schemas/sources/merge.schema.json' with { type: 'json' };
 import type { Entity } from '../../../compiler/values/types.js';
 import type { Store, StoredEntity } from '../../store/contract.js';
+import { settleHeap } from '../../executor/heap-budget.js';
 import type { ComponentContext, RunInfo, Since, SourceBatch, SourceSpec } from '../types.js';
 import { combineParts, compareParts, type CombineOptions, type MergePart } from './merge-combine.js';
 import { parseDatasets, parseEquality, partnerToken, tokensFor, type EqualityRule, type MergeDataset } from './merge-rules.js';
@@ -241,6 +242,8 @@ class MergeRun {
         this.dirtyFrom ??= this.stateLast;
         records.push(this.cursorRecord());
         this.stateLast = (await this.store.write(this.s.stateDataset, records)).lastOffset;
+        // Ingest and recompute run before the first batch is emitted, out of the executor's reach.
+        settleHeap();
         if (run.signal.aborted) return false;
       }
     }
@@ -279,6 +282,7 @@ class MergeRun {
     pending.claims.clear();
     pending.handled.clear();
     if (records.length) this.stateLast = (await this.store.write(this.s.stateDataset, records)).lastOffset;
+    settleHeap();
   }
 
   private maxMergedError(count: number, sample: Iterable<MemberRec>): Error {

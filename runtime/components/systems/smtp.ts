@@ -4,7 +4,8 @@
  * across all of them.
  */
 import schema from '../../../schemas/systems/smtp.schema.json' with { type: 'json' };
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
+import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import type { ComponentContext } from '../types.js';
 import type { ResolvedSystem, SystemContext, SystemSpec } from './spec.js';
 import { systemClientFor, unsetSecret, unsetSecretMessage } from './lookup.js';
@@ -43,7 +44,9 @@ const HOUR_MS = 3_600_000;
 export class SmtpClient {
   readonly id: string;
   readonly maxPerHour: number;
-  private readonly transport: Transporter;
+  private readonly transportOptions: SMTPTransport.Options;
+  /** Made at the first message: nodemailer is loaded only by runtimes that send mail. */
+  private transport: Promise<Transporter> | null = null;
   private readonly where: string;
   /** A secret the config names that is not set: sending fails until it is. */
   private readonly unsetSecret: string | null;
@@ -65,7 +68,7 @@ export class SmtpClient {
     const tls = c.use_tls === true;
     this.maxPerHour = typeof c.max_per_hour === 'number' ? c.max_per_hour : 1000;
     this.where = `${host}:${port}`;
-    this.transport = nodemailer.createTransport({
+    this.transportOptions = {
       host,
       port,
       // Port 465 speaks TLS from the first byte; elsewhere use_tls means STARTTLS, and without it the
@@ -81,7 +84,12 @@ export class SmtpClient {
       connectionTimeout: timeouts.connectMs ?? 60_000,
       greetingTimeout: timeouts.greetingMs ?? 30_000,
       socketTimeout: timeouts.socketMs ?? 600_000,
-    });
+    };
+  }
+
+  private connection(): Promise<Transporter> {
+    this.transport ??= import('nodemailer').then((m) => (m.default ?? m).createTransport(this.transportOptions));
+    return this.transport;
   }
 
   /** Takes a slot of the hourly limit; false when the limit is reached (the message is to be dropped). */
@@ -100,7 +108,7 @@ export class SmtpClient {
   async send(message: MailMessage): Promise<{ messageId: string; accepted: string[] }> {
     if (this.unsetSecret !== null) throw new SmtpError(unsetSecretMessage(this.id, this.unsetSecret), 'SMTP_SECRET_UNSET');
     try {
-      const info = await this.transport.sendMail({ from: message.from, to: message.to, subject: message.subject, html: message.html, text: message.text });
+      const info = await (await this.connection()).sendMail({ from: message.from, to: message.to, subject: message.subject, html: message.html, text: message.text });
       return { messageId: String(info.messageId ?? ''), accepted: (info.accepted ?? []).map(String) };
     } catch (err) {
       throw this.describe(err);
@@ -135,7 +143,7 @@ export class SmtpClient {
   }
 
   close(): void {
-    this.transport.close();
+    void this.transport?.then((t) => t.close(), () => undefined);
   }
 }
 

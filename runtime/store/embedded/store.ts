@@ -53,6 +53,8 @@ interface LogRow {
 }
 
 const PAGE = 1000;
+/** SQLite's page cache per connection. */
+const PAGE_CACHE_KB = 8192;
 
 export interface EmbeddedStoreOptions {
   /** Data directory; the database is `<dir>/sluice.db`. `:memory:` for a throwaway store. */
@@ -63,6 +65,8 @@ export class EmbeddedStore implements Store {
   readonly kind = 'embedded' as const;
   private readonly db: Database.Database;
   private readonly datasets = new Map<string, DatasetRow>();
+  /** Per dataset, the end of its log when it was last compacted without limits, and the versions kept. */
+  private readonly compactedTo = new WeakMap<DatasetRow, { off: number; keep: number }>();
   private readonly indexes = new Map<number, string[][]>();
   private readonly s;
   private readonly where: string;
@@ -87,10 +91,13 @@ export class EmbeddedStore implements Store {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
-    this.db.pragma('cache_size = -65536');
-    this.db.pragma('temp_store = memory');
+    // Memory stays flat however large the datasets: a small page cache (the operating system caches
+    // the file as well), no memory-mapped reads (whose pages count as the process's own) and
+    // temporary tables on disk.
+    this.db.pragma(`cache_size = -${PAGE_CACHE_KB}`);
+    this.db.pragma('temp_store = file');
     this.db.pragma('wal_autocheckpoint = 10000');
-    this.db.pragma('mmap_size = 268435456');
+    this.db.pragma('mmap_size = 0');
     this.db.exec(SCHEMA_SQL);
     const version = this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
     if (!version) this.db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(JSON.stringify(SCHEMA_VERSION));
@@ -107,12 +114,27 @@ export class EmbeddedStore implements Store {
       touchCur: db.prepare('UPDATE cur SET seen = ? WHERE ds = ? AND id = ?'),
       unlatest: db.prepare('UPDATE log SET latest = 0 WHERE ds = ? AND off = ?'),
       logAt: db.prepare<[number, number], LogRow>('SELECT off, id, hash, deleted, ts, prev, big, body FROM log WHERE ds = ? AND off = ?'),
-      unseen: db.prepare<[number, string], { id: string; off: number }>('SELECT id, off FROM cur WHERE ds = ? AND deleted = 0 AND (seen IS NULL OR seen <> ?)'),
+      // An entity's latest version, and the latest versions an index key finds, in one statement
+      // each (reruns and joins read entities one at a time: every statement is a call into SQLite).
+      // Through the index of superseded versions: without statistics SQLite would rather walk the
+      // whole log by offset, a cost every run of a large dataset's pipe paid.
+      compact: db.prepare<[{ ds: number; upTo: number; older: number; keep: number }]>(
+        `DELETE FROM log WHERE ds = @ds AND off IN (
+         SELECT l.off FROM log l INDEXED BY log_superseded JOIN cur c ON c.ds = l.ds AND c.id = l.id
+         WHERE l.ds = @ds AND l.latest = 0 AND l.off <= @upTo AND l.ts <= @older AND l.seq <= c.seq - @keep)`,
+      ),
+      idsWrittenAfter: db.prepare<[number, number, number], { off: number; id: string }>('SELECT off, id FROM log WHERE ds = ? AND off > ? ORDER BY off LIMIT ?'),
+      versionLink: db.prepare<[number, number], { prev: number | null }>('SELECT prev FROM log WHERE ds = ? AND off = ?'),
+      deleteVersion: db.prepare<[number, number]>('DELETE FROM log WHERE ds = ? AND off = ?'),
+      latest: db.prepare<[number, string], LogRow>('SELECT l.off, l.id, l.hash, l.deleted, l.ts, l.prev, l.big, l.body FROM cur c CROSS JOIN log l WHERE c.ds = ? AND c.id = ? AND l.ds = c.ds AND l.off = c.off'),
+      idxLatest: db.prepare<[number, string, string], LogRow>(
+        'SELECT l.off, l.id, l.hash, l.deleted, l.ts, l.prev, l.big, l.body FROM idx i CROSS JOIN cur c CROSS JOIN log l WHERE i.ds = ? AND i.path = ? AND i.key = ? AND c.ds = i.ds AND c.id = i.id AND l.ds = c.ds AND l.off = c.off',
+      ),
+      unseen: db.prepare<[number, string, number], { id: string; off: number }>('SELECT id, off FROM cur WHERE ds = ? AND deleted = 0 AND (seen IS NULL OR seen <> ?) LIMIT ?'),
       idxDefs: db.prepare<[number], { path: string }>('SELECT path FROM idx_def WHERE ds = ?'),
       addIdxDef: db.prepare('INSERT OR IGNORE INTO idx_def (ds, path) VALUES (?, ?)'),
       idxInsert: db.prepare('INSERT OR IGNORE INTO idx (ds, path, key, id) VALUES (?, ?, ?, ?)'),
       idxDeleteId: db.prepare('DELETE FROM idx WHERE ds = ? AND id = ?'),
-      idxLookup: db.prepare<[number, string, string], { id: string }>('SELECT id FROM idx WHERE ds = ? AND path = ? AND key = ?'),
       latestRows: db.prepare<[number, number], LogRow>('SELECT off, id, hash, deleted, ts, prev, big, body FROM log WHERE ds = ? AND off > ? AND latest = 1 AND deleted = 0 ORDER BY off LIMIT 1000'),
       pipeState: db.prepare<[string], { state: string }>('SELECT state FROM pipe_state WHERE pipe = ?'),
       setPipeState: db.prepare('INSERT INTO pipe_state (pipe, state) VALUES (?, ?) ON CONFLICT (pipe) DO UPDATE SET state = excluded.state'),
@@ -366,15 +388,28 @@ export class EmbeddedStore implements Store {
       this.saveCheckpoint(options.checkpoint);
       return { written: 0, unchanged: 0, deleted: 0, lastOffset: -1, changedIds: [] };
     }
-    const deletions: Entity[] = [];
-    for (const { off } of this.s.unseen.all(row.ds, seenRun)) {
-      const latest = this.s.logAt.get(row.ds, off)!;
-      const entity = parseEntityJson(latest.body, latest.big === 1) as Record<string, unknown>;
-      Object.assign(entity, options.mark);
-      entity._deleted = true;
-      deletions.push(entity as Entity);
+    // A page at a time (a deleted entity no longer matches), so that deleting a whole dataset
+    // never holds it in memory; one transaction, the checkpoint with the last page.
+    const total: WriteResult = { written: 0, unchanged: 0, deleted: 0, lastOffset: row.last_off, changedIds: [] };
+    for (;;) {
+      const page = this.s.unseen.all(row.ds, seenRun, PAGE);
+      const deletions: Entity[] = [];
+      for (const { off } of page) {
+        const latest = this.s.logAt.get(row.ds, off)!;
+        const entity = parseEntityJson(latest.body, latest.big === 1) as Record<string, unknown>;
+        Object.assign(entity, options.mark);
+        entity._deleted = true;
+        deletions.push(entity as Entity);
+      }
+      const last = page.length < PAGE;
+      const r = this.writeSync(dataset, deletions, { seenRun, checkpoint: last ? options.checkpoint : undefined, now: options.now });
+      total.written += r.written;
+      total.unchanged += r.unchanged;
+      total.deleted += r.deleted;
+      total.lastOffset = r.lastOffset;
+      for (const id of r.changedIds) total.changedIds.push(id);
+      if (last) return total;
     }
-    return this.writeSync(dataset, deletions, { seenRun, checkpoint: options.checkpoint, now: options.now });
   }
 
   private toEntity(r: LogRow): StoredEntity {
@@ -384,8 +419,8 @@ export class EmbeddedStore implements Store {
   async get(dataset: string, id: string): Promise<StoredEntity | null> {
     const row = this.row(dataset);
     if (!row) return null;
-    const cur = this.s.cur.get(row.ds, id);
-    return cur ? this.toEntity(this.s.logAt.get(row.ds, cur.off)!) : null;
+    const r = this.s.latest.get(row.ds, id);
+    return r ? this.toEntity(r) : null;
   }
 
   async getMany(dataset: string, ids: string[]): Promise<Map<string, StoredEntity>> {
@@ -393,8 +428,8 @@ export class EmbeddedStore implements Store {
     const row = this.row(dataset);
     if (!row) return out;
     for (const id of ids) {
-      const cur = this.s.cur.get(row.ds, id);
-      if (cur) out.set(id, this.toEntity(this.s.logAt.get(row.ds, cur.off)!));
+      const r = this.s.latest.get(row.ds, id);
+      if (r) out.set(id, this.toEntity(r));
     }
     return out;
   }
@@ -403,8 +438,8 @@ export class EmbeddedStore implements Store {
   getSync(dataset: string, id: string): StoredEntity | null {
     const row = this.row(dataset);
     if (!row) return null;
-    const cur = this.s.cur.get(row.ds, id);
-    return cur ? this.toEntity(this.s.logAt.get(row.ds, cur.off)!) : null;
+    const r = this.s.latest.get(row.ds, id);
+    return r ? this.toEntity(r) : null;
   }
 
   /** Pages of log rows as arrays (raw mode avoids building an object per row): see RawRow. */
@@ -486,19 +521,46 @@ export class EmbeddedStore implements Store {
     if (!row) return 0;
     const keep = Math.max(1, options.keepVersions);
     return this.tx(() => {
-      const info = this.db
-        .prepare(
-          `DELETE FROM log WHERE ds = @ds AND off IN (
-             SELECT l.off FROM log l JOIN cur c ON c.ds = l.ds AND c.id = l.id
-             WHERE l.ds = @ds AND l.latest = 0 AND l.off <= @upTo AND l.ts <= @older AND l.seq <= c.seq - @keep)`,
-        )
-        .run({ ds: row.ds, upTo: options.upTo ?? Number.MAX_SAFE_INTEGER, older: options.olderThanMicros ?? Number.MAX_SAFE_INTEGER, keep });
-      if (info.changes) {
-        row.version_count -= info.changes;
+      // A version becomes compactable only when its entity gets a newer one, unless a limit (or
+      // fewer versions to keep) held it back: after one compaction without limits, only the
+      // entities written since need looking at.
+      const last = this.compactedTo.get(row);
+      const unlimited = options.upTo === undefined && options.olderThanMicros === undefined;
+      const removed =
+        unlimited && last !== undefined && keep >= last.keep
+          ? this.compactWrittenSince(row, last.off, keep)
+          : this.s.compact.run({ ds: row.ds, upTo: options.upTo ?? Number.MAX_SAFE_INTEGER, older: options.olderThanMicros ?? Number.MAX_SAFE_INTEGER, keep }).changes;
+      if (unlimited) this.compactedTo.set(row, { off: row.last_off, keep });
+      if (removed) {
+        row.version_count -= removed;
         this.db.prepare('UPDATE datasets SET version_count = ? WHERE ds = ?').run(row.version_count, row.ds);
       }
-      return info.changes;
+      return removed;
     });
+  }
+
+  /** Compacts the entities with versions after offset `since`: each keeps its newest `keep` versions. */
+  private compactWrittenSince(row: DatasetRow, since: number, keep: number): number {
+    let removed = 0;
+    const seen = new Set<string>();
+    for (let after = since; ; ) {
+      const page = this.s.idsWrittenAfter.all(row.ds, after, PAGE);
+      if (!page.length) return removed;
+      after = page[page.length - 1].off;
+      for (const { id } of page) {
+        if (seen.has(id)) continue;
+        seen.add(id);
+        // Versions link back through their previous offsets, newest first; compaction ends the chain.
+        let off: number | null = this.s.cur.get(row.ds, id)?.off ?? null;
+        for (let kept = 0; off !== null; ) {
+          const v = this.s.versionLink.get(row.ds, off);
+          if (!v) break;
+          if (kept < keep) kept++;
+          else removed += this.s.deleteVersion.run(row.ds, off).changes;
+          off = v.prev;
+        }
+      }
+    }
   }
 
   async ensureIndex(dataset: string, path: string[]): Promise<void> {
@@ -543,11 +605,16 @@ export class EmbeddedStore implements Store {
       void this.ensureIndex(dataset, path);
     }
     const ids = new Set<string>();
-    for (const v of values) for (const key of indexKeys(v)) for (const r of this.s.idxLookup.all(row.ds, p, key)) ids.add(r.id);
     const out: StoredEntity[] = [];
-    for (const id of ids) {
-      const e = this.getSync(dataset, id);
-      if (e && !e._deleted) out.push(e);
+    for (const v of values) {
+      for (const key of indexKeys(v)) {
+        for (const r of this.s.idxLatest.all(row.ds, p, key)) {
+          if (ids.has(r.id)) continue;
+          ids.add(r.id);
+          const e = this.toEntity(r);
+          if (!e._deleted) out.push(e);
+        }
+      }
     }
     return out;
   }

@@ -6,7 +6,7 @@
  * BOOLEAN → integer, SET → list), tables described from information_schema, and upserts with
  * ON DUPLICATE KEY UPDATE. It has no bulk path: `use_bulk_operations` writes multi-row statements.
  */
-import mysql from 'mysql2';
+import type mysql from 'mysql2';
 import schema from '../../../../schemas/systems/mysql.schema.json' with { type: 'json' };
 import type { TimeZone } from '../../../../compiler/dtl/functions/datetime-zones.js';
 import { parseIsoDateTime } from '../../../../compiler/values/datetime.js';
@@ -343,9 +343,11 @@ export function mysqlDialect(options: DialectOptions): Dialect {
   const timeoutMs = (typeof c.pool_timeout === 'number' ? c.pool_timeout : 30) * 1000;
   let serverTls: boolean | undefined;
 
-  const open = (ssl: boolean): Promise<MysqlConnection> =>
-    new Promise((resolve, reject) => {
-      const raw = mysql.createConnection({
+  const open = async (ssl: boolean): Promise<MysqlConnection> => {
+    // The driver loads with the first connection: a runtime without MySQL systems never needs it.
+    const { default: driver } = await import('mysql2');
+    return new Promise((resolve, reject) => {
+      const raw = driver.createConnection({
         host: c.host as string,
         port: Number(c.port ?? 3306),
         user: c.username as string,
@@ -374,6 +376,7 @@ export function mysqlDialect(options: DialectOptions): Dialect {
         );
       });
     });
+  };
 
   const dialect: Dialect = {
     product: 'MySQL',

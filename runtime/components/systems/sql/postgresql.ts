@@ -7,9 +7,9 @@
  */
 import { createHash } from 'node:crypto';
 import { finished } from 'node:stream/promises';
-import pg from 'pg';
-import Cursor from 'pg-cursor';
-import { from as copyFrom } from 'pg-copy-streams';
+import type pg from 'pg';
+import type Cursor from 'pg-cursor';
+import type { from as copyFromType } from 'pg-copy-streams';
 import schema from '../../../../schemas/systems/postgresql.schema.json' with { type: 'json' };
 import type { TimeZone } from '../../../../compiler/dtl/functions/datetime-zones.js';
 import { DateTime, type Value } from '../../../../compiler/values/types.js';
@@ -24,12 +24,26 @@ const RAW_TYPES = { getTypeParser: () => (text: string) => text };
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
 
+interface PgDriver {
+  pg: typeof pg;
+  Cursor: typeof Cursor;
+  copyFrom: typeof copyFromType;
+}
+
+/** The driver loads with the first connection: a runtime without PostgreSQL systems never needs it. */
+let driver: Promise<PgDriver> | undefined;
+function loadDriver(): Promise<PgDriver> {
+  driver ??= Promise.all([import('pg'), import('pg-cursor'), import('pg-copy-streams')]).then(([p, c, s]) => ({ pg: p.default, Cursor: c.default, copyFrom: s.from }));
+  return driver;
+}
+
 class PgConnection implements SqlConnection {
   broken = false;
 
   constructor(
     readonly client: pg.Client,
     private readonly zone: TimeZone | null,
+    private readonly driver: PgDriver,
   ) {
     client.on('error', () => (this.broken = true));
     client.on('end', () => (this.broken = true));
@@ -43,7 +57,7 @@ class PgConnection implements SqlConnection {
   }
 
   async *stream(sql: string, params: readonly unknown[], fetchSize: number): AsyncIterable<ResultChunk> {
-    const cursor = this.client.query(new Cursor<unknown[]>(sql, params as unknown[], { rowMode: 'array', types: RAW_TYPES }));
+    const cursor = this.client.query(new this.driver.Cursor<unknown[]>(sql, params as unknown[], { rowMode: 'array', types: RAW_TYPES }));
     let fields: ResultField[] | null = null;
     let failed = false;
     try {
@@ -65,7 +79,7 @@ class PgConnection implements SqlConnection {
   }
 
   async copyIn(sql: string, text: string): Promise<void> {
-    const stream = this.client.query(copyFrom(sql));
+    const stream = this.client.query(this.driver.copyFrom(sql));
     stream.end(text);
     await finished(stream);
   }
@@ -193,7 +207,8 @@ export function postgresDialect(options: DialectOptions): Dialect {
   let serverTls: boolean | undefined;
 
   const open = async (ssl: boolean): Promise<PgConnection> => {
-    const client = new pg.Client({
+    const loaded = await loadDriver();
+    const client = new loaded.pg.Client({
       host: c.host as string,
       port: Number(c.port ?? 5432),
       user: c.username as string,
@@ -205,7 +220,7 @@ export function postgresDialect(options: DialectOptions): Dialect {
       // Fixed session settings make the text forms (and so since tokens) independent of the server's defaults.
       options: '-c TimeZone=UTC -c DateStyle=ISO,MDY -c IntervalStyle=postgres',
     });
-    const conn = new PgConnection(client, zone);
+    const conn = new PgConnection(client, zone, loaded);
     try {
       await client.connect();
     } catch (err) {
