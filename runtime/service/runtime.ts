@@ -29,6 +29,8 @@ import type { ConfigFolder } from './config-folder.js';
 import { forgetSecretValues, redactSecrets, setSecretValues } from '../security/redaction.js';
 import { systemConfigText as configText } from '../components/systems/lookup.js';
 import { cleanupDeletedPipes } from './pipe-cleanup.js';
+import { compactionLimitFor } from '../executor/compaction-limit.js';
+import { PipePool } from '../executor/pool.js';
 
 export interface RuntimeOptions {
   store: Store;
@@ -45,6 +47,13 @@ export interface RuntimeOptions {
   replica?: number;
   /** Where the config comes from when it is a folder (`sluice run`): it is not restored from the store, and API changes are written into it. */
   configFolder?: ConfigFolder;
+  /**
+   * Worker threads that run pipes in parallel (runtime/executor/pool.ts; default 1: every pipe runs
+   * in this thread). Only an embedded store on a data directory uses them.
+   */
+  workers?: number;
+  /** The workers' handler module (tests only). */
+  workerModule?: URL;
 }
 
 export interface ConfigResult {
@@ -105,6 +114,8 @@ export class SluiceRuntime extends EventEmitter {
   readonly replica: number;
   /** The systems the running pumps were built with, as JSON text with secrets substituted. */
   private builtSystems = new Map<string, string>();
+  /** Runs pipes on worker threads, when there are more than one. */
+  readonly pool: PipePool | null;
 
   private constructor(options: RuntimeOptions) {
     super();
@@ -119,6 +130,7 @@ export class SluiceRuntime extends EventEmitter {
     this.configFolder = options.configFolder ?? null;
     this.leases = this.store.leases ? new PipeLeases(this.store.leases, `${this.nodeId}-${randomUUID().slice(0, 8)}`, options.leaseTtlMs ?? 30_000, this.logger) : null;
     if (this.leases) this.leases.onLost = (pipeId) => this.pump(pipeId)?.active?.controller.abort();
+    this.pool = PipePool.for(this.store, { size: options.workers ?? 1, logLevel: this.logger.level, logger: this.logger, module: options.workerModule });
   }
 
   /** Opens the runtime on a store and restores the config it last ran. */
@@ -142,6 +154,7 @@ export class SluiceRuntime extends EventEmitter {
     this.scheduler.stop();
     await this.scheduler.stopAll();
     await this.leases?.releaseAll();
+    await this.pool?.close();
     await components.closeSystems();
     await this.store.close();
   }
@@ -295,6 +308,7 @@ export class SluiceRuntime extends EventEmitter {
           onDatasetChanged: (d) => this.datasetChanged(d),
           leases: this.leases ?? undefined,
           onRunFinished: (p, outcome) => this.emit('run-finished', p.id, outcome),
+          ...(this.pool && PipePool.canRun(pipe) ? { execute: this.pool.run.bind(this.pool, plan, systems) } : {}),
         });
         await pump.init();
         this.scheduler.pumps.set(pipe.id, pump);
@@ -314,18 +328,9 @@ export class SluiceRuntime extends EventEmitter {
     return tm.disable_user_pipes === true || tm.disable_pump_scheduler === true;
   }
 
-  /**
-   * The highest offset compaction may reach in `dataset`: pipes that track dependencies on it still
-   * need the versions after their tracking offsets (old join values).
-   */
+  /** The highest offset compaction may reach in `dataset` (see compaction-limit.ts). */
   async compactionLimit(dataset: string): Promise<number | undefined> {
-    let limit: number | undefined;
-    for (const p of this.plan?.pipes ?? []) {
-      if (!p.dependencies.some((d) => d.dataset === dataset)) continue;
-      const offset = (await this.store.getPipeState(p.id))?.tracking?.[dataset] ?? -1;
-      limit = limit === undefined ? offset : Math.min(limit, offset);
-    }
-    return limit;
+    return compactionLimitFor(this.plan, this.store, dataset);
   }
 
   /** A dataset got new versions outside a pipe run too (API posts): downstream pipes are signalled. */

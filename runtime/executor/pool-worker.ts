@@ -1,0 +1,75 @@
+/**
+ * The worker-thread side of the pipe pool: runs one pipe run with the same executor as the main
+ * thread (runPipe), on a connection of its own to the runtime's data directory. The main thread
+ * keeps the pump, the API and the locks; it hears of progress and changed datasets through the
+ * task's port and stops the run through it.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import pino, { type Level } from 'pino';
+import type { ExecutionPlan, PlanPipe, PlanSystem } from '../../compiler/plan/types.js';
+import { EmbeddedStore } from '../store/embedded/store.js';
+import { ExecutionLog } from '../pump/execution-log.js';
+import { hopsResolverFor } from '../datasets/hops-resolver.js';
+import { buildPipeInstance } from './pipe-instance.js';
+import { runPipe, type RunOutcome, type RunRequest } from './run.js';
+import { compactionLimitFor } from './compaction-limit.js';
+
+export interface PoolTask {
+  dataDir: string;
+  plan: ExecutionPlan;
+  /** The pipe with its secrets substituted. */
+  pipe: PlanPipe;
+  systems: [string, PlanSystem & { config: Record<string, unknown> }][];
+  request: RunRequest;
+  logLevel: string;
+  port: MessagePort;
+}
+
+/** What the worker tells the main thread while a run goes on. */
+export type PoolMessage = { kind: 'progress'; progress: { read: number; written: number; failed: number } } | { kind: 'changed'; dataset: string };
+
+/** One connection per data directory for the worker's lifetime: runs reuse it. */
+const stores = new Map<string, EmbeddedStore>();
+
+function storeFor(dataDir: string): EmbeddedStore {
+  let store = stores.get(dataDir);
+  if (!store) {
+    store = new EmbeddedStore({ dataDir, joinRuntime: true });
+    stores.set(dataDir, store);
+  }
+  return store;
+}
+
+export default async function runPipeTask(task: PoolTask): Promise<RunOutcome> {
+  const { port } = task;
+  const controller = new AbortController();
+  port.on('message', (m: { kind?: string }) => {
+    if (m?.kind === 'abort') controller.abort();
+  });
+  try {
+    const store = storeFor(task.dataDir);
+    const logger = pino({ level: task.logLevel as Level });
+    const inst = buildPipeInstance(task.pipe, task.plan, {
+      store,
+      logger,
+      systems: new Map(task.systems),
+      hopsResolver: () => hopsResolverFor(store),
+      services: { compactionLimit: (dataset: string) => compactionLimitFor(task.plan, store, dataset) },
+    });
+    const send = (message: PoolMessage) => port.postMessage(message);
+    return await runPipe(
+      inst,
+      {
+        store,
+        log: new ExecutionLog(store),
+        logger,
+        onDatasetChanged: (dataset) => send({ kind: 'changed', dataset }),
+        onProgress: (_id, progress) => send({ kind: 'progress', progress }),
+      },
+      task.request,
+      controller.signal,
+    );
+  } finally {
+    port.close();
+  }
+}
