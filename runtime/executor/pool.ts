@@ -6,7 +6,7 @@
  * pipe on other stores) runs on the main thread as before. Either way the run is `runPipe`.
  */
 import { availableParallelism } from 'node:os';
-import { MessageChannel } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import Tinypool from 'tinypool';
 import type { Logger } from 'pino';
 import type { ExecutionPlan, PlanPipe, PlanSystem } from '../../compiler/plan/types.js';
@@ -44,6 +44,8 @@ export interface PipePoolOptions {
 export class PipePool {
   private readonly pool: Tinypool;
   readonly size: number;
+  /** Runs handed to the workers so far. */
+  tasks = 0;
 
   private constructor(
     private readonly store: EmbeddedStore,
@@ -78,10 +80,11 @@ export class PipePool {
   /** Runs the pipe on a worker; a worker that dies fails the run with the reason, and the pool replaces it. */
   async run(plan: ExecutionPlan, systems: ResolvedSystems, inst: PipeInstance, deps: RunDeps, request: RunRequest, signal: AbortSignal): Promise<RunOutcome> {
     const channel = new MessageChannel();
-    channel.port1.on('message', (m: PoolMessage) => {
+    const receive = (m: PoolMessage) => {
       if (m.kind === 'progress') deps.onProgress?.(inst.plan.id, m.progress);
       else if (m.kind === 'changed') deps.onDatasetChanged?.(m.dataset);
-    });
+    };
+    channel.port1.on('message', receive);
     const abort = () => channel.port1.postMessage({ kind: 'abort' });
     if (signal.aborted) abort();
     else signal.addEventListener('abort', abort, { once: true });
@@ -89,12 +92,15 @@ export class PipePool {
     const own = [...systems].filter(([id]) => inst.plan.systems.includes(id));
     const task: PoolTask = { dataDir: this.store.dataDir, plan, pipe: inst.plan, systems: own, request, logLevel: this.options.logLevel, port: channel.port2 };
     const started = Date.now();
+    this.tasks++;
     try {
       return (await this.pool.run(task, { transferList: [channel.port2] })) as RunOutcome;
     } catch (err) {
       return await this.recordCrash(inst.plan.id, deps, started, err as Error);
     } finally {
       signal.removeEventListener('abort', abort);
+      // The result comes through the pool's own port: what the worker said just before it may still be queued here.
+      for (let m = receiveMessageOnPort(channel.port1); m; m = receiveMessageOnPort(channel.port1)) receive(m.message as PoolMessage);
       channel.port1.close();
     }
   }

@@ -32,9 +32,9 @@ export function testWorkers(): number {
   return Number(process.env.SLUICE_TEST_WORKERS ?? 1);
 }
 
-export async function openRuntime(opts: { store?: Store; dataDir?: string; schedule?: boolean; workers?: number } = {}): Promise<SluiceRuntime> {
+export async function openRuntime(opts: { store?: Store; dataDir?: string; schedule?: boolean; workers?: number; workerModule?: URL } = {}): Promise<SluiceRuntime> {
   const store = opts.store ?? (await openTestStore(opts.dataDir));
-  return SluiceRuntime.open({ store, logger: quietLogger, schedule: opts.schedule ?? false, workers: opts.workers ?? testWorkers() });
+  return SluiceRuntime.open({ store, logger: quietLogger, schedule: opts.schedule ?? false, workers: opts.workers ?? testWorkers(), workerModule: opts.workerModule });
 }
 
 export async function configure(rt: SluiceRuntime, entities: ConfigEntity[]): Promise<void> {
