@@ -14,6 +14,7 @@ import { ConfigFolder } from '../../runtime/service/config-folder.js';
 import { startApi } from '../../runtime/api/app.js';
 import { serialised } from '../../runtime/api/util.js';
 import { SluiceRuntime } from '../../runtime/service/runtime.js';
+import { poolSize } from '../../runtime/executor/pool.js';
 import { EmbeddedStore } from '../../runtime/store/embedded/store.js';
 import { openStore } from '../../runtime/store/open.js';
 import { microservices } from '../../runtime/microservices/directory.js';
@@ -36,6 +37,7 @@ export function registerRun(program: Command, setExit: SetExit): void {
     .option(...jwtSecretFileOption)
     .option(...allowTokensWithoutExpiryOption)
     .option('--no-watch', 'do not reload when files change')
+    .option('--workers <n>', 'worker threads that run independent pipes in parallel ("auto": one per core; 1: every pipe in the main thread)', process.env.SLUICE_WORKERS ?? 'auto')
     .option('--log-level <level>', 'log level', process.env.SLUICE_LOG_LEVEL ?? 'info')
     .option('--microservice <id=url...>', 'reach microservice system <id> at <url> (a service you run yourself) instead of starting its image')
     .addOption(new Option('--log-format <format>', 'readable lines (pretty), one JSON object per line (json), or pretty when stdout is a terminal (auto)').choices(['auto', 'pretty', 'json']).default(process.env.SLUICE_LOG_FORMAT ?? 'auto'))
@@ -66,7 +68,7 @@ with --node, --jwt, --scheduler-zero-runs, --scheduler-max-runs, --scheduler-max
       microservices.useContainers(containers);
       const configFolder = new ConfigFolder(configPath);
       const store = await openStore(opts.store, { dataDir: resolve(opts.dataDir) });
-      const runtime = await SluiceRuntime.open({ store, logger, configFolder });
+      const runtime = await SluiceRuntime.open({ store, logger, configFolder, workers: poolSize(opts.workers) });
       containers.follow(runtime, (id) => microservices.givenAddress(id) !== undefined);
       // Environment variables set through the API stay until the env file itself changes.
       let fileEnv: string | null = null;
