@@ -16,6 +16,8 @@ import { compactionLimitFor } from './compaction-limit.js';
 
 export interface PoolTask {
   dataDir: string;
+  /** The runtime's write turn, shared by every connection to the data directory. */
+  writeTurn: SharedArrayBuffer;
   plan: ExecutionPlan;
   /** The pipe with its secrets substituted. */
   pipe: PlanPipe;
@@ -31,10 +33,10 @@ export type PoolMessage = { kind: 'progress'; progress: { read: number; written:
 /** One connection per data directory for the worker's lifetime: runs reuse it. */
 const stores = new Map<string, EmbeddedStore>();
 
-function storeFor(dataDir: string): EmbeddedStore {
+function storeFor(dataDir: string, writeTurn: SharedArrayBuffer): EmbeddedStore {
   let store = stores.get(dataDir);
   if (!store) {
-    store = new EmbeddedStore({ dataDir, joinRuntime: true });
+    store = new EmbeddedStore({ dataDir, joinRuntime: true, writeTurn });
     stores.set(dataDir, store);
   }
   return store;
@@ -47,7 +49,7 @@ export default async function runPipeTask(task: PoolTask): Promise<RunOutcome> {
     if (m?.kind === 'abort') controller.abort();
   });
   try {
-    const store = storeFor(task.dataDir);
+    const store = storeFor(task.dataDir, task.writeTurn);
     const logger = pino({ level: task.logLevel as Level });
     const inst = buildPipeInstance(task.pipe, task.plan, {
       store,

@@ -49,6 +49,7 @@ export class PipePool {
 
   private constructor(
     private readonly store: EmbeddedStore,
+    private readonly writeTurn: SharedArrayBuffer,
     private readonly options: PipePoolOptions,
   ) {
     this.size = options.size;
@@ -68,8 +69,7 @@ export class PipePool {
   /** A pool for the store, or null when pipes stay on the main thread (size 1, or not an embedded store on disk). */
   static for(store: Store, options: PipePoolOptions): PipePool | null {
     if (options.size <= 1 || !(store instanceof EmbeddedStore) || store.dataDir === ':memory:') return null;
-    store.allowOtherWriters();
-    return new PipePool(store, options);
+    return new PipePool(store, store.allowOtherWriters(), options);
   }
 
   /** Whether this pipe can run on a worker thread (see WORKER_SOURCES and the others). */
@@ -90,7 +90,7 @@ export class PipePool {
     else signal.addEventListener('abort', abort, { once: true });
     // Only the systems this pipe names travel to the worker, with their secrets.
     const own = [...systems].filter(([id]) => inst.plan.systems.includes(id));
-    const task: PoolTask = { dataDir: this.store.dataDir, plan, pipe: inst.plan, systems: own, request, logLevel: this.options.logLevel, port: channel.port2 };
+    const task: PoolTask = { dataDir: this.store.dataDir, writeTurn: this.writeTurn, plan, pipe: inst.plan, systems: own, request, logLevel: this.options.logLevel, port: channel.port2 };
     const started = Date.now();
     this.tasks++;
     try {

@@ -16,6 +16,7 @@ import { storeErrorOf } from '../errors.js';
 import { BackgroundCheckpointer } from './checkpointer.js';
 import { DataDirLock, type LockHolder } from './lock.js';
 import { SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
+import { WriteTurn } from './write-turn.js';
 
 interface DatasetRow {
   ds: number;
@@ -62,6 +63,8 @@ export interface EmbeddedStoreOptions {
    * it takes no lock, starts no checkpointer, and expects other connections to write.
    */
   joinRuntime?: boolean;
+  /** The runtime's write turn (see write-turn.ts), given to the connections of its workers. */
+  writeTurn?: SharedArrayBuffer;
 }
 
 export class EmbeddedStore implements Store {
@@ -75,6 +78,7 @@ export class EmbeddedStore implements Store {
   private readonly lock: DataDirLock | null = null;
   /** Other connections (pipe worker threads) write to this database too: see refresh(). */
   private sharedWrites = false;
+  private writeTurn: WriteTurn | null = null;
   private dataVersion = -1;
   private readonly dataVersionQuery;
   readonly dataDir: string;
@@ -110,6 +114,7 @@ export class EmbeddedStore implements Store {
     const db = this.db;
     this.dataVersionQuery = db.prepare<[], number>('PRAGMA data_version').pluck();
     this.sharedWrites = options.joinRuntime === true;
+    if (options.writeTurn) this.writeTurn = new WriteTurn(options.writeTurn);
     this.s = {
       dataset: db.prepare<[string], DatasetRow>('SELECT * FROM datasets WHERE name = ?'),
       allDatasets: db.prepare<[], DatasetRow>('SELECT * FROM datasets ORDER BY name'),
@@ -144,9 +149,16 @@ export class EmbeddedStore implements Store {
    * dataset rows are checked against SQLite's data_version before use, and transactions take the
    * write lock when they begin, so that offsets are always allocated from the committed row.
    */
-  allowOtherWriters(): void {
+  allowOtherWriters(): SharedArrayBuffer {
     if (this.dataDir === ':memory:') throw new Error('an in-memory store cannot be shared with other connections');
     this.sharedWrites = true;
+    this.writeTurn ??= new WriteTurn();
+    return this.writeTurn.buffer;
+  }
+
+  /** Runs a write when it is this connection's turn (always, without other writers). */
+  private inTurn<T>(work: () => T): T {
+    return this.writeTurn ? this.writeTurn.run(work) : work();
   }
 
   get allowsOtherWriters(): boolean {
@@ -182,7 +194,7 @@ export class EmbeddedStore implements Store {
         return work();
       });
       // With other writers a deferred transaction could read a row that another commit outdates before it writes.
-      const result = this.sharedWrites ? transaction.immediate() : transaction();
+      const result = this.sharedWrites ? this.inTurn(() => transaction.immediate()) : transaction();
       this.checkpointer?.afterCommit();
       return result;
     } catch (err) {
@@ -195,7 +207,7 @@ export class EmbeddedStore implements Store {
   /** A single-statement write: a full disk becomes a StoreFullError. */
   private put(work: () => void): void {
     try {
-      work();
+      this.inTurn(work);
     } catch (err) {
       throw storeErrorOf(err, this.where);
     }
