@@ -37,9 +37,13 @@ async function runtimeWith(dir: string, workers: number, prefix: string): Promis
 async function timedRuns(rt: SluiceRuntime, prefix: string, n: number, together: boolean): Promise<number> {
   const ids = Array.from({ length: PIPES }, (_, i) => `${prefix}-${i}`);
   const t0 = process.hrtime.bigint();
+  const cpu0 = process.cpuUsage();
   const outcomes = together ? await Promise.all(ids.map((id) => rt.runPipe(id))) : [];
   if (!together) for (const id of ids) outcomes.push(await rt.runPipe(id));
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu = process.cpuUsage(cpu0);
+  // On a shared machine the process may get less than a core per thread: the CPU time it got says how much.
+  log(`${together ? 'all at once' : 'one at a time'}: ${round((cpu.user + cpu.system) / 1e6, 2)} CPU seconds in ${round(seconds, 2)} s (${round((cpu.user + cpu.system) / 1e6 / seconds, 2)} cores busy)`);
   for (const o of outcomes) if (o.status !== 'completed' || o.written !== n) throw new Error(`unexpected outcome ${JSON.stringify(o)}`);
   return seconds;
 }

@@ -42,6 +42,39 @@ function storeFor(dataDir: string, writeTurn: SharedArrayBuffer): EmbeddedStore 
   return store;
 }
 
+/** A message per batch costs more than the batch's DTL: the main thread hears at most every SEND_EVERY_MS, and at the end. */
+const SEND_EVERY_MS = 200;
+
+class Batched {
+  private readonly datasets = new Set<string>();
+  private latest: { read: number; written: number; failed: number } | null = null;
+  private last = Date.now();
+
+  constructor(private readonly port: MessagePort) {}
+
+  changed(dataset: string): void {
+    this.datasets.add(dataset);
+    this.flushIfDue();
+  }
+
+  progress(progress: { read: number; written: number; failed: number }): void {
+    this.latest = progress;
+    this.flushIfDue();
+  }
+
+  private flushIfDue(): void {
+    if (Date.now() - this.last >= SEND_EVERY_MS) this.flush();
+  }
+
+  flush(): void {
+    this.last = Date.now();
+    for (const dataset of this.datasets) this.port.postMessage({ kind: 'changed', dataset } satisfies PoolMessage);
+    this.datasets.clear();
+    if (this.latest) this.port.postMessage({ kind: 'progress', progress: this.latest } satisfies PoolMessage);
+    this.latest = null;
+  }
+}
+
 export default async function runPipeTask(task: PoolTask): Promise<RunOutcome> {
   const { port } = task;
   const controller = new AbortController();
@@ -58,19 +91,23 @@ export default async function runPipeTask(task: PoolTask): Promise<RunOutcome> {
       hopsResolver: () => hopsResolverFor(store),
       services: { compactionLimit: (dataset: string) => compactionLimitFor(task.plan, store, dataset) },
     });
-    const send = (message: PoolMessage) => port.postMessage(message);
-    return await runPipe(
-      inst,
-      {
-        store,
-        log: new ExecutionLog(store),
-        logger,
-        onDatasetChanged: (dataset) => send({ kind: 'changed', dataset }),
-        onProgress: (_id, progress) => send({ kind: 'progress', progress }),
-      },
-      task.request,
-      controller.signal,
-    );
+    const messages = new Batched(port);
+    try {
+      return await runPipe(
+        inst,
+        {
+          store,
+          log: new ExecutionLog(store),
+          logger,
+          onDatasetChanged: (dataset) => messages.changed(dataset),
+          onProgress: (_id, progress) => messages.progress(progress),
+        },
+        task.request,
+        controller.signal,
+      );
+    } finally {
+      messages.flush();
+    }
   } finally {
     port.close();
   }
