@@ -13,6 +13,7 @@ import { hopsResolverFor } from '../datasets/hops-resolver.js';
 import { buildPipeInstance } from './pipe-instance.js';
 import { runPipe, type RunOutcome, type RunRequest } from './run.js';
 import { compactionLimitFor } from './compaction-limit.js';
+import { yieldToEventLoop } from './time-slice.js';
 
 export interface PoolTask {
   dataDir: string;
@@ -81,6 +82,8 @@ export default async function runPipeTask(task: PoolTask): Promise<RunOutcome> {
   port.on('message', (m: { kind?: string }) => {
     if (m?.kind === 'abort') controller.abort();
   });
+  // A stop sent before the task arrived is queued on the port: it is heard before the run starts, as in the main thread.
+  await yieldToEventLoop();
   try {
     const store = storeFor(task.dataDir, task.writeTurn);
     const logger = pino({ level: task.logLevel as Level });

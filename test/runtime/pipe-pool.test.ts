@@ -98,6 +98,22 @@ describe('pipe pool', () => {
     expect(rt.pool!.tasks).toBe(2);
   });
 
+  it.each([1, 2])('stops a run on request and resumes it in the next run (pool of %i)', async (workers) => {
+    const dir = tempDir('sluice-pool-stop-');
+    await seed(dir);
+    rt = await openRuntime({ dataDir: dir, workers });
+    await configure(rt, config);
+    const pump = rt.pump('big-orders')!;
+    const running = pump.start({ reason: 'manual' });
+    await pump.stop();
+    expect(await running).toMatchObject({ status: 'stopped' });
+    expect((await rt.store.getPipeState('big-orders'))?.run).toMatchObject({ full: true });
+    expect(await rt.runPipe('big-orders')).toMatchObject({ status: 'completed' });
+    const kept = (await collect(rt.store.scan('big-orders'))).length;
+    expect(kept).toBe(Array.from({ length: 2 * CUSTOMERS }, (_, i) => (i % 13) + 1).filter((amount) => amount > 10).length);
+    expect(rt.pool?.tasks ?? 0).toBe(workers === 1 ? 0 : 2);
+  });
+
   it('fails the run of a worker that dies, with the reason, and keeps serving', async () => {
     rt = await openRuntime({ dataDir: tempDir('sluice-pool-crash-'), workers: 2, workerModule: new URL('./fixtures/crashing-pool-worker.mjs', import.meta.url) });
     await configure(rt, [
