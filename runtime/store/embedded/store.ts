@@ -585,13 +585,15 @@ export class EmbeddedStore implements Store {
     const row = this.row(dataset);
     const paths = row ? this.indexes.get(row.ds) : undefined;
     const p = JSON.stringify(path);
-    const at = paths?.findIndex((x) => JSON.stringify(x) === p) ?? -1;
-    if (!row || !paths || at < 0) return false;
+    if (!row || !paths?.some((x) => JSON.stringify(x) === p)) return false;
     this.tx(() => {
       this.db.prepare('DELETE FROM idx WHERE ds = ? AND path = ?').run(row.ds, p);
       this.db.prepare('DELETE FROM idx_def WHERE ds = ? AND path = ?').run(row.ds, p);
+      // The cache may have been read again when the transaction began (other writers): drop the path from what it holds now.
+      const now = this.indexes.get(row.ds) ?? [];
+      const i = now.findIndex((x) => JSON.stringify(x) === p);
+      if (i >= 0) now.splice(i, 1);
     });
-    paths.splice(at, 1);
     return true;
   }
 
