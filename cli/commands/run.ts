@@ -20,7 +20,7 @@ import { openStore } from '../../runtime/store/open.js';
 import { microservices } from '../../runtime/microservices/directory.js';
 import { LocalMicroservices } from '../../runtime/microservices/local.js';
 import { envValues } from '../config-input.js';
-import { allowTokensWithoutExpiryOption, apiUrl, authFrom, jwtSecretFileOption, jwtSecretOption, serviceLogger, type SetExit } from './shared.js';
+import { allowTokensWithoutExpiryOption, workersOption, apiUrl, authFrom, jwtSecretFileOption, jwtSecretOption, serviceLogger, type SetExit } from './shared.js';
 
 export function registerRun(program: Command, setExit: SetExit): void {
   program
@@ -37,7 +37,7 @@ export function registerRun(program: Command, setExit: SetExit): void {
     .option(...jwtSecretFileOption)
     .option(...allowTokensWithoutExpiryOption)
     .option('--no-watch', 'do not reload when files change')
-    .option('--workers <n>', 'worker threads that run independent pipes in parallel ("auto": one per core; 1: every pipe in the main thread)', process.env.SLUICE_WORKERS ?? 'auto')
+    .option(...workersOption)
     .option('--log-level <level>', 'log level', process.env.SLUICE_LOG_LEVEL ?? 'info')
     .option('--microservice <id=url...>', 'reach microservice system <id> at <url> (a service you run yourself) instead of starting its image')
     .addOption(new Option('--log-format <format>', 'readable lines (pretty), one JSON object per line (json), or pretty when stdout is a terminal (auto)').choices(['auto', 'pretty', 'json']).default(process.env.SLUICE_LOG_FORMAT ?? 'auto'))
