@@ -124,7 +124,8 @@ export class SluiceRuntime extends EventEmitter {
     this.developerMode = options.developerMode ?? true;
     this.nodeId = options.nodeId ?? 'sluice';
     this.log = new ExecutionLog(this.store);
-    this.scheduler = new Scheduler({ logger: this.logger, maxConcurrent: options.maxConcurrent });
+    // Scheduled runs at once: at least one per worker thread, so that the pool can be kept busy.
+    this.scheduler = new Scheduler({ logger: this.logger, maxConcurrent: options.maxConcurrent ?? Math.max(4, options.workers ?? 1) });
     this.setMaxListeners(100);
     this.replica = options.replica ?? 0;
     this.configFolder = options.configFolder ?? null;
