@@ -14,6 +14,7 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<Recor
   studio: () => import('./studio.js'),
   sql: () => import('./sql.js'),
   'api-latency': () => import('./api-latency.js'),
+  parallel: () => import('./parallel.js'),
 };
 
 export function registerBench(name: string, loader: () => Promise<{ run(args: string[]): Promise<Record<string, unknown>> }>): void {

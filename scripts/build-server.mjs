@@ -30,7 +30,7 @@ const INPUT_PATTERN = /\.(ts|json)$/;
  * Packages left to Node's resolver: native code, worker files, files found beside the package
  * (swagger-ui's static assets), optional drivers, the operator's client.
  */
-const EXTERNAL = new Set(['better-sqlite3', 'mongodb', '@kubernetes/client-node', 'pino', 'thread-stream', 'pino-pretty', '@fastify/swagger-ui', 'pg', 'pg-copy-streams', 'mysql2', 'fsevents', 'esbuild', 'typescript', 'vitest', 'tsx']);
+const EXTERNAL = new Set(['better-sqlite3', 'mongodb', '@kubernetes/client-node', 'pino', 'thread-stream', 'pino-pretty', '@fastify/swagger-ui', 'pg', 'pg-copy-streams', 'mysql2', 'fsevents', 'tinypool', 'esbuild', 'typescript', 'vitest', 'tsx']);
 const POINTER = 'server.json';
 /** Builds kept besides the current one (processes started from them may still load chunks). */
 const KEEP_OLD_BUILDS = 3;
@@ -144,7 +144,7 @@ async function bundle(root, outdir) {
   };
   await build({
     absWorkingDir: root,
-    entryPoints: { sluice: 'bin/sluice.ts', precompile: 'compiler/validate/precompile.ts' },
+    entryPoints: { sluice: 'bin/sluice.ts', precompile: 'compiler/validate/precompile.ts', 'pool-worker': 'runtime/executor/pool-worker.ts' },
     outdir,
     outExtension: { '.js': '.cjs' },
     bundle: true,

@@ -14,12 +14,13 @@ import { ConfigFolder } from '../../runtime/service/config-folder.js';
 import { startApi } from '../../runtime/api/app.js';
 import { serialised } from '../../runtime/api/util.js';
 import { SluiceRuntime } from '../../runtime/service/runtime.js';
+import { poolSize } from '../../runtime/executor/pool.js';
 import { EmbeddedStore } from '../../runtime/store/embedded/store.js';
 import { openStore } from '../../runtime/store/open.js';
 import { microservices } from '../../runtime/microservices/directory.js';
 import { LocalMicroservices } from '../../runtime/microservices/local.js';
 import { envValues } from '../config-input.js';
-import { allowTokensWithoutExpiryOption, apiUrl, authFrom, jwtSecretFileOption, jwtSecretOption, serviceLogger, type SetExit } from './shared.js';
+import { allowTokensWithoutExpiryOption, workersOption, apiUrl, authFrom, jwtSecretFileOption, jwtSecretOption, serviceLogger, type SetExit } from './shared.js';
 
 export function registerRun(program: Command, setExit: SetExit): void {
   program
@@ -36,6 +37,7 @@ export function registerRun(program: Command, setExit: SetExit): void {
     .option(...jwtSecretFileOption)
     .option(...allowTokensWithoutExpiryOption)
     .option('--no-watch', 'do not reload when files change')
+    .option(...workersOption)
     .option('--log-level <level>', 'log level', process.env.SLUICE_LOG_LEVEL ?? 'info')
     .option('--microservice <id=url...>', 'reach microservice system <id> at <url> (a service you run yourself) instead of starting its image')
     .addOption(new Option('--log-format <format>', 'readable lines (pretty), one JSON object per line (json), or pretty when stdout is a terminal (auto)').choices(['auto', 'pretty', 'json']).default(process.env.SLUICE_LOG_FORMAT ?? 'auto'))
@@ -68,7 +70,7 @@ with --node, --jwt, --scheduler-zero-runs, --scheduler-max-runs, --scheduler-max
       const store = await openStore(opts.store, { dataDir: resolve(opts.dataDir) });
       const containers = await engine;
       microservices.useContainers(containers);
-      const runtime = await SluiceRuntime.open({ store, logger, configFolder });
+      const runtime = await SluiceRuntime.open({ store, logger, configFolder, workers: poolSize(opts.workers) });
       containers.follow(runtime, (id) => microservices.givenAddress(id) !== undefined);
       // Environment variables set through the API stay until the env file itself changes.
       let fileEnv: string | null = null;

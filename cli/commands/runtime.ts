@@ -14,7 +14,8 @@ import { startApi } from '../../runtime/api/app.js';
 import { SluiceRuntime } from '../../runtime/service/runtime.js';
 import { EmbeddedStore } from '../../runtime/store/embedded/store.js';
 import { openStore } from '../../runtime/store/open.js';
-import { allowTokensWithoutExpiryOption, apiUrl, authFrom, jwtSecretFileOption, jwtSecretOption, serviceLogger, type SetExit } from './shared.js';
+import { allowTokensWithoutExpiryOption, apiUrl, authFrom, jwtSecretFileOption, jwtSecretOption, serviceLogger, workersOption, type SetExit } from './shared.js';
+import { poolSize } from '../../runtime/executor/pool.js';
 
 function partFiles(dir: string): string[] {
   const out: string[] = [];
@@ -58,6 +59,7 @@ export function registerRuntime(program: Command, setExit: SetExit): void {
     .option(...jwtSecretFileOption)
     .option(...allowTokensWithoutExpiryOption)
     .option('--log-level <level>', 'log level', process.env.SLUICE_LOG_LEVEL ?? 'info')
+    .option(...workersOption)
     .action(async (opts) => {
       const auth = authFrom(opts);
       const logger = serviceLogger(opts.logLevel);
@@ -65,7 +67,7 @@ export function registerRuntime(program: Command, setExit: SetExit): void {
       // Secret values come from the environment (a Kubernetes Secret), never from the plan.
       const secrets = process.env.SLUICE_SECRETS ? (JSON.parse(process.env.SLUICE_SECRETS) as Record<string, string>) : {};
       const store = await openStore(opts.store, { dataDir: resolve(opts.dataDir) });
-      const runtime = await SluiceRuntime.open({ store, logger, replica: Number(opts.replica), nodeId: opts.nodeId });
+      const runtime = await SluiceRuntime.open({ store, logger, replica: Number(opts.replica), nodeId: opts.nodeId, workers: poolSize(opts.workers) });
       const load = async () => {
         try {
           const plan = readPlanFile(planPath);

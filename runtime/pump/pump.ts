@@ -47,7 +47,13 @@ export class Pump {
 
   constructor(
     public inst: PipeInstance,
-    private readonly deps: RunDeps & { logger: Logger; leases?: PipeLeases; onRunFinished?(pump: Pump, outcome: RunOutcome): void },
+    private readonly deps: RunDeps & {
+      logger: Logger;
+      leases?: PipeLeases;
+      onRunFinished?(pump: Pump, outcome: RunOutcome): void;
+      /** Where a run happens (the pipe pool's worker threads); in this thread with runPipe by default. */
+      execute?: typeof runPipe;
+    },
   ) {
     this.id = inst.plan.id;
     const cron = inst.pump.cron_expression;
@@ -136,7 +142,7 @@ export class Pump {
         const now = Date.now();
         return { status: 'skipped', syncType: 'incremental', read: 0, written: 0, unchanged: 0, deleted: 0, failed: 0, retried: 0, tracked: 0, started: now, ended: now, error: `pipe "${this.id}" is run by another runtime${holder ? ` (${holder})` : ''}` };
       }
-      return runPipe(this.inst, deps, { ...request, full }, controller.signal);
+      return (this.deps.execute ?? runPipe)(this.inst, deps, { ...request, full }, controller.signal);
     };
     // Whatever happens in the run (even its failure handling failing), it ends here, with an outcome.
     const ended = run().catch((err: unknown): RunOutcome => {

@@ -30,6 +30,8 @@ import { forgetSecretValues, redactSecrets, setSecretValues } from '../security/
 import { systemConfigText as configText } from '../components/systems/lookup.js';
 import { cleanupDeletedPipes } from './pipe-cleanup.js';
 import { configHistorySettled } from './config-history.js';
+import { compactionLimitFor } from '../executor/compaction-limit.js';
+import { PipePool } from '../executor/pool.js';
 
 export interface RuntimeOptions {
   store: Store;
@@ -46,6 +48,13 @@ export interface RuntimeOptions {
   replica?: number;
   /** Where the config comes from when it is a folder (`sluice run`): it is not restored from the store, and API changes are written into it. */
   configFolder?: ConfigFolder;
+  /**
+   * Worker threads that run pipes in parallel (runtime/executor/pool.ts; default 1: every pipe runs
+   * in this thread). Only an embedded store on a data directory uses them.
+   */
+  workers?: number;
+  /** The workers' handler module (tests only). */
+  workerModule?: URL;
 }
 
 export interface ConfigResult {
@@ -106,6 +115,8 @@ export class SluiceRuntime extends EventEmitter {
   readonly replica: number;
   /** The systems the running pumps were built with, as JSON text with secrets substituted. */
   private builtSystems = new Map<string, string>();
+  /** Runs pipes on worker threads, when there are more than one. */
+  readonly pool: PipePool | null;
 
   private constructor(options: RuntimeOptions) {
     super();
@@ -114,12 +125,14 @@ export class SluiceRuntime extends EventEmitter {
     this.developerMode = options.developerMode ?? true;
     this.nodeId = options.nodeId ?? 'sluice';
     this.log = new ExecutionLog(this.store);
-    this.scheduler = new Scheduler({ logger: this.logger, maxConcurrent: options.maxConcurrent });
+    // Scheduled runs at once: at least one per worker thread, so that the pool can be kept busy.
+    this.scheduler = new Scheduler({ logger: this.logger, maxConcurrent: options.maxConcurrent ?? Math.max(4, options.workers ?? 1) });
     this.setMaxListeners(100);
     this.replica = options.replica ?? 0;
     this.configFolder = options.configFolder ?? null;
     this.leases = this.store.leases ? new PipeLeases(this.store.leases, `${this.nodeId}-${randomUUID().slice(0, 8)}`, options.leaseTtlMs ?? 30_000, this.logger) : null;
     if (this.leases) this.leases.onLost = (pipeId) => this.pump(pipeId)?.active?.controller.abort();
+    this.pool = PipePool.for(this.store, { size: options.workers ?? 1, logLevel: this.logger.level, logger: this.logger, module: options.workerModule });
   }
 
   /** Opens the runtime on a store and restores the config it last ran. */
@@ -148,6 +161,7 @@ export class SluiceRuntime extends EventEmitter {
     this.scheduler.stop();
     await this.scheduler.stopAll();
     await this.leases?.releaseAll();
+    await this.pool?.close();
     await components.closeSystems();
     // A config change's history still being written is finished, not cut off by the store closing.
     await configHistorySettled(this);
@@ -303,6 +317,7 @@ export class SluiceRuntime extends EventEmitter {
           onDatasetChanged: (d) => this.datasetChanged(d),
           leases: this.leases ?? undefined,
           onRunFinished: (p, outcome) => this.emit('run-finished', p.id, outcome),
+          ...(this.pool && PipePool.canRun(pipe) ? { execute: this.pool.run.bind(this.pool, plan, systems) } : {}),
         });
         await pump.init();
         this.scheduler.pumps.set(pipe.id, pump);
@@ -322,18 +337,9 @@ export class SluiceRuntime extends EventEmitter {
     return tm.disable_user_pipes === true || tm.disable_pump_scheduler === true;
   }
 
-  /**
-   * The highest offset compaction may reach in `dataset`: pipes that track dependencies on it still
-   * need the versions after their tracking offsets (old join values).
-   */
+  /** The highest offset compaction may reach in `dataset` (see compaction-limit.ts). */
   async compactionLimit(dataset: string): Promise<number | undefined> {
-    let limit: number | undefined;
-    for (const p of this.plan?.pipes ?? []) {
-      if (!p.dependencies.some((d) => d.dataset === dataset)) continue;
-      const offset = (await this.store.getPipeState(p.id))?.tracking?.[dataset] ?? -1;
-      limit = limit === undefined ? offset : Math.min(limit, offset);
-    }
-    return limit;
+    return compactionLimitFor(this.plan, this.store, dataset);
   }
 
   /** A dataset got new versions outside a pipe run too (API posts): downstream pipes are signalled. */

@@ -21,6 +21,7 @@ function checkout(): void {
   root = mkdtempSync(join(tmpdir(), 'sluice-build-'));
   write('bin/sluice.ts', "import { greeting } from '../cli/greeting.js';\nconsole.log(greeting);\n");
   write('cli/greeting.ts', "export const greeting = 'one';\n");
+  write('runtime/executor/pool-worker.ts', 'export default function handle(): string {\n  return "worker";\n}\n');
   write('compiler/validate/precompile.ts', "import { mkdirSync } from 'node:fs';\nexport function writePrecompiledValidators(dir: string): number {\n  mkdirSync(dir, { recursive: true });\n  return 0;\n}\n");
 }
 
@@ -61,5 +62,7 @@ describe('the compiled build of a checkout', () => {
     expect(new Set(all).size).toBe(1);
     expect(run(all[0])).toBe('many');
     expect(existsSync(join(dirname(all[0]), 'validators'))).toBe(true);
+    // The pipe pool's worker is a bundle of its own beside the main one.
+    expect(existsSync(join(dirname(all[0]), 'pool-worker.cjs'))).toBe(true);
   });
 });

@@ -532,7 +532,8 @@ describe('merge source, crash safety', () => {
       file,
       `import { writeSync } from 'node:fs';
 import { configure, openRuntime } from ${support};
-const rt = await openRuntime({ dataDir: process.argv[2] });
+// The writes are counted on this thread's store: the pipe runs here, whatever SLUICE_TEST_WORKERS says.
+const rt = await openRuntime({ dataDir: process.argv[2], workers: 1 });
 await configure(rt, ${JSON.stringify(config)});
 // Every store write (merge state, sink commits, execution log) is announced before it happens.
 const write = rt.store.write.bind(rt.store);

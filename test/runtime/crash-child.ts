@@ -2,7 +2,9 @@
  * Child process for the crash test: opens the store in a data directory and runs the pipes until
  * both have completed a run. It prints `committing <n>` just before, and `committed <n>` just after,
  * each store write of a pipe's sink (synchronously), so that the parent kills it at points of the
- * run's own progress: in the middle of a commit, or right after one.
+ * run's own progress: in the middle of a commit, or right after one. With a pool of workers (the
+ * second argument) the pipes commit in worker threads: this thread watches the sink datasets' last
+ * offsets and prints `committed <n>` when they moved (several commits may count as one).
  */
 import { writeSync } from 'node:fs';
 import pino from 'pino';
@@ -23,7 +25,20 @@ store.write = async (dataset, entities, options) => {
   writeSync(1, `committed ${n}\n`);
   return r;
 };
-const rt = await SluiceRuntime.open({ store, logger: pino({ level: 'silent' }), schedule: false });
+const workers = Number(process.argv[3] ?? 1);
+const rt = await SluiceRuntime.open({ store, logger: pino({ level: 'silent' }), schedule: false, workers });
+let watching: NodeJS.Timeout | undefined;
+if (workers > 1) {
+  let seen = '';
+  watching = setInterval(() => {
+    void Promise.all(['enriched', 'summary'].map(async (ds) => (await store.datasetInfo(ds))?.lastOffset ?? -1)).then((offsets) => {
+      const now = offsets.join(',');
+      if (now === seen) return;
+      seen = now;
+      writeSync(1, `committed ${++commits}\n`);
+    });
+  }, 2).unref();
+}
 const r = await rt.setConfigFiles(entitiesToFiles(crashConfig));
 if (!r.ok) throw new Error(rt.describeErrors(r.diagnostics));
 for (const pipe of ['enriched', 'summary']) {
@@ -35,5 +50,6 @@ for (const pipe of ['enriched', 'summary']) {
   }
   process.stdout.write(`${pipe} done\n`);
 }
+clearInterval(watching);
 await rt.close();
 process.stdout.write('all done\n');

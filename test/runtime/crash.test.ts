@@ -24,9 +24,9 @@ async function seed(dir: string): Promise<void> {
  * Runs the child; with `kill`, SIGKILLs it as soon as it prints `committing <kill.at>` (in the
  * middle of that commit) or `committed <kill.at>` (right after it). Resolves whether it finished on its own.
  */
-function runChild(dir: string, kill?: { at: number; during: boolean }): Promise<boolean> {
+function runChild(dir: string, kill?: { at: number; during: boolean }, workers = 1): Promise<boolean> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', child, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, ['--import', 'tsx', child, dir, String(workers)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     const trigger = kill ? `${kill.during ? 'committing' : 'committed'} ${kill.at}\n` : null;
@@ -86,5 +86,30 @@ describe('crash safety', () => {
       for (let i = 1; i < offs.length; i++) expect(offs[i]).toBeGreaterThan(offs[i - 1]);
     }
     expect(expected.enriched.latest.length).toBe(N - N / 10);
+  }, 600_000);
+
+  it('survives SIGKILLs while the pipes commit in worker threads, with the same result', async () => {
+    const clean = tempDir('sluice-crash-clean-');
+    const crashed = tempDir('sluice-crash-workers-');
+    await seed(clean);
+    await seed(crashed);
+    expect(await runChild(clean)).toBe(true);
+    const expected = await snapshot(clean);
+    // Killed right after the third commit it sees, six times; the seventh run finishes.
+    let kills = 0;
+    let finished = false;
+    for (let attempt = 0; !finished && attempt < 20; attempt++) {
+      finished = await runChild(crashed, kills < 6 ? { at: 3, during: false } : undefined, 2);
+      if (!finished) kills++;
+    }
+    expect(kills).toBe(6);
+    expect(finished).toBe(true);
+    const actual = await snapshot(crashed);
+    for (const ds of ['enriched', 'summary'] as const) {
+      expect(actual[ds].latest).toEqual(expected[ds].latest);
+      expect(actual[ds].versions).toBe(expected[ds].latest.length);
+      const offs = actual[ds].offsets;
+      for (let i = 1; i < offs.length; i++) expect(offs[i]).toBeGreaterThan(offs[i - 1]);
+    }
   }, 600_000);
 });

@@ -27,9 +27,14 @@ export async function openTestStore(dataDir?: string): Promise<Store> {
   return new EmbeddedStore({ dataDir: dataDir ?? tempDir() });
 }
 
-export async function openRuntime(opts: { store?: Store; dataDir?: string; schedule?: boolean } = {}): Promise<SluiceRuntime> {
+/** Pipe worker threads of test runtimes: SLUICE_TEST_WORKERS=2 runs the suites with a pool of two. */
+export function testWorkers(): number {
+  return Number(process.env.SLUICE_TEST_WORKERS ?? 1);
+}
+
+export async function openRuntime(opts: { store?: Store; dataDir?: string; schedule?: boolean; workers?: number; workerModule?: URL } = {}): Promise<SluiceRuntime> {
   const store = opts.store ?? (await openTestStore(opts.dataDir));
-  return SluiceRuntime.open({ store, logger: quietLogger, schedule: opts.schedule ?? false });
+  return SluiceRuntime.open({ store, logger: quietLogger, schedule: opts.schedule ?? false, workers: opts.workers ?? testWorkers(), workerModule: opts.workerModule });
 }
 
 export async function configure(rt: SluiceRuntime, entities: ConfigEntity[]): Promise<void> {

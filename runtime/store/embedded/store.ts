@@ -16,6 +16,7 @@ import { storeErrorOf } from '../errors.js';
 import { BackgroundCheckpointer } from './checkpointer.js';
 import { DataDirLock, type LockHolder } from './lock.js';
 import { SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
+import { WriteTurn } from './write-turn.js';
 
 interface DatasetRow {
   ds: number;
@@ -59,6 +60,13 @@ const PAGE_CACHE_KB = 8192;
 export interface EmbeddedStoreOptions {
   /** Data directory; the database is `<dir>/sluice.db`. `:memory:` for a throwaway store. */
   dataDir: string;
+  /**
+   * A second connection of a runtime that already holds the data directory (a pipe worker thread):
+   * it takes no lock, starts no checkpointer, and expects other connections to write.
+   */
+  joinRuntime?: boolean;
+  /** The runtime's write turn (see write-turn.ts), given to the connections of its workers. */
+  writeTurn?: SharedArrayBuffer;
 }
 
 export class EmbeddedStore implements Store {
@@ -72,15 +80,24 @@ export class EmbeddedStore implements Store {
   private readonly where: string;
   private readonly checkpointer: BackgroundCheckpointer | null = null;
   private readonly lock: DataDirLock | null = null;
+  /** Other connections (pipe worker threads) write to this database too: see refresh(). */
+  private sharedWrites = false;
+  private writeTurn: WriteTurn | null = null;
+  private dataVersion = -1;
+  private readonly dataVersionQuery;
+  readonly dataDir: string;
 
   constructor(options: EmbeddedStoreOptions) {
     this.where = options.dataDir;
+    this.dataDir = options.dataDir;
     let file = ':memory:';
     if (options.dataDir !== ':memory:') {
       mkdirSync(options.dataDir, { recursive: true });
-      this.lock = new DataDirLock(options.dataDir);
       file = join(options.dataDir, 'sluice.db');
-      this.checkpointer = new BackgroundCheckpointer(file);
+      if (!options.joinRuntime) {
+        this.lock = new DataDirLock(options.dataDir);
+        this.checkpointer = new BackgroundCheckpointer(file);
+      }
     }
     try {
       this.db = new Database(file);
@@ -102,6 +119,9 @@ export class EmbeddedStore implements Store {
     const version = this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
     if (!version) this.db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(JSON.stringify(SCHEMA_VERSION));
     const db = this.db;
+    this.dataVersionQuery = db.prepare<[], number>('PRAGMA data_version').pluck();
+    this.sharedWrites = options.joinRuntime === true;
+    if (options.writeTurn) this.writeTurn = new WriteTurn(options.writeTurn);
     this.s = {
       dataset: db.prepare<[string], DatasetRow>('SELECT * FROM datasets WHERE name = ?'),
       allDatasets: db.prepare<[], DatasetRow>('SELECT * FROM datasets ORDER BY name'),
@@ -146,6 +166,36 @@ export class EmbeddedStore implements Store {
     this.loadCache();
   }
 
+  /**
+   * From now on other connections (pipe worker threads on this data directory) may write: cached
+   * dataset rows are checked against SQLite's data_version before use, and transactions take the
+   * write lock when they begin, so that offsets are always allocated from the committed row.
+   */
+  allowOtherWriters(): SharedArrayBuffer {
+    if (this.dataDir === ':memory:') throw new Error('an in-memory store cannot be shared with other connections');
+    this.sharedWrites = true;
+    this.writeTurn ??= new WriteTurn();
+    return this.writeTurn.buffer;
+  }
+
+  /** Runs a write when it is this connection's turn (always, without other writers). */
+  private inTurn<T>(work: () => T): T {
+    return this.writeTurn ? this.writeTurn.run(work) : work();
+  }
+
+  get allowsOtherWriters(): boolean {
+    return this.sharedWrites;
+  }
+
+  /** Reloads the cached rows when another connection committed since they were read. */
+  private refresh(): void {
+    if (!this.sharedWrites) return;
+    const version = this.dataVersionQuery.get() as number;
+    if (version === this.dataVersion) return;
+    this.dataVersion = version;
+    this.loadCache();
+  }
+
   /** The datasets' rows and index paths, as committed. */
   private loadCache(): void {
     this.datasets.clear();
@@ -161,7 +211,12 @@ export class EmbeddedStore implements Store {
    */
   private tx<T>(work: () => T): T {
     try {
-      const result = this.db.transaction(work)();
+      const transaction = this.db.transaction(() => {
+        this.refresh();
+        return work();
+      });
+      // With other writers a deferred transaction could read a row that another commit outdates before it writes.
+      const result = this.sharedWrites ? this.inTurn(() => transaction.immediate()) : transaction();
       this.checkpointer?.afterCommit();
       return result;
     } catch (err) {
@@ -174,7 +229,7 @@ export class EmbeddedStore implements Store {
   /** A single-statement write: a full disk becomes a StoreFullError. */
   private put(work: () => void): void {
     try {
-      work();
+      this.inTurn(work);
     } catch (err) {
       throw storeErrorOf(err, this.where);
     }
@@ -197,6 +252,7 @@ export class EmbeddedStore implements Store {
   }
 
   private row(name: string): DatasetRow | undefined {
+    this.refresh();
     return this.datasets.get(name);
   }
 
@@ -227,6 +283,7 @@ export class EmbeddedStore implements Store {
   }
 
   async listDatasets(): Promise<DatasetInfo[]> {
+    this.refresh();
     return [...this.datasets.values()].sort((a, b) => a.name.localeCompare(b.name)).map((r) => this.info(r));
   }
 
@@ -277,10 +334,12 @@ export class EmbeddedStore implements Store {
   }
 
   async write(dataset: string, entities: Entity[], options: WriteOptions = {}): Promise<WriteResult> {
+    // Serialising and hashing happen before the write lock is taken: other writers wait only for the inserts.
+    const contents = entities.map(entityContent);
     return this.tx(() => {
       const { deleteUnseen, ...rest } = options;
-      if (!deleteUnseen || options.seenRun === undefined) return this.writeSync(dataset, entities, options);
-      const written = this.writeSync(dataset, entities, { ...rest, checkpoint: undefined });
+      if (!deleteUnseen || options.seenRun === undefined) return this.writeSync(dataset, entities, options, contents);
+      const written = this.writeSync(dataset, entities, { ...rest, checkpoint: undefined }, contents);
       return addResults(written, this.deleteUnseenSync(dataset, options.seenRun, { checkpoint: options.checkpoint, now: options.now, mark: deleteUnseen.mark }));
     });
   }
@@ -313,14 +372,13 @@ export class EmbeddedStore implements Store {
     }
   }
 
-  private writeSync(dataset: string, entities: Entity[], options: WriteOptions): WriteResult {
+  private writeSync(dataset: string, entities: Entity[], options: WriteOptions, contents = entities.map(entityContent)): WriteResult {
     const row = this.ensureRow(dataset);
     const ts = options.now ?? nowMicros();
     const seen = options.seenRun ?? null;
     const hasIndexes = (this.indexes.get(row.ds)?.length ?? 0) > 0;
     const result: WriteResult = { written: 0, unchanged: 0, deleted: 0, lastOffset: row.last_off, changedIds: [] };
     let { last_off: last, entity_count: live, deleted_count: dead, version_count: versions } = row;
-    const contents = entities.map(entityContent);
     // One query for the batch's current versions instead of one per entity.
     const current = new Map<string, CurRow>();
     if (contents.length > 1) for (const r of this.s.curMany.all(row.ds, JSON.stringify(contents.map((c) => c.id)))) current.set(r.id, r);
@@ -517,10 +575,12 @@ export class EmbeddedStore implements Store {
   }
 
   async compact(dataset: string, options: { keepVersions: number; upTo?: number; olderThanMicros?: number }): Promise<number> {
-    const row = this.row(dataset);
-    if (!row) return 0;
+    if (!this.row(dataset)) return 0;
     const keep = Math.max(1, options.keepVersions);
     return this.tx(() => {
+      // Another connection may have written since the check above: the row as of this transaction.
+      const row = this.row(dataset);
+      if (!row) return 0;
       // A version becomes compactable only when its entity gets a newer one, unless a limit (or
       // fewer versions to keep) held it back: after one compaction without limits, only the
       // entities written since need looking at.
@@ -569,6 +629,8 @@ export class EmbeddedStore implements Store {
     if (known && this.indexes.get(known.ds)!.some((x) => JSON.stringify(x) === p)) return;
     this.tx(() => {
       const row = this.ensureRow(dataset);
+      // Another connection may have built it meanwhile.
+      if (this.indexes.get(row.ds)!.some((x) => JSON.stringify(x) === p)) return;
       this.s.addIdxDef.run(row.ds, p);
       let after = -1;
       for (;;) {
@@ -585,13 +647,15 @@ export class EmbeddedStore implements Store {
     const row = this.row(dataset);
     const paths = row ? this.indexes.get(row.ds) : undefined;
     const p = JSON.stringify(path);
-    const at = paths?.findIndex((x) => JSON.stringify(x) === p) ?? -1;
-    if (!row || !paths || at < 0) return false;
+    if (!row || !paths?.some((x) => JSON.stringify(x) === p)) return false;
     this.tx(() => {
       this.db.prepare('DELETE FROM idx WHERE ds = ? AND path = ?').run(row.ds, p);
       this.db.prepare('DELETE FROM idx_def WHERE ds = ? AND path = ?').run(row.ds, p);
+      // The cache may have been read again when the transaction began (other writers): drop the path from what it holds now.
+      const now = this.indexes.get(row.ds) ?? [];
+      const i = now.findIndex((x) => JSON.stringify(x) === p);
+      if (i >= 0) now.splice(i, 1);
     });
-    paths.splice(at, 1);
     return true;
   }
 
