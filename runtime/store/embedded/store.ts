@@ -17,41 +17,7 @@ import { BackgroundCheckpointer } from './checkpointer.js';
 import { DataDirLock, type LockHolder } from './lock.js';
 import { SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
 import { WriteTurn } from './write-turn.js';
-
-interface DatasetRow {
-  ds: number;
-  name: string;
-  last_off: number;
-  created: number;
-  updated: number;
-  populated: number;
-  entity_count: number;
-  deleted_count: number;
-  version_count: number;
-}
-
-interface CurRow {
-  id: string;
-  off: number;
-  hash: string;
-  deleted: number;
-  seq: number;
-  seen: string | null;
-}
-
-/** off, ts, hash, prev, big, body */
-type RawRow = [number, number, string, number | null, number, string];
-
-interface LogRow {
-  big: number;
-  off: number;
-  id: string;
-  hash: string;
-  deleted: number;
-  ts: number;
-  prev: number | null;
-  body: string;
-}
+import { compactWrittenSince, prepareStatements, type CurRow, type DatasetRow, type LogRow, type RawRow, type Statements } from './statements.js';
 
 const PAGE = 1000;
 /** SQLite's page cache per connection. */
@@ -76,7 +42,7 @@ export class EmbeddedStore implements Store {
   /** Per dataset, the end of its log when it was last compacted without limits, and the versions kept. */
   private readonly compactedTo = new WeakMap<DatasetRow, { off: number; keep: number }>();
   private readonly indexes = new Map<number, string[][]>();
-  private readonly s;
+  private readonly s: Statements;
   private readonly where: string;
   private readonly checkpointer: BackgroundCheckpointer | null = null;
   private readonly lock: DataDirLock | null = null;
@@ -122,47 +88,7 @@ export class EmbeddedStore implements Store {
     this.dataVersionQuery = db.prepare<[], number>('PRAGMA data_version').pluck();
     this.sharedWrites = options.joinRuntime === true;
     if (options.writeTurn) this.writeTurn = new WriteTurn(options.writeTurn);
-    this.s = {
-      dataset: db.prepare<[string], DatasetRow>('SELECT * FROM datasets WHERE name = ?'),
-      allDatasets: db.prepare<[], DatasetRow>('SELECT * FROM datasets ORDER BY name'),
-      // A new dataset's first version gets offset 0 (`_updated` starts at 0, as the docs show).
-      insertDataset: db.prepare('INSERT INTO datasets (name, created, updated, last_off) VALUES (?, ?, ?, -1)'),
-      updateDataset: db.prepare('UPDATE datasets SET last_off = ?, updated = ?, entity_count = ?, deleted_count = ?, version_count = ? WHERE ds = ?'),
-      populate: db.prepare('UPDATE datasets SET populated = 1 WHERE ds = ?'),
-      cur: db.prepare<[number, string], CurRow>('SELECT id, off, hash, deleted, seq, seen FROM cur WHERE ds = ? AND id = ?'),
-      curMany: db.prepare<[number, string], CurRow>('SELECT id, off, hash, deleted, seq, seen FROM cur WHERE ds = ? AND id IN (SELECT value FROM json_each(?))'),
-      touchCur: db.prepare('UPDATE cur SET seen = ? WHERE ds = ? AND id = ?'),
-      unlatest: db.prepare('UPDATE log SET latest = 0 WHERE ds = ? AND off = ?'),
-      logAt: db.prepare<[number, number], LogRow>('SELECT off, id, hash, deleted, ts, prev, big, body FROM log WHERE ds = ? AND off = ?'),
-      // An entity's latest version, and the latest versions an index key finds, in one statement
-      // each (reruns and joins read entities one at a time: every statement is a call into SQLite).
-      // Through the index of superseded versions: without statistics SQLite would rather walk the
-      // whole log by offset, a cost every run of a large dataset's pipe paid.
-      compact: db.prepare<[{ ds: number; upTo: number; older: number; keep: number }]>(
-        `DELETE FROM log WHERE ds = @ds AND off IN (
-         SELECT l.off FROM log l INDEXED BY log_superseded JOIN cur c ON c.ds = l.ds AND c.id = l.id
-         WHERE l.ds = @ds AND l.latest = 0 AND l.off <= @upTo AND l.ts <= @older AND l.seq <= c.seq - @keep)`,
-      ),
-      idsWrittenAfter: db.prepare<[number, number, number], { off: number; id: string }>('SELECT off, id FROM log WHERE ds = ? AND off > ? ORDER BY off LIMIT ?'),
-      versionLink: db.prepare<[number, number], { prev: number | null }>('SELECT prev FROM log WHERE ds = ? AND off = ?'),
-      deleteVersion: db.prepare<[number, number]>('DELETE FROM log WHERE ds = ? AND off = ?'),
-      latest: db.prepare<[number, string], LogRow>('SELECT l.off, l.id, l.hash, l.deleted, l.ts, l.prev, l.big, l.body FROM cur c CROSS JOIN log l WHERE c.ds = ? AND c.id = ? AND l.ds = c.ds AND l.off = c.off'),
-      idxLatest: db.prepare<[number, string, string], LogRow>(
-        'SELECT l.off, l.id, l.hash, l.deleted, l.ts, l.prev, l.big, l.body FROM idx i CROSS JOIN cur c CROSS JOIN log l WHERE i.ds = ? AND i.path = ? AND i.key = ? AND c.ds = i.ds AND c.id = i.id AND l.ds = c.ds AND l.off = c.off',
-      ),
-      unseen: db.prepare<[number, string, number], { id: string; off: number }>('SELECT id, off FROM cur WHERE ds = ? AND deleted = 0 AND (seen IS NULL OR seen <> ?) LIMIT ?'),
-      idxDefs: db.prepare<[number], { path: string }>('SELECT path FROM idx_def WHERE ds = ?'),
-      addIdxDef: db.prepare('INSERT OR IGNORE INTO idx_def (ds, path) VALUES (?, ?)'),
-      idxInsert: db.prepare('INSERT OR IGNORE INTO idx (ds, path, key, id) VALUES (?, ?, ?, ?)'),
-      idxDeleteId: db.prepare('DELETE FROM idx WHERE ds = ? AND id = ?'),
-      latestRows: db.prepare<[number, number], LogRow>('SELECT off, id, hash, deleted, ts, prev, big, body FROM log WHERE ds = ? AND off > ? AND latest = 1 AND deleted = 0 ORDER BY off LIMIT 1000'),
-      pipeState: db.prepare<[string], { state: string }>('SELECT state FROM pipe_state WHERE pipe = ?'),
-      setPipeState: db.prepare('INSERT INTO pipe_state (pipe, state) VALUES (?, ?) ON CONFLICT (pipe) DO UPDATE SET state = excluded.state'),
-      deletePipeState: db.prepare('DELETE FROM pipe_state WHERE pipe = ?'),
-      meta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
-      setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
-      deleteMeta: db.prepare('DELETE FROM meta WHERE key = ?'),
-    };
+    this.s = prepareStatements(db);
     this.loadCache();
   }
 
@@ -588,7 +514,7 @@ export class EmbeddedStore implements Store {
       const unlimited = options.upTo === undefined && options.olderThanMicros === undefined;
       const removed =
         unlimited && last !== undefined && keep >= last.keep
-          ? this.compactWrittenSince(row, last.off, keep)
+          ? compactWrittenSince(this.s, row, last.off, keep)
           : this.s.compact.run({ ds: row.ds, upTo: options.upTo ?? Number.MAX_SAFE_INTEGER, older: options.olderThanMicros ?? Number.MAX_SAFE_INTEGER, keep }).changes;
       if (unlimited) this.compactedTo.set(row, { off: row.last_off, keep });
       if (removed) {
@@ -597,30 +523,6 @@ export class EmbeddedStore implements Store {
       }
       return removed;
     });
-  }
-
-  /** Compacts the entities with versions after offset `since`: each keeps its newest `keep` versions. */
-  private compactWrittenSince(row: DatasetRow, since: number, keep: number): number {
-    let removed = 0;
-    const seen = new Set<string>();
-    for (let after = since; ; ) {
-      const page = this.s.idsWrittenAfter.all(row.ds, after, PAGE);
-      if (!page.length) return removed;
-      after = page[page.length - 1].off;
-      for (const { id } of page) {
-        if (seen.has(id)) continue;
-        seen.add(id);
-        // Versions link back through their previous offsets, newest first; compaction ends the chain.
-        let off: number | null = this.s.cur.get(row.ds, id)?.off ?? null;
-        for (let kept = 0; off !== null; ) {
-          const v = this.s.versionLink.get(row.ds, off);
-          if (!v) break;
-          if (kept < keep) kept++;
-          else removed += this.s.deleteVersion.run(row.ds, off).changes;
-          off = v.prev;
-        }
-      }
-    }
   }
 
   async ensureIndex(dataset: string, path: string[]): Promise<void> {
