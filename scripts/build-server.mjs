@@ -154,6 +154,9 @@ async function bundle(root, outdir) {
     platform: 'node',
     target: 'node20',
     plugins: [external],
+    // Lazily loaded packages are require()d (Node 20 requires ES modules too): a script started from
+    // V8's code cache has no dynamic import() callback, so an import() left in the bundle would fail.
+    supported: { 'dynamic-import': false },
     logLevel: 'error',
     legalComments: 'none',
     // Smaller source to keep resident and to compile; names stay, so stack traces stay readable.

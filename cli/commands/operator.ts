@@ -21,7 +21,10 @@ export function registerOperator(program: Command, setExit: SetExit): void {
     .option('--log-level <level>', 'log level', process.env.SLUICE_LOG_LEVEL ?? 'info')
     .action(async (opts) => {
       // Loaded here: the Kubernetes client is large, and other commands (runtime pods) should not wait for it.
-      const [{ KubeConfig }, { Operator }] = await Promise.all([import('@kubernetes/client-node'), import('../../operator/manager.js')]);
+      // One after the other: in the compiled bundle the manager require()s the client (an ES module),
+      // which Node refuses while a concurrent import() of it is still loading.
+      const { Operator } = await import('../../operator/manager.js');
+      const { KubeConfig } = await import('@kubernetes/client-node');
       const logger = pino({ level: opts.logLevel, base: { component: 'operator' } });
       const kc = new KubeConfig();
       if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);

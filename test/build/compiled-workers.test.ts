@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/test-services/ports.js';
 import { startChild, type Child } from '../faults/child.js';
-import { repoRoot, sluiceBin } from '../support/cli.js';
+import { repoRoot, sluice, sluiceBin } from '../support/cli.js';
 
 let dir = '';
 let child: Child | undefined;
@@ -40,5 +40,16 @@ describe('sluice run from the compiled build with a pool of worker threads', () 
       ['2', 'Rest of world'],
       ['3', 'Nordics'],
     ]);
+  });
+});
+
+describe('a command of the compiled build that loads a package lazily', () => {
+  it('works again when started from the code cache its first start wrote', () => {
+    // The operator command loads the Kubernetes client only when it runs; a missing kubeconfig ends it early.
+    const runs = [1, 2, 3].map(() => sluice(['operator', '--kubeconfig', '/nonexistent/kubeconfig'], { timeout: 60_000 }));
+    for (const r of runs) {
+      expect(r.stderr).toContain('ENOENT');
+      expect(r.stderr).not.toMatch(/dynamic import|Cannot require\(\)|ExperimentalWarning/);
+    }
   });
 });

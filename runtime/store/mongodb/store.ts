@@ -472,7 +472,7 @@ export class MongoStore implements Store {
 
   async setPipeState(pipeId: string, state: PipeState | null): Promise<void> {
     if (state === null) await this.pipeStates.deleteOne({ _id: pipeId });
-    else await this.pipeStates.replaceOne({ _id: pipeId }, { state }, { upsert: true });
+    else await upsertOnce(() => this.pipeStates.replaceOne({ _id: pipeId }, { state }, { upsert: true }));
   }
 
   async getMeta<T = unknown>(key: string): Promise<T | null> {
@@ -481,6 +481,19 @@ export class MongoStore implements Store {
 
   async setMeta(key: string, value: unknown): Promise<void> {
     if (value === null || value === undefined) await this.meta.deleteOne({ _id: key });
-    else await this.meta.replaceOne({ _id: key }, { value }, { upsert: true });
+    else await upsertOnce(() => this.meta.replaceOne({ _id: key }, { value }, { upsert: true }));
+  }
+}
+
+/**
+ * An upsert racing another for the same new _id (replicas starting together on one database) can
+ * fail with a duplicate key although the document now exists: the second try replaces it.
+ */
+async function upsertOnce<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    if ((err as { code?: number }).code !== DUPLICATE_KEY) throw err;
+    return await write();
   }
 }
