@@ -59,7 +59,7 @@ export function registerRuntime(program: Command, setExit: SetExit): void {
     .option(...jwtSecretFileOption)
     .option(...allowTokensWithoutExpiryOption)
     .option('--log-level <level>', 'log level', process.env.SLUICE_LOG_LEVEL ?? 'info')
-    .option(...workersOption)
+    .option(...workersOption('1'))
     .action(async (opts) => {
       const auth = authFrom(opts);
       const logger = serviceLogger(opts.logLevel);

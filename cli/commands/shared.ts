@@ -22,7 +22,9 @@ export type SetExit = (code: number) => void;
 /** Options of the commands that serve the API (`.option(...jwtSecretOption)`): how bearer tokens are checked. */
 export const jwtSecretOption = ['--jwt-secret <secret>', 'require HS256 JWT bearer tokens signed with this secret (visible in process lists: prefer --jwt-secret-file or SLUICE_JWT_SECRET)', process.env.SLUICE_JWT_SECRET] as const;
 export const jwtSecretFileOption = ['--jwt-secret-file <file>', 'read the JWT secret from this file', process.env.SLUICE_JWT_SECRET_FILE] as const;
-export const workersOption = ['--workers <n>', 'worker threads that run independent pipes in parallel on the embedded store ("auto": one per core; 1: every pipe in the main thread)', process.env.SLUICE_WORKERS ?? 'auto'] as const;
+/** `--workers`: `sluice run` defaults to one per core; runtime pods (`sluice runtime`) to 1, Kubernetes scaling them by replicas. */
+export const workersOption = (fallback: 'auto' | '1') =>
+  ['--workers <n>', 'worker threads that run independent pipes in parallel on the embedded store ("auto": one per core; 1: every pipe in the main thread)', process.env.SLUICE_WORKERS ?? fallback] as const;
 export const allowTokensWithoutExpiryOption = ['--allow-tokens-without-expiry', 'accept tokens without an "exp" claim (refused by default)', /^(1|true|yes)$/i.test(process.env.SLUICE_ALLOW_TOKENS_WITHOUT_EXPIRY ?? '')] as const;
 
 /** The API's authentication from those options; the secret is masked in everything the process writes. */
