@@ -217,6 +217,17 @@ describe('Datasets', () => {
   });
 });
 
+describe('Dataset browser', () => {
+  it('shows every entity, the one whose version is at offset 0 too', async () => {
+    const all = await api<{ _id: string; _updated: number }[]>('/api/datasets/crm-person/entities?history=false');
+    expect(all.some((e) => e._updated === 0)).toBe(true);
+    await open(page, s.base, '/datasets/crm-person', 'crm-person');
+    const table = page.getByRole('table', { name: 'Entities' });
+    await table.getByRole('button', { name: all[all.length - 1]._id, exact: true }).waitFor();
+    expect(await table.getByRole('button').allTextContents()).toEqual(all.map((e) => e._id));
+  });
+});
+
 describe('Flow graph', () => {
   it('draws systems, pipes and datasets with hops edges and failing pipes, emphasises lineage and clicks through', async () => {
     await open(page, s.base, '/graph', 'Flow graph');

@@ -18,12 +18,14 @@ import type { Dataset, Entity } from '../types';
 const PAGE = 100;
 const ROW = 32;
 
-const pageUrl = (id: string, deleted: boolean, since: number) => `/datasets/${enc(id)}/entities?history=false&deleted=${deleted}&since=${since}&limit=${PAGE}`;
+// `since` answers the versions after an offset; the first page has none, for the first version is offset 0.
+const pageUrl = (id: string, deleted: boolean, since: number | null) =>
+  `/datasets/${enc(id)}/entities?history=false&deleted=${deleted}${since === null ? '' : `&since=${since}`}&limit=${PAGE}`;
 
 /** The first page, asked for together with the dataset (it needs nothing from it). */
 let firstPage: { url: string; entities: Promise<Entity[]> } | null = null;
 function fetchFirstPage(id: string, deleted: boolean): Promise<Entity[]> {
-  const url = pageUrl(id, deleted, 0);
+  const url = pageUrl(id, deleted, null);
   if (firstPage?.url !== url) firstPage = { url, entities: get<Entity[]>(url) };
   const { entities } = firstPage;
   // Used once: a later visit reads the dataset afresh.
