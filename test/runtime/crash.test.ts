@@ -55,14 +55,29 @@ async function snapshot(dir: string) {
   return result;
 }
 
+/** Two seeded data directories, and the datasets an uninterrupted run leaves in the first. */
+async function cleanRunAndCrashTarget(prefix: string) {
+  const clean = tempDir('sluice-crash-clean-');
+  const crashed = tempDir(prefix);
+  await seed(clean);
+  await seed(crashed);
+  expect(await runChild(clean)).toBe(true);
+  return { crashed, expected: await snapshot(clean) };
+}
+
+/** The same latest entities as the uninterrupted run, one version each (nothing written twice), offsets rising. */
+function expectSameAsUninterrupted(actual: Awaited<ReturnType<typeof snapshot>>, expected: Awaited<ReturnType<typeof snapshot>>): void {
+  for (const ds of ['enriched', 'summary'] as const) {
+    expect(actual[ds].latest).toEqual(expected[ds].latest);
+    expect(actual[ds].versions).toBe(expected[ds].latest.length);
+    const offs = actual[ds].offsets;
+    for (let i = 1; i < offs.length; i++) expect(offs[i]).toBeGreaterThan(offs[i - 1]);
+  }
+}
+
 describe('crash safety', () => {
   it('survives repeated SIGKILLs with the same result as an uninterrupted run', async () => {
-    const clean = tempDir('sluice-crash-clean-');
-    const crashed = tempDir('sluice-crash-killed-');
-    await seed(clean);
-    await seed(crashed);
-    expect(await runChild(clean)).toBe(true);
-    const expected = await snapshot(clean);
+    const { crashed, expected } = await cleanRunAndCrashTarget('sluice-crash-killed-');
 
     let kills = 0;
     let finished = false;
@@ -76,25 +91,12 @@ describe('crash safety', () => {
     }
     expect(kills).toBe(12);
     expect(finished).toBe(true);
-    const actual = await snapshot(crashed);
-
-    for (const ds of ['enriched', 'summary'] as const) {
-      expect(actual[ds].latest).toEqual(expected[ds].latest);
-      // One version per entity: nothing was written twice.
-      expect(actual[ds].versions).toBe(expected[ds].latest.length);
-      const offs = actual[ds].offsets;
-      for (let i = 1; i < offs.length; i++) expect(offs[i]).toBeGreaterThan(offs[i - 1]);
-    }
+    expectSameAsUninterrupted(await snapshot(crashed), expected);
     expect(expected.enriched.latest.length).toBe(N - N / 10);
   }, 600_000);
 
   it('survives SIGKILLs while the pipes commit in worker threads, with the same result', async () => {
-    const clean = tempDir('sluice-crash-clean-');
-    const crashed = tempDir('sluice-crash-workers-');
-    await seed(clean);
-    await seed(crashed);
-    expect(await runChild(clean)).toBe(true);
-    const expected = await snapshot(clean);
+    const { crashed, expected } = await cleanRunAndCrashTarget('sluice-crash-workers-');
     // Killed right after the third commit it sees, six times; the seventh run finishes.
     let kills = 0;
     let finished = false;
@@ -104,12 +106,6 @@ describe('crash safety', () => {
     }
     expect(kills).toBe(6);
     expect(finished).toBe(true);
-    const actual = await snapshot(crashed);
-    for (const ds of ['enriched', 'summary'] as const) {
-      expect(actual[ds].latest).toEqual(expected[ds].latest);
-      expect(actual[ds].versions).toBe(expected[ds].latest.length);
-      const offs = actual[ds].offsets;
-      for (let i = 1; i < offs.length; i++) expect(offs[i]).toBeGreaterThan(offs[i - 1]);
-    }
+    expectSameAsUninterrupted(await snapshot(crashed), expected);
   }, 600_000);
 });
