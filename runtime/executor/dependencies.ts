@@ -34,20 +34,24 @@ function valuesAt(entities: Entity[], path: string[]): Value[] {
   return out;
 }
 
-async function follow(store: Store, start: Entity[], chain: DependencyStep[], limit: number): Promise<Entity[]> {
+/** The ids of the entities at the end of `chain`, starting from `start`. */
+async function follow(store: Store, start: Entity[], chain: DependencyStep[], limit: number): Promise<string[]> {
   let current = start;
-  for (const step of chain) {
+  for (let i = 0; i < chain.length; i++) {
+    const step = chain[i];
     const values = valuesAt(current, step.from);
     if (!values.length) return [];
     if (step.path.length === 1 && step.path[0] === '_id') {
       const ids = values.filter((v): v is string => typeof v === 'string');
+      // At the end of the chain only which entities exist matters: their bodies are not read.
+      if (i === chain.length - 1) return store.existingIds(step.dataset, ids);
       current = [...(await store.getMany(step.dataset, ids)).values()];
     } else {
       current = await store.lookup(step.dataset, step.path, values);
     }
-    if (current.length > limit) return current;
+    if (current.length > limit) break;
   }
-  return current;
+  return current.map((e) => e._id as string);
 }
 
 /**
@@ -67,7 +71,7 @@ export async function trackDependencies(store: Store, dependencies: DatasetDepen
     const batch: Entity[] = [];
     const flush = async () => {
       for (const chain of dep.chains) {
-        for (const e of await follow(store, batch, chain, errorThreshold)) ids.add(e._id as string);
+        for (const id of await follow(store, batch, chain, errorThreshold)) ids.add(id);
       }
       batch.length = 0;
     };
