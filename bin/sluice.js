@@ -32,7 +32,8 @@ function runBundle(file) {
   } catch {
     cachedData = undefined;
   }
-  const script = new vm.Script(Module.wrap(readFileSync(file, 'utf8')), { filename: file, cachedData });
+  // The build is ASCII (scripts/build-server.mjs escapes the rest): read as Latin-1, it skips UTF-8 decoding.
+  const script = new vm.Script(Module.wrap(readFileSync(file, 'latin1')), { filename: file, cachedData });
   if (cachedData === undefined || script.cachedDataRejected) {
     const write = () => {
       try {
