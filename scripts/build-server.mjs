@@ -18,7 +18,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { createRequire, Module } from 'node:module';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -187,13 +187,16 @@ function escapeNonAscii(outdir) {
 }
 
 /**
- * bin/sluice.js compiles sluice.cjs itself (to give V8 its code cache), as the function Node wraps
- * every CommonJS module in. The file holds that function already: read as Latin-1, its text stays
- * outside V8's heap (Node keeps long one-byte strings external), where wrapping it at each start
- * made two copies of the bundle's 4 MB inside the heap, one of them for the life of the process.
+ * bin/sluice.js compiles sluice.cjs itself (to give V8 its code cache) as the function Node wraps
+ * every CommonJS module in, and the file holds that function already: read as Latin-1, its text
+ * stays outside V8's heap (Node keeps long one-byte strings external), where wrapping it at each
+ * start made two copies of the bundle's 4 MB inside the heap, one for the life of the process.
+ * Compiled as a script (no `module` in scope), the file's value is that function; loaded as a
+ * module (`node dist/.../sluice.cjs`), it calls the function and runs as before.
  */
 function wrapAsModuleFunction(file) {
-  writeFileSync(file, Module.wrap(readFileSync(file, 'latin1')), 'latin1');
+  const head = '(function (main) { return typeof module === "undefined" ? main : main(exports, require, module, __filename, __dirname); })(function (exports, require, module, __filename, __dirname) {';
+  writeFileSync(file, `${head}${readFileSync(file, 'latin1')}\n});`, 'latin1');
 }
 
 async function precompileValidators(outdir) {
