@@ -116,6 +116,7 @@ async function buildInto(root, distDir, dir) {
   try {
     await bundle(root, tmp);
     escapeNonAscii(tmp);
+    wrapAsModuleFunction(join(tmp, 'sluice.cjs'));
     await precompileValidators(tmp);
     try {
       renameSync(tmp, join(distDir, dir));
@@ -183,6 +184,19 @@ function escapeNonAscii(outdir) {
     if (!/[^\x00-\x7f]/.test(text)) continue;
     writeFileSync(file, text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
   }
+}
+
+/**
+ * bin/sluice.js compiles sluice.cjs itself (to give V8 its code cache) as the function Node wraps
+ * every CommonJS module in, and the file holds that function already: read as Latin-1, its text
+ * stays outside V8's heap (Node keeps long one-byte strings external), where wrapping it at each
+ * start made two copies of the bundle's 4 MB inside the heap, one for the life of the process.
+ * Compiled as a script (no `module` in scope), the file's value is that function; loaded as a
+ * module (`node dist/.../sluice.cjs`), it calls the function and runs as before.
+ */
+function wrapAsModuleFunction(file) {
+  const head = '(function (main) { return typeof module === "undefined" ? main : main(exports, require, module, __filename, __dirname); })(function (exports, require, module, __filename, __dirname) {';
+  writeFileSync(file, `${head}${readFileSync(file, 'latin1')}\n});`, 'latin1');
 }
 
 async function precompileValidators(outdir) {

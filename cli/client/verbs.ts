@@ -5,7 +5,6 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { zipSync } from 'fflate';
 import { readZip } from '../../runtime/api/safe-unzip.js';
 import type { CompareOptions } from '../../runtime/testing/compare.js';
 import { unifiedDiff } from '../../runtime/testing/diff.js';
@@ -101,7 +100,7 @@ export async function upload(dir: string, client: NodeClient, out: Output, opts:
     out.progress(`deleted: ${JSON.stringify(await client.deleteAllSinkDatasets())}`);
   }
   await client.putEnv(dumpsPy(env));
-  const zip = projectZip(dir, { enableUserPipes: opts.enableUserPipes });
+  const zip = await projectZip(dir, { enableUserPipes: opts.enableUserPipes });
   const r = await client.putConfig(zip, opts.force === true);
   if (r.status === 400) {
     for (const line of validationReport(r.body.validation_errors ?? [])) out.report.error(line);
@@ -405,6 +404,8 @@ export async function download(dir: string, client: NodeClient, out: Output, opt
   const formattedFiles = new Map([...files].map(([name, text]) => [name, formatted(text, name)] as const));
   if (opts.dump) {
     const enc = new TextEncoder();
+    // Loaded here: `sluice run` loads these verbs too, and should not pay for fflate at start.
+    const { zipSync } = await import('fflate');
     writeFileSync(join(dir, 'sesam-config.zip'), zipSync(Object.fromEntries([...formattedFiles].map(([n, t]) => [n, enc.encode(t)]))));
     out.progress("wrote the downloaded config to 'sesam-config.zip'");
   }

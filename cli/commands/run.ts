@@ -64,14 +64,13 @@ with --node, --jwt, --scheduler-zero-runs, --scheduler-max-runs, --scheduler-max
         microservices.give(given.slice(0, at), given.slice(at + 1));
       }
       // Containers for microservice systems, when docker or podman works here; asking the engine
-      // takes a while, so the store opens meanwhile.
+      // takes a while, so the store, the runtime and the file watcher open meanwhile (the config is
+      // first read after that, and only the config's systems need the engine).
       const engine = LocalMicroservices.create({ logger });
       const configFolder = new ConfigFolder(configPath);
       const store = await openStore(opts.store, { dataDir: resolve(opts.dataDir) });
-      const containers = await engine;
-      microservices.useContainers(containers);
-      const runtime = await SluiceRuntime.open({ store, logger, configFolder, workers: poolSize(opts.workers) });
-      containers.follow(runtime, (id) => microservices.givenAddress(id) !== undefined);
+      // Pipes start running once the API listens: the first runs would otherwise compete with the API's start.
+      const runtime = await SluiceRuntime.open({ store, logger, configFolder, workers: poolSize(opts.workers), schedule: false });
       // Environment variables set through the API stay until the env file itself changes.
       let fileEnv: string | null = null;
       const load = async (reason: string) => {
@@ -104,8 +103,12 @@ with --node, --jwt, --scheduler-zero-runs, --scheduler-max-runs, --scheduler-max
       // The watcher is ready before the folder is first read: a file written after that is never missed.
       const watcher = opts.watch ? watch(configPath, { ignoreInitial: true, ignored: (p: string) => /(^|[/\\])\.(?!\.?$)/.test(p.slice(configPath.length)) }).on('all', reloadSoon) : null;
       if (watcher) await new Promise<void>((ready) => watcher.once('ready', () => ready()));
+      const containers = await engine;
+      microservices.useContainers(containers);
+      containers.follow(runtime, (id) => microservices.givenAddress(id) !== undefined);
       await serialised(runtime, () => load('startup'));
       const app = await startApi(runtime, { port: Number(opts.port), host: opts.host, auth, logger });
+      runtime.scheduler.start();
       if (store instanceof EmbeddedStore) store.describeHolder({ port: (app.server.address() as { port: number }).port });
       const url = apiUrl(app.server);
       const studio = url.replace(/api$/, '');

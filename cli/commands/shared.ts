@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
+import type pino from 'pino';
 import type pinoPretty from 'pino-pretty';
 import type { AuthOptions } from '../../runtime/api/auth.js';
 import { redactingLogHooks, setSecretValues } from '../../runtime/security/redaction.js';
@@ -39,10 +40,14 @@ export function authFrom(opts: { jwtSecret?: string; jwtSecretFile?: string; all
 
 /** The logger of a serving command: JSON lines with secret values masked. */
 export function serviceLogger(level: string, readable = false): Logger {
-  if (!readable) return pino({ level, hooks: redactingLogHooks });
+  // Loaded by the commands that log (pino is left to Node's loader, outside the compiled bundle):
+  // the others, such as `sluice validate`, start without it.
+  const load = createRequire(import.meta.url);
+  const logger = load('pino') as typeof pino;
+  if (!readable) return logger({ level, hooks: redactingLogHooks });
   // Loaded only for a terminal: it and its dependencies cost a start that logs JSON lines.
-  const pretty = createRequire(import.meta.url)('pino-pretty') as typeof pinoPretty;
-  return pino({ level, hooks: redactingLogHooks }, pretty({ colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' }));
+  const pretty = load('pino-pretty') as typeof pinoPretty;
+  return logger({ level, hooks: redactingLogHooks }, pretty({ colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' }));
 }
 
 /** The API's base URL as the server listens (IPv6 addresses in brackets). */

@@ -53,3 +53,20 @@ export function utf8TextParser(_request: FastifyRequest, body: string | Buffer, 
     done(err as Error);
   }
 }
+
+/**
+ * A preValidation hook that makes a multipart/form-data body the plain object an urlencoded form
+ * gives: field values as text, files as their bytes, a name given more than once as an array.
+ * @fastify/multipart's `attachFieldsToBody: 'keyValues'` does the same, but at registration it
+ * touches globalThis.FormData, which loads Node's whole fetch implementation at every start.
+ */
+export async function multipartFormFields(request: FastifyRequest): Promise<void> {
+  if (!request.isMultipart()) return;
+  const body: Record<string, unknown> = {};
+  for await (const part of request.parts()) {
+    const value = part.type === 'file' ? await part.toBuffer() : part.value;
+    const before = body[part.fieldname];
+    body[part.fieldname] = before === undefined ? value : Array.isArray(before) ? [...before, value] : [before, value];
+  }
+  request.body = body;
+}

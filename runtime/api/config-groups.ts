@@ -62,9 +62,9 @@ const uploadDoc = {
   bodyDescription: 'A JSON array of config entities (or one entity), a zip archive in the config folder layout, or multipart/form-data with a field `file` holding either',
 };
 
-function sendConfig(request: FastifyRequest, reply: FastifyReply, rt: SluiceRuntime, keep: (e: ConfigEntity) => boolean, name: string): FastifyReply {
+async function sendConfig(request: FastifyRequest, reply: FastifyReply, rt: SluiceRuntime, keep: (e: ConfigEntity) => boolean, name: string): Promise<FastifyReply> {
   if (/application\/zip/i.test(String(request.headers.accept ?? ''))) {
-    return reply.type('application/zip').header('content-disposition', `attachment; filename="${name}.zip"`).send(configZip(rt.files, keep));
+    return reply.type('application/zip').header('content-disposition', `attachment; filename="${name}.zip"`).send(await configZip(rt.files, keep));
   }
   return reply.type('application/json; charset=utf-8').send(jsonText(rt.configEntities().filter(keep)));
 }

@@ -8,7 +8,6 @@
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
-import { zipSync } from 'fflate';
 import type { Diagnostic } from '../../compiler/diagnostics.js';
 import type { SourceFile } from '../../compiler/load/files.js';
 import { entitiesOf, fileNameFor, type ConfigEntity } from '../service/config-files.js';
@@ -123,7 +122,9 @@ async function applyToRuntime(rt: SluiceRuntime, files: SourceFile[], force: boo
   return { applied: false, diagnostics: r.diagnostics };
 }
 
-export function configZip(files: SourceFile[], keep: (entity: ConfigEntity) => boolean = () => true): Buffer {
+/** The config as a zip in the config folder layout; fflate loads with the first download rather than at every start. */
+export async function configZip(files: SourceFile[], keep: (entity: ConfigEntity) => boolean = () => true): Promise<Buffer> {
+  const { zipSync } = await import('fflate');
   const out: Record<string, Uint8Array> = {};
   const enc = new TextEncoder();
   const perFile = new Map<string, number>();
@@ -184,7 +185,7 @@ export const configPlugin: FastifyPluginAsync<ConfigPluginOptions> = async (app,
     async (request, reply) => {
       const accept = String(request.headers.accept ?? '');
       if (/application\/zip/i.test(accept)) {
-        return reply.type('application/zip').header('content-disposition', 'attachment; filename="sluice-config.zip"').send(configZip(rt.files, (e) => groupOf(e) === DEFAULT_GROUP));
+        return reply.type('application/zip').header('content-disposition', 'attachment; filename="sluice-config.zip"').send(await configZip(rt.files, (e) => groupOf(e) === DEFAULT_GROUP));
       }
       return reply.type('application/json; charset=utf-8').send(jsonText(rt.configEntities().filter((e) => groupOf(e) === DEFAULT_GROUP)));
     },

@@ -8,6 +8,7 @@ import multipart from '@fastify/multipart';
 import { breakerState, commitBreaker, rollbackBreaker } from '../components/sinks/circuit-breaker.js';
 import type { SluiceRuntime } from '../service/runtime.js';
 import { datasetView } from '../service/views.js';
+import { multipartFormFields } from './bodies.js';
 import { badRequest, conflict, notFound } from './errors.js';
 import { idParams, jsonText, param, sendJsonText, serialised, userOf } from './util.js';
 
@@ -35,7 +36,8 @@ function field(body: unknown, name: string): string | undefined {
 
 export const datasetOpsPlugin: FastifyPluginAsync<{ runtime: SluiceRuntime }> = async (app, { runtime: rt }) => {
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))));
-  await app.register(multipart, { attachFieldsToBody: 'keyValues', limits: { fileSize: 1024, files: 0, fields: 10 } });
+  await app.register(multipart, { limits: { fileSize: 1024, files: 0, fields: 10 } });
+  app.addHook('preValidation', multipartFormFields);
 
   app.get('/datasets/:id/indexes', { schema: { summary: 'The secondary indexes of a dataset (declared by sinks, made by hops)', tags: ['datasets'], params: idParams } }, async (request, reply) =>
     sendJsonText(reply, jsonText(await indexesOf(rt, param(request)))),

@@ -8,6 +8,7 @@ import multipart from '@fastify/multipart';
 import { PUMP_OPERATIONS, PumpError } from '../pump/pump.js';
 import type { SluiceRuntime } from '../service/runtime.js';
 import { pipeExists, pumpView } from '../service/views.js';
+import { multipartFormFields } from './bodies.js';
 import { ApiError, badRequest, conflict, notFound } from './errors.js';
 import { idParams, jsonText, param, sendJsonText, userOf } from './util.js';
 
@@ -31,7 +32,8 @@ export const pumpsPlugin: FastifyPluginAsync<{ runtime: SluiceRuntime }> = async
     for (const [k, v] of new URLSearchParams(body as string)) out[k] = v;
     done(null, out);
   });
-  await app.register(multipart, { attachFieldsToBody: 'keyValues', limits: { fileSize: 1024 * 1024, files: 1, fields: 50 } });
+  await app.register(multipart, { limits: { fileSize: 1024 * 1024, files: 1, fields: 50 } });
+  app.addHook('preValidation', multipartFormFields);
 
   app.get('/pipes/:id/pump', { schema: { summary: "The pipe's pump: runtime state (is-running, is-disabled, last-seen, queues, supported-operations, ...)", tags: ['pumps'], params: idParams } }, async (request, reply) => {
     const id = param(request);

@@ -7,7 +7,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
-import { Tinypool } from 'tinypool';
+import type { Tinypool } from 'tinypool';
 import type { Logger } from 'pino';
 import type { ExecutionPlan, PlanPipe, PlanSystem } from '../../compiler/plan/types.js';
 import { EmbeddedStore } from '../store/embedded/store.js';
@@ -42,7 +42,8 @@ export interface PipePoolOptions {
 }
 
 export class PipePool {
-  private readonly pool: Tinypool;
+  /** The threads, made with the first run: loading tinypool took a noticeable part of a start. */
+  private pool: Promise<Tinypool> | null = null;
   readonly size: number;
   /** Runs handed to the workers so far. */
   tasks = 0;
@@ -53,18 +54,25 @@ export class PipePool {
     private readonly options: PipePoolOptions,
   ) {
     this.size = options.size;
-    // From the TypeScript sources the worker registers tsx before it loads the handler (pool-worker-ts.mjs);
-    // the compiled build has the handler as its own bundle beside sluice.cjs (scripts/build-server.mjs).
-    const workerFile = import.meta.url.endsWith('.ts') ? './pool-worker-ts.mjs' : process.env.SLUICE_COMPILED_BUILD === 'true' ? './pool-worker.cjs' : './pool-worker.js';
-    this.pool = new Tinypool({
-      filename: (options.module ?? new URL(workerFile, import.meta.url)).href,
-      minThreads: 0,
-      maxThreads: options.size,
-      // Idle workers keep their store connection for the next run for a while.
-      idleTimeout: 60_000,
+  }
+
+  private threads(): Promise<Tinypool> {
+    this.pool ??= import('tinypool').then(({ Tinypool }) => {
+      // From the TypeScript sources the worker registers tsx before it loads the handler (pool-worker-ts.mjs);
+      // the compiled build has the handler as its own bundle beside sluice.cjs (scripts/build-server.mjs).
+      const workerFile = import.meta.url.endsWith('.ts') ? './pool-worker-ts.mjs' : process.env.SLUICE_COMPILED_BUILD === 'true' ? './pool-worker.cjs' : './pool-worker.js';
+      const pool = new Tinypool({
+        filename: (this.options.module ?? new URL(workerFile, import.meta.url)).href,
+        minThreads: 0,
+        maxThreads: this.options.size,
+        // Idle workers keep their store connection for the next run for a while.
+        idleTimeout: 60_000,
+      });
+      // A dying worker fails its task (see run); the pool itself must not take the process down.
+      pool.on('error', (err: Error) => this.options.logger?.error({ err: err.message }, 'a pipe worker thread failed'));
+      return pool;
     });
-    // A dying worker fails its task (see run); the pool itself must not take the process down.
-    this.pool.on('error', (err: Error) => options.logger?.error({ err: err.message }, 'a pipe worker thread failed'));
+    return this.pool;
   }
 
   /** A pool for the store, or null when pipes stay on the main thread (size 1, or not an embedded store on disk). */
@@ -95,7 +103,8 @@ export class PipePool {
     const started = Date.now();
     this.tasks++;
     try {
-      return (await this.pool.run(task, { transferList: [channel.port2] })) as RunOutcome;
+      const pool = await this.threads();
+      return (await pool.run(task, { transferList: [channel.port2] })) as RunOutcome;
     } catch (err) {
       return await this.recordCrash(inst.plan.id, deps, started, err as Error);
     } finally {
@@ -123,6 +132,6 @@ export class PipePool {
   }
 
   async close(): Promise<void> {
-    await this.pool.destroy();
+    await (await this.pool)?.destroy();
   }
 }

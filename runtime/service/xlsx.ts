@@ -3,7 +3,6 @@
  * numbers as numbers and everything else as inline strings. Enough for spreadsheet applications
  * to open the Excel publisher's output; no styles, formulas or shared strings.
  */
-import { zipSync } from 'fflate';
 
 export interface Cell {
   text: string;
@@ -51,6 +50,8 @@ export async function xlsxWorkbook(rows: AsyncIterable<Cell[]>, sheetName = 'She
       '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>',
     'xl/worksheets/sheet1.xml': sheet,
   };
+  // Loaded here, not at start: most runs never write a workbook.
+  const { zipSync } = await import('fflate');
   return Buffer.from(zipSync(Object.fromEntries(Object.entries(files).map(([k, v]) => [k, enc.encode(v)])), { level: 6 }));
 }
 

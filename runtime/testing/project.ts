@@ -10,7 +10,6 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, sep } from 'node:path';
-import { zipSync } from 'fflate';
 import type { SourceFile } from '../../compiler/load/files.js';
 import { sourceFilesFromEntries } from '../../compiler/load/files.js';
 import { dumpsPy, isPyDict, parsePyJson, type PyDict, type PyValue } from './pyjson.js';
@@ -125,7 +124,7 @@ export function testdataBody(dir: string, file: TestdataFile): string | null {
  * `task_manager.disable_user_pipes` (true unless user pipes are enabled) and
  * `global_defaults.eager_load_microservices` false.
  */
-export function projectZip(dir: string, opts: { enableUserPipes?: boolean } = {}): Buffer {
+export async function projectZip(dir: string, opts: { enableUserPipes?: boolean } = {}): Promise<Buffer> {
   const enc = new TextEncoder();
   const files: Record<string, Uint8Array> = {};
   for (const e of projectConfigEntries(dir)) {
@@ -149,6 +148,8 @@ export function projectZip(dir: string, opts: { enableUserPipes?: boolean } = {}
       files[e.path] = enc.encode(dumpsPy(meta, { ensureAscii: true }));
     } else files[e.path] = enc.encode(e.text);
   }
+  // Loaded here: the client verbs (and with them `sluice run`) should not load fflate at start.
+  const { zipSync } = await import('fflate');
   return Buffer.from(zipSync(files, { level: 6 }));
 }
 

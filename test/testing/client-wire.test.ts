@@ -61,7 +61,7 @@ async function upload(): Promise<void> {
   expect(env.status).toBe(200);
   expect(env.json()).toEqual({ currency: 'NOK', vat_percent: 25 });
   // put_config: a zip of pipes/, systems/ and node-metadata.conf.json in a multipart field "file"
-  const put = await call('PUT', '/config?force=false', { body: multipart(projectZip(project), 'application/zip') });
+  const put = await call('PUT', '/config?force=false', { body: multipart(await projectZip(project), 'application/zip') });
   expect(put.status).toBe(200);
   expect(put.headers.get('content-type')).toMatch(/application\/json/);
   // 200 with warnings at most (the client ignores them)

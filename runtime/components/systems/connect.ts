@@ -6,6 +6,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { Agent, buildConnector, type Dispatcher } from 'undici';
+import { ConnectError } from './connect-error.js';
 
 export interface AgentOptions {
   connectTimeoutMs: number;
@@ -20,14 +21,7 @@ export interface AgentOptions {
 }
 
 /** Error raised by connections set up here (codes mapped to messages by the client). */
-export class ConnectError extends Error {
-  constructor(
-    message: string,
-    readonly code: string,
-  ) {
-    super(message);
-  }
-}
+export { ConnectError };
 
 /** The proxy URL for a request, requests-style: `scheme://host` keys win over `scheme` and `all`. */
 export function proxyFor(proxies: Record<string, string>, protocol: string, hostname: string): string | undefined {

@@ -17,7 +17,7 @@ import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import type { PlanPipe } from '../../../compiler/plan/types.js';
 import type { ComponentContext } from '../types.js';
-import { ConnectError, createAgent } from './connect.js';
+import { ConnectError } from './connect-error.js';
 import { AuthError, basicAuthorization, decodeUserinfo, DigestAuth, OAuth2Tokens, TripletexTokens, withoutUserinfo, type OAuth2Config, type RawFetch, type RawRequest, type RawResponse, type TripletexConfig } from './http-auth.js';
 import { ClientResponse, headerText, shown, WireExchange } from './http-transport.js';
 import type { ResolvedSystem, SystemContext, SystemSpec } from './spec.js';
@@ -171,7 +171,7 @@ export class UrlClient {
   private readonly oauth2: OAuth2Tokens | null = null;
   private readonly tripletex: TripletexTokens | null = null;
   private readonly digest: DigestAuth | null = null;
-  private agent: Dispatcher | null = null;
+  private agent: Promise<Dispatcher> | null = null;
   private readonly pipelining: number;
   /** The url_pattern (without user info) split at its `%s` (relative URLs go between the parts). */
   private readonly patternParts: string[] | null;
@@ -308,8 +308,9 @@ export class UrlClient {
     };
   }
 
-  private getAgent(): Dispatcher {
-    this.agent ??= createAgent({ connectTimeoutMs: this.connectTimeoutMs, readTimeoutMs: this.readTimeoutMs, rejectUnauthorized: this.verify, ca: this.ca, proxies: this.proxies, pipelining: this.pipelining, connections: this.connections });
+  /** The system's dispatcher; undici loads with the first request, so a start that calls out to nothing does not pay for it. */
+  private getAgent(): Promise<Dispatcher> {
+    this.agent ??= import('./connect.js').then(({ createAgent }) => createAgent({ connectTimeoutMs: this.connectTimeoutMs, readTimeoutMs: this.readTimeoutMs, rejectUnauthorized: this.verify, ca: this.ca, proxies: this.proxies, pipelining: this.pipelining, connections: this.connections }));
     return this.agent;
   }
 
@@ -321,7 +322,7 @@ export class UrlClient {
   /** A token request of the system's authentication (its dispatcher and timeouts; no retries). */
   private async rawFetch(url: string, init: RawRequest): Promise<RawResponse> {
     const x = this.wire(new URL(url), init.method, init.headers, init.body, undefined);
-    await x.start(this.getAgent());
+    await x.start(await this.getAgent());
     return { status: x.status, statusText: x.statusText, ok: x.status >= 200 && x.status < 300, text: () => x.text() };
   }
 
@@ -476,7 +477,7 @@ export class UrlClient {
     const url = target.href;
     for (let hops = 0; ; hops++) {
       const x = this.wire(target, method, headers, body, signal);
-      await x.start(this.getAgent());
+      await x.start(await this.getAgent());
       const location = REDIRECTS.has(x.status) ? headerText(x, 'location') : null;
       if (location === null) return { x, url: target.href };
       await x.discard();
@@ -504,7 +505,7 @@ export class UrlClient {
   }
 
   async close(): Promise<void> {
-    await this.agent?.close().catch(() => undefined);
+    await this.agent?.then((agent) => agent.close()).catch(() => undefined);
   }
 }
 

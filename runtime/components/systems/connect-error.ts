@@ -1,0 +1,12 @@
+/**
+ * A connection that could not be made (directly or through a proxy). Its own module, so that code
+ * which only recognises the error does not load undici with connect.ts.
+ */
+export class ConnectError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
