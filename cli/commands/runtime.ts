@@ -67,7 +67,7 @@ export function registerRuntime(program: Command, setExit: SetExit): void {
       // Secret values come from the environment (a Kubernetes Secret), never from the plan.
       const secrets = process.env.SLUICE_SECRETS ? (JSON.parse(process.env.SLUICE_SECRETS) as Record<string, string>) : {};
       const store = await openStore(opts.store, { dataDir: resolve(opts.dataDir) });
-      const runtime = await SluiceRuntime.open({ store, logger, replica: Number(opts.replica), nodeId: opts.nodeId, workers: poolSize(opts.workers) });
+      const runtime = await SluiceRuntime.open({ store, logger, replica: Number(opts.replica), nodeId: opts.nodeId, workers: poolSize(opts.workers), schedule: false });
       const load = async () => {
         try {
           const plan = readPlanFile(planPath);
@@ -79,6 +79,8 @@ export function registerRuntime(program: Command, setExit: SetExit): void {
       };
       await load();
       const app = await startApi(runtime, { port: Number(opts.port), host: opts.host, auth, logger });
+      // As in `sluice run`: pipes start once the API listens, so their first runs do not delay it.
+      runtime.scheduler.start();
       if (store instanceof EmbeddedStore) store.describeHolder({ port: (app.server.address() as { port: number }).port });
       logger.info(`Sluice runtime ${Number(opts.replica)} serving at ${apiUrl(app.server)}`);
       // ConfigMap volumes are updated by swapping a symlink: watch the directory.
