@@ -79,7 +79,9 @@ export class EmbeddedStore implements Store {
     // temporary tables on disk.
     this.db.pragma(`cache_size = -${PAGE_CACHE_KB}`);
     this.db.pragma('temp_store = file');
-    this.db.pragma('wal_autocheckpoint = 10000');
+    // A worker's connection leaves checkpoints to the runtime's background checkpointer (see
+    // walGrownElsewhere): one inside its commit would hold the write turn for the length of a sync.
+    this.db.pragma(`wal_autocheckpoint = ${options.joinRuntime ? 50_000 : 10_000}`);
     this.db.pragma('mmap_size = 0');
     this.db.exec(SCHEMA_SQL);
     const version = this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
@@ -159,6 +161,11 @@ export class EmbeddedStore implements Store {
     } catch (err) {
       throw storeErrorOf(err, this.where);
     }
+  }
+
+  /** Another connection (a pipe worker) committed to this database: its log is checkpointed here, off the writers' thread. */
+  walGrownElsewhere(): void {
+    this.checkpointer?.afterCommit();
   }
 
   /** Adds to what another runtime refused this data directory is told about this one (e.g. the API port). */
