@@ -16,7 +16,7 @@ import { storeErrorOf } from '../errors.js';
 import { BackgroundCheckpointer } from './checkpointer.js';
 import { DataDirLock, type LockHolder } from './lock.js';
 import { SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
-import { WriteTurn } from './write-turn.js';
+import { WriteTurn, type WriteTurnStats } from './write-turn.js';
 import { compactWrittenSince, prepareStatements, type CurRow, type DatasetRow, type LogRow, type RawRow, type Statements } from './statements.js';
 
 const PAGE = 1000;
@@ -111,6 +111,11 @@ export class EmbeddedStore implements Store {
     return this.writeTurn ? this.writeTurn.run(work) : work();
   }
 
+  /** How long the connections sharing this database waited for and held their write turns (null without other writers). */
+  writeTurnStats(): WriteTurnStats | null {
+    return this.writeTurn?.stats() ?? null;
+  }
+
   get allowsOtherWriters(): boolean {
     return this.sharedWrites;
   }
@@ -129,7 +134,8 @@ export class EmbeddedStore implements Store {
     this.datasets.clear();
     this.indexes.clear();
     for (const row of this.s.allDatasets.all()) this.datasets.set(row.name, row);
-    for (const row of this.datasets.values()) this.indexes.set(row.ds, this.s.idxDefs.all(row.ds).map((r) => JSON.parse(r.path) as string[]));
+    for (const row of this.datasets.values()) this.indexes.set(row.ds, []);
+    for (const { ds, path } of this.s.allIdxDefs.all()) this.indexes.get(ds)?.push(JSON.parse(path) as string[]);
   }
 
   /**
