@@ -90,8 +90,10 @@ export class PipePool {
   async run(plan: ExecutionPlan, systems: ResolvedSystems, inst: PipeInstance, deps: RunDeps, request: RunRequest, signal: AbortSignal): Promise<RunOutcome> {
     const channel = new MessageChannel();
     const receive = (m: PoolMessage) => {
-      if (m.kind === 'progress') deps.onProgress?.(inst.plan.id, m.progress);
-      else if (m.kind === 'changed') deps.onDatasetChanged?.(m.dataset);
+      if (m.kind === 'progress') {
+        deps.onProgress?.(inst.plan.id, m.progress);
+        this.store.walGrownElsewhere();
+      } else if (m.kind === 'changed') deps.onDatasetChanged?.(m.dataset);
     };
     channel.port1.on('message', receive);
     const abort = () => channel.port1.postMessage({ kind: 'abort' });

@@ -44,4 +44,23 @@ describe('embedded store shared by threads', () => {
     expect(await main.deleteDataset('orders')).toBe(true);
     expect(await worker.datasetInfo('orders')).toBeNull();
   });
+
+  it('adds up the write turns of both connections, and sees index paths of many datasets after the other committed', async () => {
+    const [main, worker] = pair();
+    expect(main.writeTurnStats()).toEqual({ turns: 0, waitedSeconds: 0, heldSeconds: 0 });
+    for (let i = 0; i < 3; i++) await main.write(`d${i}`, [{ _id: 'x', k: i }]);
+    await worker.ensureIndex('d1', ['k']);
+    await worker.ensureIndex('d2', ['k']);
+    await worker.ensureIndex('d2', ['_id']);
+    // One write turn per transaction: three writes and three new indexes.
+    const stats = main.writeTurnStats()!;
+    expect(stats.turns).toBe(6);
+    expect(stats.heldSeconds).toBeGreaterThan(0);
+    expect(worker.writeTurnStats()).toEqual(stats);
+    expect((await main.listDatasets()).map((d) => [d.id, d.indexes])).toEqual([
+      ['d0', []],
+      ['d1', [['k']]],
+      ['d2', [['_id'], ['k']]],
+    ]);
+  });
 });

@@ -87,7 +87,9 @@ export function prepareStatements(db: Database.Database) {
       'SELECT l.off, l.id, l.hash, l.deleted, l.ts, l.prev, l.big, l.body FROM idx i CROSS JOIN cur c CROSS JOIN log l WHERE i.ds = ? AND i.path = ? AND i.key = ? AND c.ds = i.ds AND c.id = i.id AND l.ds = c.ds AND l.off = c.off',
     ),
     unseen: db.prepare<[number, string, number], { id: string; off: number }>('SELECT id, off FROM cur WHERE ds = ? AND deleted = 0 AND (seen IS NULL OR seen <> ?) LIMIT ?'),
-    idxDefs: db.prepare<[number], { path: string }>('SELECT path FROM idx_def WHERE ds = ?'),
+    // Every dataset's index paths in one statement: reloading the cache (inside a write turn, when
+    // another connection committed) costs two statements however many datasets there are.
+    allIdxDefs: db.prepare<[], { ds: number; path: string }>('SELECT ds, path FROM idx_def ORDER BY ds, path'),
     addIdxDef: db.prepare('INSERT OR IGNORE INTO idx_def (ds, path) VALUES (?, ?)'),
     idxInsert: db.prepare('INSERT OR IGNORE INTO idx (ds, path, key, id) VALUES (?, ?, ?, ?)'),
     idxDeleteId: db.prepare('DELETE FROM idx WHERE ds = ? AND id = ?'),

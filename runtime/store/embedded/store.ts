@@ -16,7 +16,7 @@ import { storeErrorOf } from '../errors.js';
 import { BackgroundCheckpointer } from './checkpointer.js';
 import { DataDirLock, type LockHolder } from './lock.js';
 import { SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
-import { WriteTurn } from './write-turn.js';
+import { WriteTurn, type WriteTurnStats } from './write-turn.js';
 import { compactWrittenSince, prepareStatements, type CurRow, type DatasetRow, type LogRow, type RawRow, type Statements } from './statements.js';
 
 const PAGE = 1000;
@@ -79,7 +79,9 @@ export class EmbeddedStore implements Store {
     // temporary tables on disk.
     this.db.pragma(`cache_size = -${PAGE_CACHE_KB}`);
     this.db.pragma('temp_store = file');
-    this.db.pragma('wal_autocheckpoint = 10000');
+    // A worker's connection leaves checkpoints to the runtime's background checkpointer (see
+    // walGrownElsewhere): one inside its commit would hold the write turn for the length of a sync.
+    this.db.pragma(`wal_autocheckpoint = ${options.joinRuntime ? 50_000 : 10_000}`);
     this.db.pragma('mmap_size = 0');
     this.db.exec(SCHEMA_SQL);
     const version = this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
@@ -109,6 +111,11 @@ export class EmbeddedStore implements Store {
     return this.writeTurn ? this.writeTurn.run(work) : work();
   }
 
+  /** How long the connections sharing this database waited for and held their write turns (null without other writers). */
+  writeTurnStats(): WriteTurnStats | null {
+    return this.writeTurn?.stats() ?? null;
+  }
+
   get allowsOtherWriters(): boolean {
     return this.sharedWrites;
   }
@@ -127,7 +134,8 @@ export class EmbeddedStore implements Store {
     this.datasets.clear();
     this.indexes.clear();
     for (const row of this.s.allDatasets.all()) this.datasets.set(row.name, row);
-    for (const row of this.datasets.values()) this.indexes.set(row.ds, this.s.idxDefs.all(row.ds).map((r) => JSON.parse(r.path) as string[]));
+    for (const row of this.datasets.values()) this.indexes.set(row.ds, []);
+    for (const { ds, path } of this.s.allIdxDefs.all()) this.indexes.get(ds)?.push(JSON.parse(path) as string[]);
   }
 
   /**
@@ -159,6 +167,11 @@ export class EmbeddedStore implements Store {
     } catch (err) {
       throw storeErrorOf(err, this.where);
     }
+  }
+
+  /** Another connection (a pipe worker) committed to this database: its log is checkpointed here, off the writers' thread. */
+  walGrownElsewhere(): void {
+    this.checkpointer?.afterCommit();
   }
 
   /** Adds to what another runtime refused this data directory is told about this one (e.g. the API port). */
