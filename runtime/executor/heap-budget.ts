@@ -7,20 +7,20 @@
  * survived times a growing factor which, on a machine with plenty of memory, goes up to 4. A run
  * that really holds 30 MB could then hold 120 MB, growing with the length of the run until then.
  *
- * The growing factor is set to 2 here (V8's `--heap-growing-percent`, read at every full
+ * The growing factor is set to 1.5 here (V8's `--heap-growing-percent`, read at every full
  * collection, so it can be set while running): the first time an isolate's heap passes FLOOR,
  * `settleHeap()` sets it and runs one full collection, so that the limit follows the live size
  * from then on. After that V8 collects by itself: incrementally, marking on a helper thread.
  *
  * Forcing a full collection from here whenever the heap had grown 1.5 times past the last one
- * kept the heap as small, but cost far more than its pauses: the young collections after a forced
+ * (the same allowance, collected atomically on the main thread) cost far more than its pauses: the young collections after a forced
  * one promoted several times as much (`--trace-gc-nvp`), and a REST sink ran at half its speed.
  */
 import v8 from 'node:v8';
 import vm from 'node:vm';
 
-/** The old generation may double what survived the last full collection before the next one. */
-const HEAP_GROWING_PERCENT = 100;
+/** The old generation may grow to 1.5 times what survived the last full collection (or by V8's minimum step) before the next one. */
+const HEAP_GROWING_PERCENT = 50;
 /** An isolate's heap (used bytes, and buffers its objects keep) past which the first full collection runs. */
 const FLOOR = 48 * 1024 * 1024;
 
