@@ -5,12 +5,12 @@
  * timed. Reports the run's rate (from its execution log) and the runtime process's peak RSS.
  */
 import { rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EmbeddedStore } from '../runtime/store/embedded/store.js';
 import type { Store } from '../runtime/store/contract.js';
 import { generateEntities, RULES } from './dtl.js';
-import { runPipeOnce, startRuntime, writeConfigFolder } from './runtime-process.js';
+import { processCpuSeconds, runPipeOnce, startRuntime, writeConfigFolder } from './runtime-process.js';
 import { log, option, perStore, round } from './util.js';
 
 export interface BenchStore {
@@ -64,11 +64,15 @@ async function runOn(storeKind: string, n: number): Promise<Record<string, unkno
     try {
       const idle = rt.memory();
       if (process.env.XMETRICS) log(String((await rt.call('GET', '/metrics')).json));
+      const cpu0 = processCpuSeconds(rt.pid);
       const r = await runPipeOnce(rt, 'customer-view');
       if (r.written !== n) throw new Error(`the run wrote ${r.written} entities, not ${n}`);
       const memory = rt.memory();
+      const cpu1 = processCpuSeconds(rt.pid);
+      // On a machine shared with other work the rate moves with the load, the CPU time much less.
+      const cpuPerEntity = cpu0 === null || cpu1 === null ? null : round(((cpu1 - cpu0) * 1e6) / n, 1);
       if (process.env.XMETRICS) log(String((await rt.call('GET', '/metrics')).json));
-      log(`first run: ${n} entities in ${round(r.seconds, 2)} s = ${round(n / r.seconds)} entities/s; runtime RSS ${round(idle?.rssMb ?? NaN)} MB before, peak ${round(memory?.peakMb ?? NaN)} MB (after: ${round(memory?.anonMb ?? NaN)} MB anonymous, ${round(memory?.fileMb ?? NaN)} MB mapped files)`);
+      log(`first run: ${n} entities in ${round(r.seconds, 2)} s = ${round(n / r.seconds)} entities/s; runtime RSS ${round(idle?.rssMb ?? NaN)} MB before, peak ${round(memory?.peakMb ?? NaN)} MB (after: ${round(memory?.anonMb ?? NaN)} MB anonymous, ${round(memory?.fileMb ?? NaN)} MB mapped files); runtime CPU per entity ${cpuPerEntity} µs (while the API is polled), load average ${loadavg()[0].toFixed(1)}`);
       return { bench: 'pipe', store: storeKind, entities: n, first_run_per_s: round(n / r.seconds), first_run_seconds: round(r.seconds, 3), peak_rss_mb: memory ? round(memory.peakMb) : null, idle_rss_mb: idle ? round(idle.rssMb) : null };
     } finally {
       await rt.stop();

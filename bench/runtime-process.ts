@@ -45,6 +45,17 @@ export function followPeak(child: ChildProcess, everyMs = 20): () => number | nu
   };
 }
 
+/** CPU seconds (user and kernel) a process has used so far, from /proc; null where /proc is missing. */
+export function processCpuSeconds(pid: number | undefined): number | null {
+  const file = `/proc/${pid}/stat`;
+  if (pid === undefined || !existsSync(file)) return null;
+  // The command name (field 2) may hold spaces: count the fields after its closing parenthesis.
+  const stat = readFileSync(file, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15, in clock ticks (100 a second on Linux).
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 export interface RuntimeProcess {
   pid: number;
   call(method: string, path: string, body?: string): Promise<{ status: number; json: unknown }>;
