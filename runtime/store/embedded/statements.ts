@@ -54,8 +54,6 @@ export function prepareStatements(db: Database.Database) {
     curMany: db.prepare<[number, string], CurRow>('SELECT id, off, hash, deleted, seq, seen FROM cur WHERE ds = ? AND id IN (SELECT value FROM json_each(?))'),
     touchCur: db.prepare('UPDATE cur SET seen = ? WHERE ds = ? AND id = ?'),
     unlatest: db.prepare('UPDATE log SET latest = 0 WHERE ds = ? AND off = ?'),
-    // A batch's superseded versions in one statement (their offsets as one JSON array).
-    unlatestMany: db.prepare<[number, string]>('UPDATE log SET latest = 0 WHERE ds = ? AND off IN (SELECT value FROM json_each(?))'),
     logAt: db.prepare<[number, number], LogRow>('SELECT off, id, hash, deleted, ts, prev, big, body FROM log WHERE ds = ? AND off = ?'),
     // Several versions by offset, or several entities' latest versions, in one statement: the
     // offsets or ids come as one JSON array (dependency tracking and reruns read a batch at a time).

@@ -313,7 +313,6 @@ export class EmbeddedStore implements Store {
     const logRows: unknown[][] = [];
     const pendingLog = new Map<number, unknown[]>();
     const curRows = new Map<string, unknown[]>();
-    const superseded: number[] = [];
     for (let i = 0; i < contents.length; i++) {
       const e = entities[i];
       const c = contents[i];
@@ -336,7 +335,7 @@ export class EmbeddedStore implements Store {
       if (cur) {
         const earlier = pendingLog.get(cur.off);
         if (earlier) earlier[7] = 0;
-        else superseded.push(cur.off);
+        else this.s.unlatest.run(row.ds, cur.off);
       }
       curRows.set(c.id, [row.ds, c.id, off, c.hash, c.deleted ? 1 : 0, seq, seen]);
       current.set(c.id, { id: c.id, off, hash: c.hash, deleted: c.deleted ? 1 : 0, seq, seen });
@@ -352,8 +351,6 @@ export class EmbeddedStore implements Store {
       if (c.deleted) result.deleted++;
       result.changedIds.push(c.id);
     }
-    if (superseded.length === 1) this.s.unlatest.run(row.ds, superseded[0]);
-    else if (superseded.length) this.s.unlatestMany.run(row.ds, JSON.stringify(superseded));
     if (logRows.length) this.insertRows('log', logRows);
     if (curRows.size) this.insertRows('cur', [...curRows.values()]);
     if (result.written) {
