@@ -17,6 +17,8 @@ import { BackgroundCheckpointer } from './checkpointer.js';
 import { DataDirLock, type LockHolder } from './lock.js';
 import { SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
 import { WriteTurn, type WriteTurnStats } from './write-turn.js';
+import { RowInserter } from './row-inserter.js';
+import { buildIndex, latestByIndex } from './index-rows.js';
 import { compactWrittenSince, prepareStatements, type CurRow, type DatasetRow, type LogRow, type RawRow, type Statements } from './statements.js';
 
 const PAGE = 1000;
@@ -43,6 +45,7 @@ export class EmbeddedStore implements Store {
   private readonly compactedTo = new WeakMap<DatasetRow, { off: number; keep: number }>();
   private readonly indexes = new Map<number, string[][]>();
   private readonly s: Statements;
+  private readonly rows: RowInserter;
   private readonly where: string;
   private readonly checkpointer: BackgroundCheckpointer | null = null;
   private readonly lock: DataDirLock | null = null;
@@ -91,6 +94,7 @@ export class EmbeddedStore implements Store {
     this.sharedWrites = options.joinRuntime === true;
     if (options.writeTurn) this.writeTurn = new WriteTurn(options.writeTurn);
     this.s = prepareStatements(db);
+    this.rows = new RowInserter(db);
     this.loadCache();
   }
 
@@ -283,34 +287,6 @@ export class EmbeddedStore implements Store {
     });
   }
 
-  /** Multi-row statements, cached by row count: far fewer calls into SQLite per batch. */
-  private multiInsert = new Map<string, Database.Statement>();
-
-  private insertRows(kind: 'log' | 'cur', rows: unknown[][]): void {
-    const CHUNK = 64;
-    const width = kind === 'log' ? 11 : 7;
-    const params: unknown[] = [];
-    for (let i = 0; i < rows.length; i += CHUNK) {
-      const n = Math.min(CHUNK, rows.length - i);
-      const key = `${kind}:${n}`;
-      let stmt = this.multiInsert.get(key);
-      if (!stmt) {
-        const sql =
-          kind === 'log'
-            ? `INSERT INTO log (ds, off, id, hash, deleted, ts, prev, latest, seq, big, body) VALUES ${Array(n).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`
-            : `INSERT INTO cur (ds, id, off, hash, deleted, seq, seen) VALUES ${Array(n).fill('(?, ?, ?, ?, ?, ?, ?)').join(', ')} ON CONFLICT (ds, id) DO UPDATE SET off = excluded.off, hash = excluded.hash, deleted = excluded.deleted, seq = excluded.seq, seen = excluded.seen`;
-        stmt = this.db.prepare(sql);
-        this.multiInsert.set(key, stmt);
-      }
-      params.length = n * width;
-      for (let r = 0; r < n; r++) {
-        const row = rows[i + r];
-        for (let c = 0; c < width; c++) params[r * width + c] = row[c];
-      }
-      stmt.run(params);
-    }
-  }
-
   private writeSync(dataset: string, entities: Entity[], options: WriteOptions, contents = entities.map(entityContent)): WriteResult {
     const row = this.ensureRow(dataset);
     const ts = options.now ?? nowMicros();
@@ -364,8 +340,8 @@ export class EmbeddedStore implements Store {
       if (c.deleted) result.deleted++;
       result.changedIds.push(c.id);
     }
-    if (logRows.length) this.insertRows('log', logRows);
-    if (curRows.size) this.insertRows('cur', [...curRows.values()]);
+    if (logRows.length) this.rows.insert('log', logRows);
+    if (curRows.size) this.rows.insert('cur', [...curRows.values()]);
     if (result.written) {
       this.s.updateDataset.run(last, ts, live, dead, versions, row.ds);
       Object.assign(row, { last_off: last, updated: ts, entity_count: live, deleted_count: dead, version_count: versions });
@@ -572,13 +548,7 @@ export class EmbeddedStore implements Store {
       // Another connection may have built it meanwhile.
       if (this.indexes.get(row.ds)!.some((x) => JSON.stringify(x) === p)) return;
       this.s.addIdxDef.run(row.ds, p);
-      let after = -1;
-      for (;;) {
-        const rows = this.s.latestRows.all(row.ds, after);
-        if (rows.length === 0) break;
-        for (const r of rows) for (const key of indexKeys(getPath(parseEntityJson(r.body, r.big === 1), path))) this.s.idxInsert.run(row.ds, p, key, r.id);
-        after = rows[rows.length - 1].off;
-      }
+      buildIndex(this.s, row.ds, path, p);
       this.indexes.get(row.ds)!.push(path);
     });
   }
@@ -608,17 +578,10 @@ export class EmbeddedStore implements Store {
       // Building an index is a one-off write; do it synchronously so the join stays synchronous.
       void this.ensureIndex(dataset, path);
     }
-    const ids = new Set<string>();
     const out: StoredEntity[] = [];
-    for (const v of values) {
-      for (const key of indexKeys(v)) {
-        for (const r of this.s.idxLatest.all(row.ds, p, key)) {
-          if (ids.has(r.id)) continue;
-          ids.add(r.id);
-          const e = this.toEntity(r);
-          if (!e._deleted) out.push(e);
-        }
-      }
+    for (const r of latestByIndex(this.s, row.ds, p, values)) {
+      const e = this.toEntity(r);
+      if (!e._deleted) out.push(e);
     }
     return out;
   }
