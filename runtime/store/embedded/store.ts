@@ -493,9 +493,7 @@ export class EmbeddedStore implements Store {
     const out = new Map<number, StoredEntity>();
     const row = this.row(dataset);
     if (!row || !offsets.length) return out;
-    // In offset order, consecutive lookups share the log's upper pages, which stay in the page cache.
-    const sorted = Float64Array.from(offsets).sort();
-    for (const r of this.s.logAtMany.all(JSON.stringify(Array.from(sorted)), row.ds)) if (!out.has(r.off)) out.set(r.off, this.toEntity(r));
+    for (const r of this.s.logAtMany.all(JSON.stringify(offsets), row.ds)) if (!out.has(r.off)) out.set(r.off, this.toEntity(r));
     return out;
   }
 
