@@ -81,46 +81,6 @@ describe('dependency tracking', () => {
     expect((await latest('report')).find((e) => e._id === 'c2')).toEqual({ _id: 'c2', orders: [{ _id: 'o2', product: 'Blue ink' }] });
   });
 
-  it('reads changes and their previous versions a page at a time, counting only source entities that exist', async () => {
-    rt = await openRuntime();
-    await configure(rt, [
-      {
-        _id: 'with-orders',
-        type: 'pipe',
-        source: { type: 'dataset', dataset: 'customers' },
-        transform: { type: 'dtl', rules: { default: [['copy', '_id'], ['add', 'total', ['sum', ['path', 'amount', ['hops', { datasets: ['orders o'], where: ['eq', '_S._id', 'o.cust'] }]]]]] } },
-      },
-    ]);
-    const n = 1300;
-    await put('customers', Array.from({ length: n }, (_, i) => ({ _id: `c${i}` })));
-    await put('orders', Array.from({ length: n }, (_, i) => ({ _id: `o${i}`, cust: `c${i}`, amount: 1 })));
-    await rt.runPipe('with-orders');
-    // More changes than a page: orders move to the next customer (both are affected), change
-    // amount, move to customers that do not exist (only the old one is affected), or change twice.
-    const changes: Record<string, unknown>[] = [];
-    for (let i = 0; i < 1200; i++) {
-      if (i % 4 === 0) changes.push({ _id: `o${i}`, cust: `c${i + 1}`, amount: 1 });
-      else if (i % 4 === 1) changes.push({ _id: `o${i}`, cust: `c${i}`, amount: 2 });
-      else if (i % 4 === 2) changes.push({ _id: `o${i}`, cust: `ghost${i}`, amount: 1 });
-    }
-    await put('orders', changes);
-    await put('orders', [{ _id: 'o3', cust: 'c3', amount: 7 }, { _id: 'o3', cust: 'ghost3', amount: 7 }]);
-    const affected = new Set<string>();
-    for (let i = 0; i < 1200; i++) {
-      if (i % 4 === 0) affected.add(`c${i}`).add(`c${i + 1}`);
-      else if (i % 4 !== 3 || i === 3) affected.add(`c${i}`);
-    }
-    const rerun = await rt.runPipe('with-orders');
-    expect(rerun).toMatchObject({ syncType: 'incremental', tracked: affected.size, read: affected.size });
-    const incremental = await latest('with-orders');
-    expect(incremental.find((e) => e._id === 'c1')).toEqual({ _id: 'c1', total: 3 });
-    expect(incremental.find((e) => e._id === 'c2')).toEqual({ _id: 'c2', total: 0 });
-    expect(incremental.find((e) => e._id === 'c3')).toEqual({ _id: 'c3', total: 0 });
-    // A full rescan finds nothing the rerun missed.
-    expect(await rt.runPipe('with-orders', { full: true })).toMatchObject({ written: 0 });
-    expect(await latest('with-orders')).toEqual(incremental);
-  });
-
   it('runs when a joined dataset changes (signalling) and keeps versions compaction would need', async () => {
     rt = await openRuntime({ schedule: true });
     await configure(rt, [
