@@ -34,24 +34,20 @@ function valuesAt(entities: Entity[], path: string[]): Value[] {
   return out;
 }
 
-/** The ids of the entities at the end of `chain`, starting from `start`. */
-async function follow(store: Store, start: Entity[], chain: DependencyStep[], limit: number): Promise<string[]> {
+async function follow(store: Store, start: Entity[], chain: DependencyStep[], limit: number): Promise<Entity[]> {
   let current = start;
-  for (let i = 0; i < chain.length; i++) {
-    const step = chain[i];
+  for (const step of chain) {
     const values = valuesAt(current, step.from);
     if (!values.length) return [];
     if (step.path.length === 1 && step.path[0] === '_id') {
       const ids = values.filter((v): v is string => typeof v === 'string');
-      // At the end of the chain only which entities exist matters: their bodies are not read.
-      if (i === chain.length - 1) return store.existingIds(step.dataset, ids);
       current = [...(await store.getMany(step.dataset, ids)).values()];
     } else {
       current = await store.lookup(step.dataset, step.path, values);
     }
-    if (current.length > limit) break;
+    if (current.length > limit) return current;
   }
-  return current.map((e) => e._id as string);
+  return current;
 }
 
 /**
@@ -71,7 +67,7 @@ export async function trackDependencies(store: Store, dependencies: DatasetDepen
     const batch: Entity[] = [];
     const flush = async () => {
       for (const chain of dep.chains) {
-        for (const id of await follow(store, batch, chain, errorThreshold)) ids.add(id);
+        for (const e of await follow(store, batch, chain, errorThreshold)) ids.add(e._id as string);
       }
       batch.length = 0;
     };

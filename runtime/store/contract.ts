@@ -149,8 +149,6 @@ export interface Store {
   get(dataset: string, id: string): Promise<StoredEntity | null>;
   /** Latest versions of several entities, in the order asked for (those that exist). */
   getMany(dataset: string, ids: string[]): Promise<Map<string, StoredEntity>>;
-  /** Which of `ids` have a latest version (deleted ones included), in the order asked for, without reading them. */
-  existingIds(dataset: string, ids: string[]): Promise<string[]>;
   /** Versions in offset order. */
   scan(dataset: string, options?: ScanOptions): AsyncIterable<StoredEntity>;
   /** Versions in offset order, a page at a time (pipes read in batches). */

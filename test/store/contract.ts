@@ -129,8 +129,6 @@ export function defineStoreContract(name: string, open: StoreOpener): void {
         ['b', 'b', 1, false],
       ]);
       expect((await store.getMany('no-such-dataset', ['a', 'b'])).size).toBe(0);
-      expect(await store.existingIds(ds, ['c', 'nope', 'a', 'b', 'a'])).toEqual(['c', 'a', 'b']);
-      expect(await store.existingIds('no-such-dataset', ['a'])).toEqual([]);
       const [a1, a2] = await store.history(ds, 'a');
       const versions = await store.getVersions(ds, [a2._updated, 12345, a1._updated]);
       expect([...versions.keys()].sort((x, y) => x - y)).toEqual([a1._updated, a2._updated]);

@@ -58,7 +58,6 @@ export function prepareStatements(db: Database.Database) {
     // Several versions by offset, or several entities' latest versions, in one statement: the
     // offsets or ids come as one JSON array (dependency tracking and reruns read a batch at a time).
     logAtMany: db.prepare<[string, number], LogRow>('SELECT l.off, l.id, l.hash, l.deleted, l.ts, l.prev, l.big, l.body FROM json_each(?) j CROSS JOIN log l WHERE l.ds = ? AND l.off = j.value'),
-    curIdsMany: db.prepare<[string, number], string>('SELECT c.id FROM json_each(?) j CROSS JOIN cur c WHERE c.ds = ? AND c.id = j.value').pluck(),
     latestMany: db.prepare<[string, number], LogRow>(
       'SELECT l.off, l.id, l.hash, l.deleted, l.ts, l.prev, l.big, l.body FROM json_each(?) j CROSS JOIN cur c CROSS JOIN log l WHERE c.ds = ? AND c.id = j.value AND l.ds = c.ds AND l.off = c.off',
     ),
@@ -71,11 +70,10 @@ export function prepareStatements(db: Database.Database) {
     ),
     idsWrittenAfter: db.prepare<[number, number, number], { off: number; id: string }>('SELECT off, id FROM log WHERE ds = ? AND off > ? ORDER BY off LIMIT ?'),
     // Versions link back through their previous offsets, newest first (compaction ends the chain):
-    // the entities' chains are walked inside SQLite, and all but the newest `keep` versions go. An
-    // entity whose latest version is at most its `keep`th has no more versions than that to walk.
+    // the entities' chains are walked inside SQLite, and all but the newest `keep` versions go.
     compactChains: db.prepare<[{ ds: number; ids: string; keep: number }]>(
       `WITH RECURSIVE chain(off, n) AS (
-         SELECT c.off, 1 FROM json_each(@ids) j CROSS JOIN cur c WHERE c.ds = @ds AND c.id = j.value AND c.seq > @keep
+         SELECT c.off, 1 FROM json_each(@ids) j CROSS JOIN cur c WHERE c.ds = @ds AND c.id = j.value
          UNION ALL
          SELECT l.prev, chain.n + 1 FROM chain CROSS JOIN log l WHERE l.ds = @ds AND l.off = chain.off AND l.prev IS NOT NULL)
        DELETE FROM log WHERE ds = @ds AND off IN (SELECT off FROM chain WHERE n > @keep)`,

@@ -415,13 +415,6 @@ export class EmbeddedStore implements Store {
     return out;
   }
 
-  async existingIds(dataset: string, ids: string[]): Promise<string[]> {
-    const row = this.row(dataset);
-    if (!row || !ids.length) return [];
-    const found = new Set(this.s.curIdsMany.all(JSON.stringify(ids), row.ds));
-    return [...new Set(ids)].filter((id) => found.has(id));
-  }
-
   /** Synchronous read of one latest entity (hops resolver fast path). */
   getSync(dataset: string, id: string): StoredEntity | null {
     const row = this.row(dataset);

@@ -358,12 +358,6 @@ export class MongoStore implements Store {
     return out;
   }
 
-  async existingIds(dataset: string, ids: string[]): Promise<string[]> {
-    if (!ids.length) return [];
-    const found = new Set((await this.cur.find({ _id: { $in: ids.map((id) => curKey(dataset, id)) } }, { projection: { id: 1 } }).toArray()).map((c) => c.id));
-    return [...new Set(ids)].filter((id) => found.has(id));
-  }
-
   private query(dataset: string, options: ScanOptions): { filter: Document; sort: Document } {
     const filter: Document = { ds: dataset };
     if (!options.history) filter.latest = true;
