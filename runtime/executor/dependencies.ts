@@ -71,21 +71,17 @@ export async function trackDependencies(store: Store, dependencies: DatasetDepen
       }
       batch.length = 0;
     };
-    scanning: for await (const page of store.scanBatches(dep.dataset, { since: from, history: true, batchSize: 500 })) {
-      // The previous version joined somewhere too: its old join values must be re-processed. They
-      // are read a page at a time, in one request.
-      const offsets: number[] = [];
-      for (const version of page) if (version._updated <= end && version._previous !== null) offsets.push(version._previous);
-      const previous = await store.getVersions(dep.dataset, offsets);
-      for (const version of page) {
-        if (version._updated > end) break scanning;
-        changes++;
-        batch.push(version);
-        const before = version._previous === null ? undefined : previous.get(version._previous);
-        if (before) batch.push(before);
-        if (batch.length >= 500) await flush();
-        if (ids.size > errorThreshold) break scanning;
+    for await (const version of store.scan(dep.dataset, { since: from, history: true })) {
+      if (version._updated > end) break;
+      changes++;
+      batch.push(version);
+      // The previous version joined somewhere too: its old join values must be re-processed.
+      if (version._previous !== null) {
+        const previous = await store.getVersion(dep.dataset, version._previous);
+        if (previous) batch.push(previous);
       }
+      if (batch.length >= 500) await flush();
+      if (ids.size > errorThreshold) break;
     }
     if (batch.length) await flush();
   }

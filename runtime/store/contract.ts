@@ -147,7 +147,7 @@ export interface Store {
 
   /** The latest version of an entity (deleted ones included), or null. */
   get(dataset: string, id: string): Promise<StoredEntity | null>;
-  /** Latest versions of several entities, in the order asked for (those that exist). */
+  /** Latest versions of several entities. */
   getMany(dataset: string, ids: string[]): Promise<Map<string, StoredEntity>>;
   /** Versions in offset order. */
   scan(dataset: string, options?: ScanOptions): AsyncIterable<StoredEntity>;
@@ -157,8 +157,6 @@ export interface Store {
   scanJson(dataset: string, options?: ScanOptions): AsyncIterable<string>;
   /** The version stored at an offset (any entity), or null when compacted away. */
   getVersion(dataset: string, offset: number): Promise<StoredEntity | null>;
-  /** The versions stored at several offsets, by offset; compacted ones are missing. */
-  getVersions(dataset: string, offsets: number[]): Promise<Map<number, StoredEntity>>;
   /** All stored versions of one entity, oldest first. */
   history(dataset: string, id: string): Promise<StoredEntity[]>;
 

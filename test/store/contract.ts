@@ -119,26 +119,6 @@ export function defineStoreContract(name: string, open: StoreOpener): void {
       expect((await store.history(ds, 'a')).map((x) => x.v)).toEqual([1, 2]);
     });
 
-    it('reads several latest versions in the order asked, and several versions by offset', async () => {
-      await store.write(ds, [e('a', { v: 1 }), e('b', { v: 1 }), e('c', { v: 1, _deleted: true })]);
-      await store.write(ds, [e('a', { v: 2 })]);
-      const many = await store.getMany(ds, ['c', 'nope', 'a', 'b', 'a']);
-      expect([...many].map(([id, x]) => [id, x._id, x.v, x._deleted])).toEqual([
-        ['c', 'c', 1, true],
-        ['a', 'a', 2, false],
-        ['b', 'b', 1, false],
-      ]);
-      expect((await store.getMany('no-such-dataset', ['a', 'b'])).size).toBe(0);
-      const [a1, a2] = await store.history(ds, 'a');
-      const versions = await store.getVersions(ds, [a2._updated, 12345, a1._updated]);
-      expect([...versions.keys()].sort((x, y) => x - y)).toEqual([a1._updated, a2._updated]);
-      expect(versions.get(a1._updated)).toMatchObject({ _id: 'a', v: 1, _previous: null });
-      expect(versions.get(a2._updated)).toMatchObject({ _id: 'a', v: 2, _previous: a1._updated });
-      expect(versions.get(a1._updated)).toEqual(await store.getVersion(ds, a1._updated));
-      expect((await store.getVersions(ds, [])).size).toBe(0);
-      expect((await store.getVersions('no-such-dataset', [0])).size).toBe(0);
-    });
-
     it('keeps typed values exactly', async () => {
       const typed = { when: '~t2015-07-28T09:46:00.123456789Z', who: '~:crm:42', amount: '~f10.25', big: 123456789012345678901234567890n, link: '~rhttp://example.org/', f: 1.5 };
       await store.write(ds, [e('t', typed)]);

@@ -55,12 +55,6 @@ export function prepareStatements(db: Database.Database) {
     touchCur: db.prepare('UPDATE cur SET seen = ? WHERE ds = ? AND id = ?'),
     unlatest: db.prepare('UPDATE log SET latest = 0 WHERE ds = ? AND off = ?'),
     logAt: db.prepare<[number, number], LogRow>('SELECT off, id, hash, deleted, ts, prev, big, body FROM log WHERE ds = ? AND off = ?'),
-    // Several versions by offset, or several entities' latest versions, in one statement: the
-    // offsets or ids come as one JSON array (dependency tracking and reruns read a batch at a time).
-    logAtMany: db.prepare<[string, number], LogRow>('SELECT l.off, l.id, l.hash, l.deleted, l.ts, l.prev, l.big, l.body FROM json_each(?) j CROSS JOIN log l WHERE l.ds = ? AND l.off = j.value'),
-    latestMany: db.prepare<[string, number], LogRow>(
-      'SELECT l.off, l.id, l.hash, l.deleted, l.ts, l.prev, l.big, l.body FROM json_each(?) j CROSS JOIN cur c CROSS JOIN log l WHERE c.ds = ? AND c.id = j.value AND l.ds = c.ds AND l.off = c.off',
-    ),
     // Through the index of superseded versions: without statistics SQLite would rather walk the
     // whole log by offset, a cost every run of a large dataset's pipe paid.
     compact: db.prepare<[{ ds: number; upTo: number; older: number; keep: number }]>(
@@ -69,15 +63,8 @@ export function prepareStatements(db: Database.Database) {
        WHERE l.ds = @ds AND l.latest = 0 AND l.off <= @upTo AND l.ts <= @older AND l.seq <= c.seq - @keep)`,
     ),
     idsWrittenAfter: db.prepare<[number, number, number], { off: number; id: string }>('SELECT off, id FROM log WHERE ds = ? AND off > ? ORDER BY off LIMIT ?'),
-    // Versions link back through their previous offsets, newest first (compaction ends the chain):
-    // the entities' chains are walked inside SQLite, and all but the newest `keep` versions go.
-    compactChains: db.prepare<[{ ds: number; ids: string; keep: number }]>(
-      `WITH RECURSIVE chain(off, n) AS (
-         SELECT c.off, 1 FROM json_each(@ids) j CROSS JOIN cur c WHERE c.ds = @ds AND c.id = j.value
-         UNION ALL
-         SELECT l.prev, chain.n + 1 FROM chain CROSS JOIN log l WHERE l.ds = @ds AND l.off = chain.off AND l.prev IS NOT NULL)
-       DELETE FROM log WHERE ds = @ds AND off IN (SELECT off FROM chain WHERE n > @keep)`,
-    ),
+    versionLink: db.prepare<[number, number], { prev: number | null }>('SELECT prev FROM log WHERE ds = ? AND off = ?'),
+    deleteVersion: db.prepare<[number, number]>('DELETE FROM log WHERE ds = ? AND off = ?'),
     // An entity's latest version, and the latest versions an index key finds, in one statement
     // each (reruns and joins read entities one at a time: every statement is a call into SQLite).
     latest: db.prepare<[number, string], LogRow>('SELECT l.off, l.id, l.hash, l.deleted, l.ts, l.prev, l.big, l.body FROM cur c CROSS JOIN log l WHERE c.ds = ? AND c.id = ? AND l.ds = c.ds AND l.off = c.off'),
@@ -111,12 +98,18 @@ export function compactWrittenSince(s: Statements, row: DatasetRow, since: numbe
     const page = s.idsWrittenAfter.all(row.ds, after, PAGE);
     if (!page.length) return removed;
     after = page[page.length - 1].off;
-    const ids: string[] = [];
     for (const { id } of page) {
       if (seen.has(id)) continue;
       seen.add(id);
-      ids.push(id);
+      // Versions link back through their previous offsets, newest first; compaction ends the chain.
+      let off: number | null = s.cur.get(row.ds, id)?.off ?? null;
+      for (let kept = 0; off !== null; ) {
+        const v = s.versionLink.get(row.ds, off);
+        if (!v) break;
+        if (kept < keep) kept++;
+        else removed += s.deleteVersion.run(row.ds, off).changes;
+        off = v.prev;
+      }
     }
-    if (ids.length) removed += s.compactChains.run({ ds: row.ds, ids: JSON.stringify(ids), keep }).changes;
   }
 }

@@ -400,17 +400,9 @@ export class EmbeddedStore implements Store {
     const out = new Map<string, StoredEntity>();
     const row = this.row(dataset);
     if (!row) return out;
-    if (ids.length === 1) {
-      const r = this.s.latest.get(row.ds, ids[0]);
-      if (r) out.set(ids[0], this.toEntity(r));
-      return out;
-    }
-    const found = new Map<string, LogRow>();
-    for (const r of this.s.latestMany.all(JSON.stringify(ids), row.ds)) found.set(r.id, r);
-    // In the order asked for, as the callers hand the entities on in that order.
     for (const id of ids) {
-      const r = found.get(id);
-      if (r && !out.has(id)) out.set(id, this.toEntity(r));
+      const r = this.s.latest.get(row.ds, id);
+      if (r) out.set(id, this.toEntity(r));
     }
     return out;
   }
@@ -480,14 +472,6 @@ export class EmbeddedStore implements Store {
     const row = this.row(dataset);
     const r = row ? this.s.logAt.get(row.ds, offset) : undefined;
     return r ? this.toEntity(r) : null;
-  }
-
-  async getVersions(dataset: string, offsets: number[]): Promise<Map<number, StoredEntity>> {
-    const out = new Map<number, StoredEntity>();
-    const row = this.row(dataset);
-    if (!row || !offsets.length) return out;
-    for (const r of this.s.logAtMany.all(JSON.stringify(offsets), row.ds)) if (!out.has(r.off)) out.set(r.off, this.toEntity(r));
-    return out;
   }
 
   async history(dataset: string, id: string): Promise<StoredEntity[]> {

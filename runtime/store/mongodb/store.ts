@@ -349,12 +349,7 @@ export class MongoStore implements Store {
     if (!ids.length) return out;
     const curs = await this.cur.find({ _id: { $in: ids.map((id) => curKey(dataset, id)) } }).toArray();
     if (!curs.length) return out;
-    const found = new Map<string, LogDoc>();
-    for (const r of await this.log.find({ ds: dataset, off: { $in: curs.map((c) => c.off) } }).toArray()) found.set(r.id, r);
-    for (const id of ids) {
-      const r = found.get(id);
-      if (r && !out.has(id)) out.set(id, this.toEntity(r));
-    }
+    for (const r of await this.log.find({ ds: dataset, off: { $in: curs.map((c) => c.off) } }).toArray()) out.set(r.id, this.toEntity(r));
     return out;
   }
 
@@ -396,13 +391,6 @@ export class MongoStore implements Store {
   async getVersion(dataset: string, offset: number): Promise<StoredEntity | null> {
     const r = await this.log.findOne({ ds: dataset, off: offset });
     return r ? this.toEntity(r) : null;
-  }
-
-  async getVersions(dataset: string, offsets: number[]): Promise<Map<number, StoredEntity>> {
-    const out = new Map<number, StoredEntity>();
-    if (!offsets.length) return out;
-    for (const r of await this.log.find({ ds: dataset, off: { $in: offsets } }).toArray()) out.set(r.off, this.toEntity(r));
-    return out;
   }
 
   async history(dataset: string, id: string): Promise<StoredEntity[]> {
