@@ -92,8 +92,10 @@ async function serverGoesAway(db: TestDb, gateView: string, hold: () => Promise<
   const rt = await runtimeWith(db, [{ _id: 'many', type: 'pipe', batch_size: 50, source: { type: 'sql', system: 'db', table: 'many_gated', primary_key: 'id', blacklist: ['gate'], fetch_size: 50 } }]);
   const lock = await hold();
   const running = rt.runPipe('many');
-  // Progress, not time: the source is stuck at row 2000 once the lock has a waiter.
-  while (!(await lock.waiting())) await new Promise((r) => setTimeout(r, 20));
+  // Progress, not time: the source is stuck at row 2000 once the lock has a waiter, and the pipe has
+  // taken in the rows before it as far as the network buffers let them through.
+  const read = () => rt.scheduler.pumps.get('many')?.progress.read ?? 0;
+  while (!(await lock.waiting()) || read() < 1000) await new Promise((r) => setTimeout(r, 20));
   await halt();
   const failed = await running;
   expect(failed.status).toBe('failed');
