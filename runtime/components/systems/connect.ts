@@ -20,9 +20,6 @@ export interface AgentOptions {
   connections?: number;
 }
 
-/** Error raised by connections set up here (codes mapped to messages by the client). */
-export { ConnectError };
-
 /** The proxy URL for a request, requests-style: `scheme://host` keys win over `scheme` and `all`. */
 export function proxyFor(proxies: Record<string, string>, protocol: string, hostname: string): string | undefined {
   const scheme = protocol.replace(/:$/, '');
